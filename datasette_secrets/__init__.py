@@ -1,0 +1,106 @@
+"""datasette-secrets: encrypted secrets (API keys and the like) for Datasette plugins.
+
+Plugin authors use ``Secret``, ``get_secret`` and ``get_secrets``; the rest of
+this module is Datasette hook implementations.
+"""
+
+from datasette import hookimpl
+from datasette.permissions import Action
+from datasette.plugins import pm
+from datasette.utils import StartupError
+from datasette.utils.asgi import Base400
+
+from . import hookspecs
+from .cli import register
+from .config import ConfigError
+from .core import ready
+from .core import get_secret
+from .crypto import EncryptionKeyError, SecretDecryptionError
+from .events import EVENTS
+from .registry import Secret, registrations
+from . import views
+
+pm.add_hookspecs(hookspecs)
+
+__all__ = [
+    "Secret",
+    "get_secret",
+    "get_secrets",
+    "SecretDecryptionError",
+    "EncryptionKeyError",
+]
+
+MANAGE_SECRETS = "manage-secrets"
+REVEAL_SECRETS = "reveal-secrets"
+
+
+async def get_secrets(datasette):
+    """Every ``Secret`` registered by a plugin, one per name."""
+    return [registration.secret for registration in (await registrations(datasette)).values()]
+
+
+@hookimpl
+def register_actions(datasette):
+    return [
+        Action(
+            name=MANAGE_SECRETS,
+            description="Manage secrets: set, edit, delete and restore their values",
+        ),
+        Action(
+            name=REVEAL_SECRETS,
+            description="Reveal the stored values of secrets",
+            also_requires=MANAGE_SECRETS,
+        ),
+    ]
+
+
+@hookimpl
+def register_events(datasette):
+    return EVENTS
+
+
+@hookimpl
+def startup(datasette):
+    async def create_tables():
+        try:
+            await ready(datasette)
+        except ConfigError as e:
+            raise StartupError(str(e))
+
+    return create_tables
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    async def links():
+        if await datasette.allowed(action=MANAGE_SECRETS, actor=actor):
+            return [{"href": datasette.urls.path("/-/secrets"), "label": "Manage secrets"}]
+        return []
+
+    return links
+
+
+@hookimpl
+def register_routes():
+    return views.ROUTES
+
+
+# htmx swaps error responses too: these send a fragment's 4xx to the status region.
+
+
+@hookimpl
+def forbidden(datasette, request, message):
+    if views.wants_fragment_error(datasette, request):
+        return views.error_fragment(datasette, request, message, 403)
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    if isinstance(exception, Base400) and views.wants_fragment_error(datasette, request):
+        message = exception.args[0] if exception.args else "Bad request"
+        return views.error_fragment(datasette, request, message, exception.status)
+
+
+@hookimpl
+def register_commands(cli):
+    register(cli)

@@ -1,0 +1,242 @@
+"""What a secret is right now, and the changes an admin can make to it.
+
+The plugin-author API (``get_secret``) and the admin views both come here;
+this module turns their requests into store and crypto calls.
+"""
+
+import logging
+import os
+from dataclasses import dataclass
+
+from . import store
+from .config import ConfigError, read_settings
+from .crypto import SecretDecryptionError
+from .events import DeleteSecretEvent, RevealSecretEvent, SetSecretEvent
+from .registry import Registration, registrations
+
+log = logging.getLogger("datasette_secrets")
+
+ENV_PREFIX = "DATASETTE_SECRETS_"
+MAX_NOTE_LENGTH = 200
+MAX_VALUE_LENGTH = 16_384
+MASK = "•" * 8
+# Values at least this long show their last four characters beside the mask.
+HINT_MIN_LENGTH = 16
+
+
+def env_var(name):
+    return ENV_PREFIX + name
+
+
+def env_value(name):
+    """The non-empty value of the secret's environment variable, or None."""
+    return os.environ.get(env_var(name)) or None
+
+
+def database(datasette, settings):
+    """The database that holds the secrets table."""
+    if settings.database is None:
+        return datasette.get_internal_database()
+    if settings.database not in datasette.databases:
+        raise ConfigError(
+            f"datasette-secrets: the configured database {settings.database!r} "
+            "is not attached to this Datasette"
+        )
+    db = datasette.get_database(settings.database)
+    if not db.is_mutable:
+        raise ConfigError(
+            f"datasette-secrets: the configured database {settings.database!r} "
+            "is immutable; secrets need a database Datasette can write to"
+        )
+    return db
+
+
+async def ready(datasette):
+    """(settings, database) with the tables created; migrates once per instance."""
+    settings = read_settings(datasette)
+    db = database(datasette, settings)
+    if getattr(datasette, "_datasette_secrets_migrated", None) is not db:
+        await store.migrate(db)
+        datasette._datasette_secrets_migrated = db
+    return settings, db
+
+
+async def get_secret(datasette, name, actor_id=None):
+    """The value of the secret ``name``, or None.
+
+    The environment variable ``DATASETTE_SECRETS_<NAME>`` wins when it is set and
+    not empty; otherwise the newest stored version is decrypted and its use
+    (when, and by ``actor_id``) recorded. Names no plugin registered return None.
+
+    Raises ``SecretDecryptionError`` when a stored value cannot be decrypted by
+    any configured key, or was tampered with: a wrong value is never returned.
+    With stored values but no key configured it returns None and logs a warning.
+    """
+    if name not in await registrations(datasette):
+        return None
+    value = env_value(name)
+    if value is not None:
+        return value
+    settings, db = await ready(datasette)
+    stored = await store.current(db, name)
+    if stored is None:
+        return None
+    if not settings.has_key:
+        _warn_no_key(datasette)
+        return None
+    value = settings.keyring.decrypt(name, stored.key_id, stored.encrypted)
+    await store.record_use(db, stored, actor_id)
+    return value
+
+
+def _warn_no_key(datasette):
+    if not getattr(datasette, "_datasette_secrets_warned", False):
+        datasette._datasette_secrets_warned = True
+        log.warning(
+            "datasette-secrets: secrets are stored but no encryption_key is "
+            "configured, so get_secret() returns None for them"
+        )
+
+
+@dataclass
+class Entry:
+    """One row of the admin list: a registered secret, or an orphaned stored one."""
+
+    name: str
+    registration: Registration | None
+    stored: dict | None  # the store's summary row (newest live, else newest)
+    env: bool
+    hint: str | None = None  # last four characters, for long values
+    error: str | None = None  # why the stored value could not be read
+
+    @property
+    def secret(self):
+        return self.registration.secret if self.registration else None
+
+    @property
+    def is_orphan(self):
+        return self.registration is None
+
+    @property
+    def is_set(self):
+        return bool(self.stored) and not self.stored["deleted_at"]
+
+    @property
+    def is_deleted(self):
+        return bool(self.stored) and bool(self.stored["deleted_at"])
+
+    @property
+    def is_shadowed(self):
+        """A stored value exists, but the environment variable wins."""
+        return self.env and self.is_set
+
+    @property
+    def version(self):
+        return self.stored["version"] if self.is_set else None
+
+    @property
+    def mask(self):
+        return MASK + (self.hint or "")
+
+
+async def entries(datasette, settings, db, name=None):
+    """Entries for every registered secret and every live orphan, sorted by name."""
+    registered = await registrations(datasette)
+    if name is None:
+        rows = await store.summaries(db)
+    else:
+        row = await store.summary(db, name)
+        rows = {name: row} if row else {}
+    names = set(registered) | {n for n, row in rows.items() if not row["deleted_at"]}
+    if name is not None:
+        names &= {name}
+    return [
+        _entry(settings, n, registered.get(n), rows.get(n)) for n in sorted(names)
+    ]
+
+
+async def entry(datasette, settings, db, name):
+    found = await entries(datasette, settings, db, name)
+    return found[0] if found else None
+
+
+def _entry(settings, name, registration, row):
+    entry = Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
+    if entry.is_set and settings.has_key:
+        try:
+            value = settings.keyring.decrypt(name, row["encryption_key_name"], row["encrypted"])
+        except SecretDecryptionError as e:
+            entry.error = str(e)
+        else:
+            if len(value) >= HINT_MIN_LENGTH:
+                entry.hint = value[-4:]
+    return entry
+
+
+def validate(entry, value, note):
+    """{field: message} for what is wrong with a submitted value and note."""
+    errors = {}
+    if not value and not entry.is_set:
+        errors["secret"] = "Enter a value: this secret has no stored value yet."
+    elif len(value) > MAX_VALUE_LENGTH:
+        errors["secret"] = f"The value is too long: at most {MAX_VALUE_LENGTH:,} characters."
+    if len(note) > MAX_NOTE_LENGTH:
+        errors["note"] = f"The note is too long: at most {MAX_NOTE_LENGTH} characters (it has {len(note)})."
+    return errors
+
+
+async def save(datasette, settings, db, entry, value, note, actor):
+    """Store ``value`` as a new version, or with no value change only the note.
+
+    Returns the new version number, or None when only the note changed.
+    """
+    actor_id = actor_id_of(actor)
+    if value:
+        key_id, blob = settings.keyring.encrypt(entry.name, value)
+        number = await store.add_version(db, entry.name, key_id, blob, note, actor_id)
+        await datasette.track_event(SetSecretEvent(actor=actor, secret_name=entry.name, version=number))
+        return number
+    stored = await store.current(db, entry.name)
+    if (stored.note or "") != note:
+        await store.update_note(db, stored, note, actor_id)
+    return None
+
+
+async def restore(datasette, settings, db, name, version_number, actor):
+    """Store an earlier version's value again as the newest version.
+
+    Returns the new version number, or None if there is no such version.
+    Raises SecretDecryptionError if the old version cannot be decrypted.
+    """
+    old = await store.version(db, name, version_number)
+    if old is None:
+        return None
+    value = settings.keyring.decrypt(name, old.key_id, old.encrypted)
+    key_id, blob = settings.keyring.encrypt(name, value)
+    actor_id = actor_id_of(actor)
+    number = await store.add_version(
+        db, name, key_id, blob, old.note, actor_id,
+        action="restore", detail=f"from version {version_number}",
+    )
+    await datasette.track_event(SetSecretEvent(actor=actor, secret_name=name, version=number))
+    return number
+
+
+async def delete(datasette, db, name, actor):
+    await store.soft_delete(db, name, actor_id_of(actor))
+    await datasette.track_event(DeleteSecretEvent(actor=actor, secret_name=name))
+
+
+async def reveal(datasette, settings, db, name, actor):
+    """The current stored value, with the reveal recorded. None if not set."""
+    stored = await store.current(db, name)
+    if stored is None:
+        return None
+    value = settings.keyring.decrypt(name, stored.key_id, stored.encrypted)
+    await store.record_reveal(db, stored, actor_id_of(actor))
+    await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=stored.version))
+    return value
+
+
+def actor_id_of(actor):
+    return str(actor["id"]) if actor and actor.get("id") is not None else None

@@ -1,0 +1,170 @@
+"""Keys, key ids and authenticated encryption of secret values.
+
+Every value is encrypted with AES-256-GCM. The secret's name is the associated
+data, so a ciphertext copied into another secret's row fails authentication
+instead of decrypting to the wrong secret. The configured key is the Fernet key
+format (32 random bytes, url-safe base64), so keys made for the published
+datasette-secrets keep working; the AES key and the key id are both derived from
+it with HKDF, so the stored key id reveals nothing about the key.
+
+Rows written by datasette-secrets 0.2/0.3 hold plain Fernet tokens with the key
+name ``default``; they still decrypt with the same configured key. Fernet does
+not bind a token to a name, so those rows gain that protection only when they
+are written again (a new version, or a rollback).
+
+This module never touches the database.
+"""
+
+import base64
+import binascii
+import os
+import secrets as _random
+
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+LEGACY_KEY_NAME = "default"
+FORMAT_VERSION = b"\x01"
+NONCE_BYTES = 12
+GENERATE_COMMAND = "datasette secrets generate-encryption-key"
+
+
+class EncryptionKeyError(ValueError):
+    """The configured encryption key is not a valid key."""
+
+
+class SecretDecryptionError(Exception):
+    """A stored secret could not be decrypted.
+
+    Raised when no configured key has the row's key id, or when the ciphertext
+    fails authentication (tampered with, or moved from another secret's row).
+    ``name`` and ``key_id`` say which secret and which key.
+    """
+
+    def __init__(self, name, key_id, reason):
+        self.name = name
+        self.key_id = key_id
+        self.reason = reason
+        super().__init__(
+            f"Could not decrypt secret {name!r} (key id {key_id!r}): {reason}"
+        )
+
+
+def generate_key():
+    """A new random key: 32 bytes, url-safe base64 (the Fernet key format)."""
+    return base64.urlsafe_b64encode(_random.token_bytes(32)).decode("ascii")
+
+
+def _derive(raw, info):
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=info
+    ).derive(raw)
+
+
+class Key:
+    """One encryption key, parsed from its url-safe base64 text."""
+
+    def __init__(self, text):
+        if not isinstance(text, str) or not text.strip():
+            raise EncryptionKeyError(
+                f"The encryption key is empty. Make one with: {GENERATE_COMMAND}"
+            )
+        text = text.strip()
+        try:
+            raw = base64.urlsafe_b64decode(text.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            raise EncryptionKeyError(
+                "The encryption key is not valid: it must be 32 bytes encoded "
+                f"as url-safe base64 (44 characters). Make one with: {GENERATE_COMMAND}"
+            )
+        self._fernet_text = text
+        self._aead = AESGCM(_derive(raw, b"datasette-secrets value key v1"))
+        self.id = _derive(raw, b"datasette-secrets key id v1")[:6].hex()
+
+    def __repr__(self):
+        return f"<Key {self.id}>"
+
+    def encrypt(self, name, value):
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), _aad(name))
+        return FORMAT_VERSION + nonce + ciphertext
+
+    def decrypt(self, name, blob):
+        blob = _as_bytes(blob)
+        if blob[:1] != FORMAT_VERSION:
+            raise SecretDecryptionError(name, self.id, "unknown ciphertext format")
+        nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+        try:
+            plaintext = self._aead.decrypt(nonce, ciphertext, _aad(name))
+        except InvalidTag:
+            raise SecretDecryptionError(
+                name,
+                self.id,
+                "the ciphertext failed authentication (tampered with, "
+                "or copied from another secret)",
+            )
+        return plaintext.decode("utf-8")
+
+    def decrypt_legacy(self, name, token):
+        try:
+            return Fernet(self._fernet_text).decrypt(_as_bytes(token)).decode("utf-8")
+        except InvalidToken:
+            raise SecretDecryptionError(
+                name,
+                LEGACY_KEY_NAME,
+                "the legacy Fernet token did not decrypt with the configured "
+                "key (wrong key, or the token was tampered with)",
+            )
+
+
+class Keyring:
+    """The configured keys. The first encrypts; any of them may decrypt."""
+
+    def __init__(self, keys):
+        self.keys = list(keys)
+
+    @classmethod
+    def from_config(cls, key_texts):
+        return cls(Key(text) for text in key_texts)
+
+    @property
+    def primary(self):
+        return self.keys[0] if self.keys else None
+
+    def encrypt(self, name, value):
+        """Encrypt ``value`` for the secret ``name``: returns (key_id, blob)."""
+        return self.primary.id, self.primary.encrypt(name, value)
+
+    def decrypt(self, name, key_id, blob):
+        if key_id == LEGACY_KEY_NAME:
+            return self._decrypt_legacy(name, blob)
+        for key in self.keys:
+            if key.id == key_id:
+                return key.decrypt(name, blob)
+        raise SecretDecryptionError(
+            name, key_id, "no configured encryption key has this key id"
+        )
+
+    def _decrypt_legacy(self, name, blob):
+        error = SecretDecryptionError(name, LEGACY_KEY_NAME, "no key configured")
+        for key in self.keys:
+            try:
+                return key.decrypt_legacy(name, blob)
+            except SecretDecryptionError as e:
+                error = e
+        raise error
+
+
+def _aad(name):
+    return b"datasette-secrets:" + name.encode("utf-8")
+
+
+def _as_bytes(blob):
+    if isinstance(blob, str):
+        return blob.encode("utf-8")
+    return bytes(blob)

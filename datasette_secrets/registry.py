@@ -1,0 +1,71 @@
+"""Collects the secrets that plugins declare with the ``register_secrets`` hook."""
+
+import logging
+import re
+from dataclasses import dataclass
+
+from datasette.plugins import pm
+from datasette.utils import await_me_maybe
+
+log = logging.getLogger("datasette_secrets")
+
+# Names become environment variables and URL segments, so keep them plain.
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Secret:
+    """A secret that a plugin needs, declared from its ``register_secrets`` hook.
+
+    ``description`` is HTML written by the plugin author and is rendered as
+    markup (user input never reaches it). ``obtain_url``/``obtain_label`` give
+    a link to where an admin can get a value.
+    """
+
+    name: str
+    description: str | None = None
+    obtain_url: str | None = None
+    obtain_label: str | None = None
+
+
+@dataclass(frozen=True)
+class Registration:
+    secret: Secret
+    plugin: str
+
+
+async def registrations(datasette):
+    """{name: Registration} for every registered secret.
+
+    When several plugins register the same name, the plugin whose name sorts
+    first wins (and within one plugin, the first occurrence), so the result
+    does not depend on the order plugins happen to be loaded in.
+    """
+    found = {}
+    for plugin, impl in sorted(_implementations(), key=lambda pair: pair[0]):
+        result = impl.function(**{arg: datasette for arg in impl.argnames})
+        if callable(result):
+            result = result()
+        for secret in await await_me_maybe(result) or []:
+            if not isinstance(secret, Secret) or not NAME_PATTERN.match(
+                str(secret.name)
+            ):
+                log.warning("datasette-secrets: %s registered an invalid secret %r", plugin, secret)
+                continue
+            if secret.name in found:
+                if found[secret.name].plugin != plugin:
+                    log.info(
+                        "datasette-secrets: %s is registered by %s and %s; using %s",
+                        secret.name, found[secret.name].plugin, plugin, found[secret.name].plugin,
+                    )
+                continue
+            found[secret.name] = Registration(secret, plugin)
+    return found
+
+
+def _implementations():
+    distributions = {
+        id(plugin): dist.project_name for plugin, dist in pm.list_plugin_distinfo()
+    }
+    for impl in pm.hook.register_secrets.get_hookimpls():
+        yield distributions.get(id(impl.plugin), impl.plugin_name), impl

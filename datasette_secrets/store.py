@@ -1,0 +1,276 @@
+"""Storage: the schema, its migrations and every SQL statement the plugin runs.
+
+One row of ``datasette_secrets`` is one version of one secret. The current value
+of a secret is its newest version that is not deleted; deleting a secret marks
+every live version deleted, so nothing is ever removed. Each change is a single
+transaction on Datasette's write connection. Timestamps are UTC, in SQLite's
+``datetime('now')`` form, as the published plugin wrote them.
+"""
+
+from dataclasses import dataclass
+
+TABLE = "datasette_secrets"
+
+# The columns of datasette_secrets, with their types, in table order. Tables
+# made by the published plugin have all of these (some also have "redacted",
+# which is kept and ignored).
+COLUMNS = {
+    "id": "integer primary key",
+    "name": "text not null",
+    "note": "text",
+    "version": "integer not null default 1",
+    "encrypted": "blob",
+    "encryption_key_name": "text not null default 'default'",
+    "created_at": "text",
+    "created_by": "text",
+    "updated_at": "text",
+    "updated_by": "text",
+    "deleted_at": "text",
+    "deleted_by": "text",
+    "last_used_at": "text",
+    "last_used_by": "text",
+}
+
+CREATE_MIGRATIONS = """
+create table if not exists datasette_secrets_migrations (
+    name text primary key,
+    applied_at text not null
+)
+"""
+
+CREATE_SECRETS = "create table if not exists datasette_secrets (\n{}\n)".format(
+    ",\n".join(f"    {column} {kind}" for column, kind in COLUMNS.items())
+)
+
+CREATE_AUDIT = """
+create table if not exists datasette_secrets_audit (
+    id integer primary key,
+    name text not null,
+    version integer,
+    action text not null,
+    detail text,
+    actor_id text,
+    created_at text not null
+)
+"""
+
+DUPLICATE_VERSIONS = """
+select 1 from datasette_secrets group by name, version having count(*) > 1 limit 1
+"""
+
+# Renumbers every secret's versions 1..n in (version, id) order: used only when an
+# old table holds duplicate (name, version) pairs, so the unique index can be made.
+RENUMBER_VERSIONS = """
+update datasette_secrets set version = (
+    select count(*) from datasette_secrets as earlier
+    where earlier.name = datasette_secrets.name
+    and (earlier.version < datasette_secrets.version
+         or (earlier.version = datasette_secrets.version and earlier.id <= datasette_secrets.id))
+)
+"""
+
+CREATE_UNIQUE_VERSION = """
+create unique index if not exists datasette_secrets_name_version
+on datasette_secrets (name, version)
+"""
+
+APPLIED_MIGRATIONS = "select name from datasette_secrets_migrations"
+RECORD_MIGRATION = (
+    "insert into datasette_secrets_migrations (name, applied_at) values (?, datetime('now'))"
+)
+
+SUMMARY_COLUMNS = (
+    "id, name, note, version, encrypted, encryption_key_name, created_at, created_by, "
+    "updated_at, updated_by, deleted_at, deleted_by, last_used_at, last_used_by"
+)
+
+# One row per stored name: its newest live version, or when every version is
+# deleted, its newest version (deleted_at then says it is deleted).
+_SUMMARY = f"""
+select {SUMMARY_COLUMNS} from (
+    select *, row_number() over (
+        partition by name order by deleted_at is null desc, version desc
+    ) as rank
+    from datasette_secrets {{where}}
+)
+where rank = 1
+order by name
+"""
+SELECT_SUMMARIES = _SUMMARY.format(where="")
+SELECT_SUMMARY = _SUMMARY.format(where="where name = ?")
+
+SELECT_CURRENT = """
+select id, name, version, note, encrypted, encryption_key_name
+from datasette_secrets
+where name = ? and deleted_at is null
+order by version desc limit 1
+"""
+
+SELECT_VERSION = """
+select id, name, version, note, encrypted, encryption_key_name, deleted_at
+from datasette_secrets where name = ? and version = ?
+"""
+
+SELECT_HISTORY = f"""
+select {SUMMARY_COLUMNS} from datasette_secrets where name = ? order by version desc
+"""
+
+NEXT_VERSION = "select coalesce(max(version), 0) + 1 from datasette_secrets where name = ?"
+
+INSERT_VERSION = """
+insert into datasette_secrets (
+    name, note, version, encrypted, encryption_key_name,
+    created_at, created_by, updated_at, updated_by
+) values (?, ?, ?, ?, ?, datetime('now'), ?, datetime('now'), ?)
+"""
+
+UPDATE_NOTE = """
+update datasette_secrets set note = ?, updated_at = datetime('now'), updated_by = ?
+where id = ?
+"""
+
+RECORD_USE = """
+update datasette_secrets set last_used_at = datetime('now'), last_used_by = ?
+where id = ?
+"""
+
+SOFT_DELETE = """
+update datasette_secrets set deleted_at = datetime('now'), deleted_by = ?
+where name = ? and deleted_at is null
+"""
+
+INSERT_AUDIT = """
+insert into datasette_secrets_audit (name, version, action, detail, actor_id, created_at)
+values (?, ?, ?, ?, ?, datetime('now'))
+"""
+
+
+def _add_missing_columns(conn):
+    existing = {row[1] for row in conn.execute(f"pragma table_info({TABLE})")}
+    for column, kind in COLUMNS.items():
+        if column not in existing:
+            # "not null" needs a default when adding a column to a table with rows
+            kind = kind.replace("integer not null default 1", "integer default 1")
+            conn.execute(f"alter table {TABLE} add column {column} {kind}")
+
+
+def _unique_versions(conn):
+    if conn.execute(DUPLICATE_VERSIONS).fetchone():
+        conn.execute(RENUMBER_VERSIONS)
+    conn.execute(CREATE_UNIQUE_VERSION)
+
+
+# Applied in order, each once, recorded by name in datasette_secrets_migrations.
+MIGRATIONS = [
+    ("create_secrets", lambda conn: conn.execute(CREATE_SECRETS)),
+    ("add_missing_columns", _add_missing_columns),
+    ("unique_name_version", _unique_versions),
+    ("create_audit", lambda conn: conn.execute(CREATE_AUDIT)),
+]
+
+
+def _migrate(conn):
+    conn.execute(CREATE_MIGRATIONS)
+    applied = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
+    for name, migration in MIGRATIONS:
+        if name not in applied:
+            migration(conn)
+            conn.execute(RECORD_MIGRATION, [name])
+
+
+async def migrate(db):
+    """Create or upgrade the tables, in one transaction. Existing rows are kept."""
+    await db.execute_write_fn(_migrate)
+
+
+@dataclass
+class StoredVersion:
+    """A stored version with its ciphertext, for decrypting."""
+
+    id: int
+    name: str
+    version: int
+    note: str | None
+    encrypted: bytes
+    key_id: str
+    deleted_at: str | None = None
+
+
+def _version(row):
+    return StoredVersion(
+        id=row["id"],
+        name=row["name"],
+        version=row["version"],
+        note=row["note"],
+        encrypted=row["encrypted"],
+        key_id=row["encryption_key_name"],
+        deleted_at=row["deleted_at"] if "deleted_at" in row.keys() else None,
+    )
+
+
+async def summaries(db):
+    """{name: row} for every stored name; see SELECT_SUMMARIES."""
+    return {row["name"]: dict(row) for row in (await db.execute(SELECT_SUMMARIES)).rows}
+
+
+async def summary(db, name):
+    """The summary row of one name, or None if nothing was ever stored for it."""
+    row = (await db.execute(SELECT_SUMMARY, [name])).first()
+    return dict(row) if row else None
+
+
+async def current(db, name):
+    """The newest live version of ``name`` with its ciphertext, or None."""
+    row = (await db.execute(SELECT_CURRENT, [name])).first()
+    return _version(row) if row else None
+
+
+async def version(db, name, version_number):
+    row = (await db.execute(SELECT_VERSION, [name, version_number])).first()
+    return _version(row) if row else None
+
+
+async def history(db, name):
+    return [dict(row) for row in (await db.execute(SELECT_HISTORY, [name])).rows]
+
+
+async def add_version(db, name, key_id, blob, note, actor_id, action="set", detail=None):
+    """Store a new version of ``name``; returns its version number."""
+
+    def write(conn):
+        number = conn.execute(NEXT_VERSION, [name]).fetchone()[0]
+        conn.execute(
+            INSERT_VERSION, [name, note, number, blob, key_id, actor_id, actor_id]
+        )
+        conn.execute(INSERT_AUDIT, [name, number, action, detail, actor_id])
+        return number
+
+    return await db.execute_write_fn(write)
+
+
+async def update_note(db, stored, note, actor_id):
+    """Change the note of the current version without making a new version."""
+
+    def write(conn):
+        conn.execute(UPDATE_NOTE, [note, actor_id, stored.id])
+        conn.execute(INSERT_AUDIT, [stored.name, stored.version, "note", None, actor_id])
+
+    await db.execute_write_fn(write)
+
+
+async def soft_delete(db, name, actor_id):
+    def write(conn):
+        conn.execute(SOFT_DELETE, [actor_id, name])
+        conn.execute(INSERT_AUDIT, [name, None, "delete", None, actor_id])
+
+    await db.execute_write_fn(write)
+
+
+async def record_use(db, stored, actor_id):
+    await db.execute_write(RECORD_USE, [actor_id, stored.id])
+
+
+async def record_reveal(db, stored, actor_id):
+    await db.execute_write(
+        INSERT_AUDIT, [stored.name, stored.version, "reveal", None, actor_id]
+    )

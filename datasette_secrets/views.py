@@ -1,0 +1,374 @@
+"""The admin pages and htmx fragments under /-/secrets.
+
+Every view checks permission on its first line. A URL that serves both a full
+page and a fragment decides by the ``HX-Request`` header and sends
+``Vary: HX-Request``. Each interaction is a plain form first (POST, then a
+redirect back to the list with a message), with htmx attributes on top.
+"""
+
+import re
+from datetime import datetime, timezone
+
+from datasette import Forbidden, NotFound, Response
+from datasette.utils.asgi import BadRequest
+
+from . import core, store
+from .crypto import SecretDecryptionError
+
+MANAGE = "manage-secrets"
+REVEAL = "reveal-secrets"
+COLUMNS = 7  # of the list table, for colspan
+TAGS = re.compile(r"<[^>]+>")
+
+
+class Conflict(BadRequest):
+    """The request is well formed but the secret's state does not allow it."""
+
+    status = 409
+
+
+async def require(datasette, request, action=MANAGE):
+    if not await datasette.allowed(action=action, actor=request.actor):
+        raise Forbidden(f"You need the {action} permission to do this")
+
+
+def is_htmx(request):
+    return request.headers.get("hx-request") == "true"
+
+
+def check_method(request, *methods):
+    if request.method not in methods:
+        return Response.text(
+            "Method not allowed", status=405, headers={"Allow": ", ".join(methods)}
+        )
+
+
+# Pages and fragments
+
+
+async def index(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "GET"):
+        return rejected
+    settings, db = await core.ready(datasette)
+    q = request.args.get("q", "").strip()
+    entries = [e for e in await core.entries(datasette, settings, db) if matches(e, q)]
+    context = await list_context(datasette, request, settings, entries, q=q)
+    if is_htmx(request):
+        return await render(datasette, request, "_secrets_table.html", context)
+    return await render(datasette, request, "secrets_index.html", context)
+
+
+async def edit(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "GET", "POST"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    ensure_editable(settings, entry)
+    if request.method == "GET":
+        return await edit_form(datasette, request, settings, entry)
+
+    form = await request.post_vars()
+    value = form.get("secret", "").strip()
+    note = form.get("note", "").strip()
+    errors = core.validate(entry, value, note)
+    if errors:
+        return await edit_form(
+            datasette, request, settings, entry, errors, value, note, status=422
+        )
+    version = await core.save(datasette, settings, db, entry, value, note, request.actor)
+    if version is not None:
+        message = f"Saved {entry.name}: version {version}."
+    elif (entry.stored["note"] or "") != note:
+        message = f"Updated the note for {entry.name}; the value is unchanged."
+    else:
+        message = f"No changes to {entry.name}."
+    return await done(datasette, request, settings, db, entry.name, message)
+
+
+async def row(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "GET"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    if not is_htmx(request):
+        return Response.redirect(list_url(datasette, entry.name))
+    return await row_fragment(datasette, request, settings, entry, focus="edit")
+
+
+async def history(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "GET"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    versions = await store.history(db, entry.name)
+    if is_htmx(request):
+        return await row_fragment(
+            datasette, request, settings, entry, versions=versions, focus="history"
+        )
+    context = await list_context(datasette, request, settings, [entry], versions)
+    context.update(entry=entry, versions=versions)
+    return await render(datasette, request, "secrets_history.html", context)
+
+
+async def restore(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "POST"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    ensure_editable(settings, entry, orphans_too=False)
+    form = await request.post_vars()
+    try:
+        number = int(form.get("version", ""))
+    except ValueError:
+        raise BadRequest("Say which version to restore")
+    try:
+        version = await core.restore(datasette, settings, db, entry.name, number, request.actor)
+    except SecretDecryptionError as e:
+        raise Conflict(str(e))
+    if version is None:
+        raise NotFound(f"{entry.name} has no version {number}")
+    message = f"Restored {entry.name} version {number} as version {version}."
+    return await done(datasette, request, settings, db, entry.name, message, history=True)
+
+
+async def delete(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "GET", "POST"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    if entry.env:
+        raise Conflict(f"{entry.name} is set by an environment variable and is read-only here")
+    if not entry.is_set:
+        raise NotFound(f"{entry.name} has no stored value to delete")
+    if request.method == "GET":
+        if is_htmx(request):
+            return await row_fragment(datasette, request, settings, entry, mode="delete")
+        context = await list_context(datasette, request, settings, [entry])
+        context["entry"] = entry
+        return await render(datasette, request, "secrets_delete.html", context)
+    await core.delete(datasette, db, entry.name, request.actor)
+    message = f"Deleted {entry.name}."
+    if entry.is_orphan:
+        message += " No installed plugin uses it, so it is gone from this list."
+    return await done(datasette, request, settings, db, entry.name, message)
+
+
+async def reveal(datasette, request):
+    await require(datasette, request)
+    await require(datasette, request, REVEAL)
+    if rejected := check_method(request, "POST"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    if not settings.reveal:
+        raise Forbidden("Revealing values is switched off (write-only mode)")
+    if entry.env:
+        raise Forbidden("Values set by environment variables are never revealed")
+    if not settings.has_key or not entry.is_set:
+        raise NotFound(f"{entry.name} has no stored value to reveal")
+    try:
+        value = await core.reveal(datasette, settings, db, entry.name, request.actor)
+    except SecretDecryptionError as e:
+        raise Conflict(str(e))
+    context = await list_context(datasette, request, settings, [entry])
+    context.update(
+        entry=entry,
+        value=value,
+        seconds=settings.reveal_seconds,
+        back_url=list_url(datasette, entry.name),
+    )
+    if is_htmx(request):
+        return await render(datasette, request, "_secrets_revealed.html", context)
+    return await render(datasette, request, "secrets_reveal.html", context)
+
+
+async def mask(datasette, request):
+    await require(datasette, request)
+    if rejected := check_method(request, "GET"):
+        return rejected
+    settings, db, entry = await load(datasette, request)
+    if not is_htmx(request):
+        return Response.redirect(list_url(datasette, entry.name))
+    context = await list_context(datasette, request, settings, [entry])
+    context.update(entry=entry, focus=request.args.get("focus"))
+    return await render(datasette, request, "_secrets_value.html", context)
+
+
+ROUTES = [
+    (r"^/-/secrets$", index),
+    (r"^/-/secrets/(?P<name>[^/]+)$", edit),
+    (r"^/-/secrets/(?P<name>[^/]+)/row$", row),
+    (r"^/-/secrets/(?P<name>[^/]+)/history$", history),
+    (r"^/-/secrets/(?P<name>[^/]+)/restore$", restore),
+    (r"^/-/secrets/(?P<name>[^/]+)/delete$", delete),
+    (r"^/-/secrets/(?P<name>[^/]+)/reveal$", reveal),
+    (r"^/-/secrets/(?P<name>[^/]+)/mask$", mask),
+]
+
+
+# Helpers
+
+
+async def load(datasette, request):
+    """(settings, db, entry) for the secret named in the URL; NotFound if none."""
+    settings, db = await core.ready(datasette)
+    name = request.url_vars["name"]
+    entry = await core.entry(datasette, settings, db, name)
+    if entry is None:
+        raise NotFound(f"No secret called {name}")
+    return settings, db, entry
+
+
+def ensure_editable(settings, entry, orphans_too=True):
+    if entry.env:
+        raise Conflict(
+            f"{entry.name} is set by the environment variable "
+            f"{core.env_var(entry.name)}, so it is read-only here"
+        )
+    if entry.is_orphan and orphans_too:
+        raise Conflict(f"No installed plugin uses {entry.name}: it can only be deleted")
+    if not settings.has_key:
+        raise Conflict("No encryption key is configured, so values cannot be stored")
+
+
+def matches(entry, q):
+    if not q:
+        return True
+    secret = entry.secret
+    haystack = " ".join(
+        [
+            entry.name,
+            TAGS.sub("", secret.description or "") if secret else "",
+            (entry.stored or {}).get("note") or "",
+        ]
+    )
+    return q.lower() in haystack.lower()
+
+
+def list_url(datasette, name=None):
+    return datasette.urls.path("/-/secrets") + (f"#secret-{name}" if name else "")
+
+
+async def done(datasette, request, settings, db, name, message, history=False):
+    """After a change: the fresh row fragment for htmx, else a redirect with a message."""
+    if not is_htmx(request):
+        datasette.add_message(request, message, datasette.INFO)
+        return Response.redirect(list_url(datasette, name))
+    entry = await core.entry(datasette, settings, db, name)
+    if entry is None:  # a deleted orphan leaves the list
+        context = {"message": message}
+        return await render(datasette, request, "_secrets_removed.html", context)
+    versions = await store.history(db, name) if history else None
+    return await row_fragment(
+        datasette, request, settings, entry, versions=versions, focus="edit", message=message
+    )
+
+
+async def edit_form(datasette, request, settings, entry, errors=None, value="", note=None, status=200):
+    context = await list_context(datasette, request, settings, [entry])
+    context.update(
+        entry=entry,
+        errors=errors or {},
+        value=value,
+        note=(entry.stored or {}).get("note") or "" if note is None else note,
+    )
+    if is_htmx(request):
+        context["mode"] = "edit"
+        return await render(datasette, request, "_secrets_row.html", context, status)
+    return await render(datasette, request, "secrets_edit.html", context, status)
+
+
+async def row_fragment(datasette, request, settings, entry, mode="view", versions=None, focus=None, message=None):
+    context = await list_context(datasette, request, settings, [entry], versions)
+    context.update(entry=entry, mode=mode, versions=versions, focus=focus, message=message)
+    return await render(datasette, request, "_secrets_row.html", context)
+
+
+async def list_context(datasette, request, settings, entries, versions=None, q=""):
+    """Template context shared by the page and its fragments.
+
+    Actors named anywhere in it are resolved with one actors_from_ids call.
+    """
+    ids = set()
+    for entry in entries:
+        for column in ("updated_by", "last_used_by", "deleted_by"):
+            ids.add((entry.stored or {}).get(column))
+    for version in versions or []:
+        ids.update([version["created_by"], version["deleted_by"]])
+    ids.discard(None)
+    actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
+    can_reveal = settings.reveal and await datasette.allowed(
+        action=REVEAL, actor=request.actor
+    )
+    return {
+        "entries": entries,
+        "q": q,
+        "settings": settings,
+        "can_reveal": can_reveal,
+        "columns": COLUMNS,
+        "env_var": core.env_var,
+        "actor_name": lambda actor_id: display_name(actors, actor_id),
+        "when": when,
+        "generate_command": "datasette secrets generate-encryption-key",
+        "static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
+    }
+
+
+def display_name(actors, actor_id):
+    if actor_id is None:
+        return None
+    actor = actors.get(actor_id) or {}
+    return actor.get("username") or actor.get("name") or str(actor_id)
+
+
+def when(timestamp):
+    """{"iso", "utc", "relative"} for a stored UTC timestamp, or None."""
+    if not timestamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(timestamp)).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return {"iso": str(timestamp), "utc": str(timestamp), "relative": str(timestamp)}
+    return {
+        "iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "utc": moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "relative": relative(datetime.now(timezone.utc) - moment),
+    }
+
+
+def relative(delta):
+    seconds = int(delta.total_seconds())
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size) if unit != "day" else seconds // size
+            if unit == "day" and count > 60:
+                break
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return None  # the template shows the date instead
+
+
+async def render(datasette, request, template, context, status=200):
+    html = await datasette.render_template(template, context, request=request)
+    return Response.html(html, status=status, headers={"Vary": "HX-Request"})
+
+
+async def error_fragment(datasette, request, message, status):
+    """An htmx request's 4xx error, shown in the page's status region."""
+    html = await datasette.render_template(
+        "_secrets_error.html", {"message": message}, request=request
+    )
+    return Response.html(
+        html,
+        status=status,
+        headers={
+            "HX-Retarget": "#secrets-status",
+            "HX-Reswap": "innerHTML",
+            "Vary": "HX-Request",
+        },
+    )
+
+
+def wants_fragment_error(datasette, request):
+    return is_htmx(request) and request.path.startswith(datasette.urls.path("/-/secrets"))
