@@ -310,7 +310,7 @@ async def list_context(datasette, request, settings, entries, versions=None, q="
         "actor_name": lambda actor_id: display_name(actors, actor_id),
         "when": when,
         "generate_command": "datasette secrets generate-encryption-key",
-        "static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
+        "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
     }
 
 
@@ -340,6 +340,8 @@ def relative(delta):
     seconds = int(delta.total_seconds())
     if seconds < 45:
         return "just now"
+    if seconds < 90:
+        return "1 minute ago"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = round(seconds / size) if unit != "day" else seconds // size
