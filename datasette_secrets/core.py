@@ -6,7 +6,9 @@ this module turns their requests into store and crypto calls.
 
 import logging
 import os
+import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from . import store
 from .config import ConfigError, read_settings
@@ -22,6 +24,7 @@ MAX_VALUE_LENGTH = 16_384
 MASK = "•" * 8
 # Values at least this long show their last four characters beside the mask.
 HINT_MIN_LENGTH = 16
+SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def env_var(name):
@@ -35,7 +38,7 @@ def env_value(name):
 
 def database(datasette, settings):
     """The database that holds the secrets table."""
-    if settings.database is None:
+    if settings.database in (None, "_internal"):
         return datasette.get_internal_database()
     if settings.database not in datasette.databases:
         raise ConfigError(
@@ -112,6 +115,19 @@ class Entry:
     @property
     def secret(self):
         return self.registration.secret if self.registration else None
+
+    @property
+    def slug(self):
+        """The name as a URL path segment."""
+        return quote(self.name, safe="")
+
+    @property
+    def key(self):
+        """The name as a token safe in HTML ids and CSS selectors.
+
+        Registered names always are; an orphan row's name may be anything.
+        """
+        return self.name if SAFE_KEY.match(self.name) else "x" + self.name.encode().hex()
 
     @property
     def is_orphan(self):

@@ -8,6 +8,7 @@ redirect back to the list with a message), with htmx attributes on top.
 
 import re
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 from datasette import Forbidden, NotFound, Response
 from datasette.utils.asgi import BadRequest
@@ -83,7 +84,7 @@ async def edit(datasette, request):
         message = f"Updated the note for {entry.name}; the value is unchanged."
     else:
         message = f"No changes to {entry.name}."
-    return await done(datasette, request, settings, db, entry.name, message)
+    return await done(datasette, request, settings, db, entry, message)
 
 
 async def row(datasette, request):
@@ -92,7 +93,7 @@ async def row(datasette, request):
         return rejected
     settings, db, entry = await load(datasette, request)
     if not is_htmx(request):
-        return Response.redirect(list_url(datasette, entry.name))
+        return Response.redirect(list_url(datasette, entry))
     return await row_fragment(datasette, request, settings, entry, focus="edit")
 
 
@@ -129,7 +130,7 @@ async def restore(datasette, request):
     if version is None:
         raise NotFound(f"{entry.name} has no version {number}")
     message = f"Restored {entry.name} version {number} as version {version}."
-    return await done(datasette, request, settings, db, entry.name, message, history=True)
+    return await done(datasette, request, settings, db, entry, message, history=True)
 
 
 async def delete(datasette, request):
@@ -151,7 +152,7 @@ async def delete(datasette, request):
     message = f"Deleted {entry.name}."
     if entry.is_orphan:
         message += " No installed plugin uses it, so it is gone from this list."
-    return await done(datasette, request, settings, db, entry.name, message)
+    return await done(datasette, request, settings, db, entry, message)
 
 
 async def reveal(datasette, request):
@@ -175,7 +176,7 @@ async def reveal(datasette, request):
         entry=entry,
         value=value,
         seconds=settings.reveal_seconds,
-        back_url=list_url(datasette, entry.name),
+        back_url=list_url(datasette, entry),
     )
     if is_htmx(request):
         return await render(datasette, request, "_secrets_revealed.html", context)
@@ -188,7 +189,7 @@ async def mask(datasette, request):
         return rejected
     settings, db, entry = await load(datasette, request)
     if not is_htmx(request):
-        return Response.redirect(list_url(datasette, entry.name))
+        return Response.redirect(list_url(datasette, entry))
     context = await list_context(datasette, request, settings, [entry])
     context.update(entry=entry, focus=request.args.get("focus"))
     return await render(datasette, request, "_secrets_value.html", context)
@@ -212,7 +213,7 @@ ROUTES = [
 async def load(datasette, request):
     """(settings, db, entry) for the secret named in the URL; NotFound if none."""
     settings, db = await core.ready(datasette)
-    name = request.url_vars["name"]
+    name = unquote(request.url_vars["name"])
     entry = await core.entry(datasette, settings, db, name)
     if entry is None:
         raise NotFound(f"No secret called {name}")
@@ -245,20 +246,20 @@ def matches(entry, q):
     return q.lower() in haystack.lower()
 
 
-def list_url(datasette, name=None):
-    return datasette.urls.path("/-/secrets") + (f"#secret-{name}" if name else "")
+def list_url(datasette, entry=None):
+    return datasette.urls.path("/-/secrets") + (f"#secret-{entry.key}" if entry else "")
 
 
-async def done(datasette, request, settings, db, name, message, history=False):
+async def done(datasette, request, settings, db, entry, message, history=False):
     """After a change: the fresh row fragment for htmx, else a redirect with a message."""
     if not is_htmx(request):
         datasette.add_message(request, message, datasette.INFO)
-        return Response.redirect(list_url(datasette, name))
-    entry = await core.entry(datasette, settings, db, name)
+        return Response.redirect(list_url(datasette, entry))
+    entry = await core.entry(datasette, settings, db, entry.name)
     if entry is None:  # a deleted orphan leaves the list
         context = {"message": message}
         return await render(datasette, request, "_secrets_removed.html", context)
-    versions = await store.history(db, name) if history else None
+    versions = await store.history(db, entry.name) if history else None
     return await row_fragment(
         datasette, request, settings, entry, versions=versions, focus="edit", message=message
     )
