@@ -34,7 +34,9 @@ async def require(datasette, request, action=MANAGE):
 
 
 def is_htmx(request):
-    return request.headers.get("hx-request") == "true"
+    """An htmx request for a fragment (a history restore wants the whole page)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
 
 
 def check_method(request, *methods):
