@@ -1,0 +1,88 @@
+"""Fixtures shared by the whole suite.
+
+- ``key`` / ``other_key``: fresh encryption keys (Fernet format).
+- ``register_plugin``: registers a test plugin with Datasette's plugin manager
+  and always unregisters it afterwards.
+- ``example_plugin``: the standard test plugin, registering API_KEY, OTHER_KEY
+  and ENV_KEY.
+- ``make_datasette``: builds a configured ``datasette_test.Datasette``.
+- ``ds``: a started Datasette with the example plugin and a key.
+"""
+
+import os
+
+import datasette_test
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from datasette.plugins import pm
+
+from secret_helpers import DEFAULT_PERMISSIONS, EXAMPLE_SECRETS, secrets_plugin
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """No DATASETTE_SECRETS_* variable from the outside leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("DATASETTE_SECRETS_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def key():
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def other_key():
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def register_plugin():
+    """register_plugin(plugin, name): registered for this test only."""
+    names = []
+
+    def register(plugin, name):
+        pm.register(plugin, name=name)
+        names.append(name)
+        return plugin
+
+    yield register
+    for name in reversed(names):
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+
+
+@pytest.fixture
+def example_plugin(register_plugin):
+    return register_plugin(secrets_plugin(*EXAMPLE_SECRETS), "example-secrets-plugin")
+
+
+@pytest.fixture
+def make_datasette(key):
+    """make_datasette(key=..., permissions=..., **settings, datasette kwargs).
+
+    ``key=None`` configures no encryption key. Plugin settings (``database``,
+    ``reveal``, ``reveal_seconds``, ...) go in ``settings``; anything else is
+    passed to Datasette.
+    """
+
+    def make(key=key, permissions=DEFAULT_PERMISSIONS, settings=None, **kwargs):
+        plugin_settings = {}
+        if key is not None:
+            plugin_settings["encryption_key"] = key
+        plugin_settings.update(settings or {})
+        return datasette_test.Datasette(
+            plugin_config={"datasette-secrets": plugin_settings},
+            permissions=permissions,
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def ds(example_plugin, make_datasette):
+    datasette = make_datasette()
+    await datasette.invoke_startup()
+    return datasette

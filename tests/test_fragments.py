@@ -1,0 +1,376 @@
+"""htmx fragments and the guarantees every response keeps: Vary, error fragments,
+escaping, values never shown outside a reveal, and cross-site POSTs refused."""
+
+import pytest
+import pytest_asyncio
+
+from datasette_secrets.crypto import Key
+from secret_helpers import (
+    CROSS_SITE,
+    HX,
+    ROOT,
+    audit_rows,
+    follow,
+    insert_row,
+    parse,
+    row_of,
+    secret_rows,
+    store_value,
+)
+
+DISTINCTIVE = "sk-DISTINCTIVE-9f8e7d6c5b4a-TAIL"
+EARLIER = "sk-EARLIERVALUE-0a1b2c3d4e5f-TAIL"
+
+
+@pytest_asyncio.fixture
+async def seeded(ds):
+    await store_value(ds, "API_KEY", EARLIER, note="earlier")
+    await store_value(ds, "API_KEY", DISTINCTIVE, note="current")
+    return ds
+
+
+def assert_fragment(response):
+    soup = parse(response)
+    assert soup.find("html") is None and soup.find("body") is None, response.text[:200]
+    return soup
+
+
+def assert_error_fragment(response, status):
+    assert response.status_code == status
+    assert response.headers["HX-Retarget"] == "#secrets-status"
+    assert response.headers["HX-Reswap"] == "innerHTML"
+    soup = assert_fragment(response)
+    elements = soup.find_all(recursive=False)
+    assert [(e.name, e.get("class")) for e in elements] == [("p", ["message-error"])]
+    return elements[0].get_text()
+
+
+# Each htmx request answers with the fragment htmx swaps in.
+FRAGMENTS = [
+    ("GET", "/-/secrets", None, "div#secrets-results"),
+    ("GET", "/-/secrets/API_KEY", None, "tbody#secret-API_KEY form.secret-form"),
+    ("POST", "/-/secrets/API_KEY", {"secret": "new-value", "note": "n"}, "tbody#secret-API_KEY"),
+    ("GET", "/-/secrets/API_KEY/row", None, "tbody#secret-API_KEY"),
+    ("GET", "/-/secrets/API_KEY/history", None, "tbody#secret-API_KEY table.secret-versions"),
+    ("POST", "/-/secrets/API_KEY/restore", {"version": "1"}, "tbody#secret-API_KEY table.secret-versions"),
+    ("GET", "/-/secrets/API_KEY/delete", None, "tbody#secret-API_KEY form.secret-confirm"),
+    ("POST", "/-/secrets/API_KEY/delete", None, "tbody#secret-API_KEY"),
+    ("POST", "/-/secrets/API_KEY/reveal", None, ".secret-revealed .secret-revealed-value"),
+    ("GET", "/-/secrets/API_KEY/mask", None, ".secret-mask"),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method,path,data,selector", FRAGMENTS, ids=[f"{m} {p}" for m, p, _, _ in FRAGMENTS])
+async def test_htmx_requests_get_fragments(method, path, data, selector, seeded):
+    response = await seeded.client.request(method, path, data=data, actor=ROOT, headers=HX)
+    assert response.status_code == 200
+    soup = assert_fragment(response)
+    assert soup.select_one(selector) is not None
+    assert "HX-Request" in response.headers["Vary"]
+
+
+# URLs that serve a full page without htmx and a fragment with it.
+PAGE_OR_FRAGMENT = [
+    ("GET", "/-/secrets", None),
+    ("GET", "/-/secrets/API_KEY", None),
+    ("POST", "/-/secrets/API_KEY", {"secret": "", "note": "n" * 201}),  # 422 form
+    ("GET", "/-/secrets/API_KEY/history", None),
+    ("GET", "/-/secrets/API_KEY/delete", None),
+    ("POST", "/-/secrets/API_KEY/reveal", None),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method,path,data", PAGE_OR_FRAGMENT, ids=[f"{m} {p}" for m, p, _ in PAGE_OR_FRAGMENT])
+async def test_vary_on_hx_request(method, path, data, seeded):
+    page = await seeded.client.request(method, path, data=data, actor=ROOT)
+    fragment = await seeded.client.request(method, path, data=data, actor=ROOT, headers=HX)
+    assert page.status_code == fragment.status_code
+    assert parse(page).find("html") is not None
+    assert_fragment(fragment)
+    for response in (page, fragment):
+        vary = [v.strip().lower() for v in response.headers["Vary"].split(",")]
+        assert "hx-request" in vary
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "method,path,data,status",
+    [
+        ("GET", "/-/secrets/NO_SUCH", None, 404),
+        ("GET", "/-/secrets/NO_SUCH/history", None, 404),
+        ("POST", "/-/secrets/API_KEY/restore", {"version": "99"}, 404),
+        ("POST", "/-/secrets/API_KEY/restore", {"version": "x"}, 400),
+        ("POST", "/-/secrets/OTHER_KEY/delete", None, 404),
+        ("POST", "/-/secrets/OTHER_KEY/reveal", None, 404),
+    ],
+)
+async def test_htmx_errors_go_to_the_status_region(method, path, data, status, seeded):
+    assert assert_error_fragment(
+        await seeded.client.request(method, path, data=data, actor=ROOT, headers=HX), status
+    ).strip()
+    page = await seeded.client.request(method, path, data=data, actor=ROOT)
+    assert page.status_code == status
+    assert "HX-Retarget" not in page.headers
+
+
+@pytest.mark.asyncio
+async def test_htmx_conflict_goes_to_the_status_region(seeded, monkeypatch):
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "env")
+    message = assert_error_fragment(
+        await seeded.client.post("/-/secrets/ENV_KEY", data={"secret": "v", "note": ""}, actor=ROOT, headers=HX),
+        409,
+    )
+    assert "DATASETTE_SECRETS_ENV_KEY" in message
+
+
+@pytest.mark.asyncio
+async def test_forbidden_outside_the_plugin_is_not_retargeted(ds):
+    """The htmx error fragment is only for the plugin's own URLs."""
+    response = await ds.client.get("/-/permissions", headers=HX)
+    assert response.status_code == 403
+    assert "HX-Retarget" not in response.headers
+
+
+# Escaping
+
+
+SCRIPT_NOTE = '<script>alert("note")</script>'
+ORPHAN_NAMES = ['<img src=x onerror=alert(1)>', "<script>alert(1)</script>", 'quote" onmouseover="alert(1)', "50% off"]
+
+
+def assert_no_injection(soup):
+    assert soup.find("img", onerror=True) is None
+    assert not [s for s in soup.find_all("script") if "alert" in s.get_text()]
+    assert soup.find(attrs={"onmouseover": True}) is None
+
+
+@pytest.mark.asyncio
+async def test_notes_are_escaped_everywhere(ds):
+    await store_value(ds, "API_KEY", "value-one", note=SCRIPT_NOTE)
+    await store_value(ds, "API_KEY", "value-two", note=SCRIPT_NOTE)
+    requests = [
+        ("GET", "/-/secrets", {}),
+        ("GET", "/-/secrets", HX),
+        ("GET", "/-/secrets/API_KEY", {}),
+        ("GET", "/-/secrets/API_KEY", HX),
+        ("GET", "/-/secrets/API_KEY/row", HX),
+        ("GET", "/-/secrets/API_KEY/history", {}),
+        ("GET", "/-/secrets/API_KEY/history", HX),
+        ("GET", "/-/secrets/API_KEY/delete", HX),
+    ]
+    for method, path, headers in requests:
+        response = await ds.client.request(method, path, actor=ROOT, headers=headers)
+        assert response.status_code == 200
+        soup = parse(response)
+        assert_no_injection(soup)
+        assert soup.find(string=lambda s: SCRIPT_NOTE in s) is not None, f"{path}: the note is shown as text"
+    # kept exactly in the form
+    form = parse(await ds.client.get("/-/secrets/API_KEY", actor=ROOT)).select_one("form.secret-form")
+    assert form.find("textarea").get_text() == SCRIPT_NOTE
+
+
+@pytest.mark.asyncio
+async def test_note_is_escaped_when_sent_back_with_an_error(ds):
+    note = SCRIPT_NOTE + "x" * 200
+    for headers in ({}, HX):
+        response = await ds.client.post("/-/secrets/API_KEY", data={"secret": "v", "note": note}, actor=ROOT, headers=headers)
+        assert response.status_code == 422
+        soup = parse(response)
+        assert_no_injection(soup)
+        assert soup.find("textarea").get_text() == note
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ORPHAN_NAMES)
+async def test_orphan_names_are_escaped_and_usable(name, ds, key):
+    await insert_row(ds, name, Key(key).encrypt(name, "orphan-value"), Key(key).id, note="orphan")
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    assert_no_injection(page)
+    assert name in [c.get_text() for c in page.select("code.secret-name-text")]
+    tbody = next(t for t in page.select("tbody.secret") if t.select_one("code.secret-name-text").get_text() == name)
+
+    # its links work: history, delete confirmation (page and fragment), then delete
+    history_link = tbody.find("a", string=lambda s: s and "History" in s) or tbody.find(
+        lambda tag: tag.name == "a" and "History" in tag.get_text()
+    )
+    history = await ds.client.get(history_link["href"], actor=ROOT)
+    assert history.status_code == 200
+    assert_no_injection(parse(history))
+    delete_link = tbody.select_one("a.secret-danger")
+    for headers in ({}, HX):
+        confirm = await ds.client.get(delete_link["href"], actor=ROOT, headers=headers)
+        assert confirm.status_code == 200
+        assert_no_injection(parse(confirm))
+    form = parse(await ds.client.get(delete_link["href"], actor=ROOT)).select_one("form.secret-form")
+    for headers in (HX,):
+        fragment = await ds.client.post(delete_link["href"], actor=ROOT, headers=headers)
+        assert fragment.status_code == 200
+        assert_no_injection(parse(fragment))
+    assert form["action"] == delete_link["href"]
+    (row,) = await secret_rows(ds, name)
+    assert row["deleted_at"] is not None
+    after = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    assert name not in [c.get_text() for c in after.select("code.secret-name-text")]
+
+
+@pytest.mark.asyncio
+async def test_flash_message_with_orphan_name_is_escaped(ds, key):
+    name = ORPHAN_NAMES[0]
+    await insert_row(ds, name, Key(key).encrypt(name, "orphan-value"), Key(key).id)
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    tbody = next(t for t in page.select("tbody.secret") if t.select_one("code.secret-name-text").get_text() == name)
+    response = await ds.client.post(tbody.select_one("a.secret-danger")["href"], actor=ROOT)
+    assert response.status_code == 302
+    after = parse(await follow(ds, response))
+    assert_no_injection(after)
+    assert any(name in p.get_text() for p in after.select("p.message-info"))
+
+
+@pytest.mark.asyncio
+async def test_filter_text_is_escaped(ds):
+    q = '<img src=x onerror=alert(1)>'
+    for headers in ({}, HX):
+        soup = parse(await ds.client.get("/-/secrets", params={"q": q}, actor=ROOT, headers=headers))
+        assert_no_injection(soup)
+        assert q in soup.select_one("p.secrets-empty").get_text()
+
+
+@pytest.mark.asyncio
+async def test_error_message_with_name_from_the_url_is_escaped(ds):
+    name = "x'><svg onload=alert(1)>"
+    for headers in ({}, HX):
+        response = await ds.client.get(f"/-/secrets/{name}", actor=ROOT, headers=headers, follow_redirects=True)
+        assert response.status_code == 404
+        soup = parse(response)
+        assert_no_injection(soup)
+        assert soup.find("svg", onload=True) is None
+
+
+@pytest.mark.asyncio
+async def test_plugin_description_is_trusted_html(ds):
+    """Documented decision: plugin authors write the description as HTML."""
+    description = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "API_KEY").select_one(
+        ".secret-description"
+    )
+    assert description.find("strong").get_text() == "example"
+
+
+# A stored value appears in no response but a reveal
+
+
+async def every_non_reveal_response(ds):
+    """(label, response) for every page and fragment an admin can load for a set secret."""
+    out = []
+
+    async def add(method, path, headers=None, **kwargs):
+        response = await ds.client.request(method, path, actor=ROOT, headers=headers or {}, **kwargs)
+        out.append((f"{method} {path} htmx={bool(headers)} -> {response.status_code}", response))
+        return response
+
+    await add("GET", "/")
+    for headers in ({}, HX):
+        await add("GET", "/-/secrets", headers)
+        await add("GET", "/-/secrets?q=API", headers)
+        await add("GET", "/-/secrets/API_KEY", headers)
+        await add("GET", "/-/secrets/API_KEY/row", headers)
+        await add("GET", "/-/secrets/API_KEY/history", headers)
+        await add("GET", "/-/secrets/API_KEY/delete", headers)
+        await add("GET", "/-/secrets/API_KEY/mask", headers)
+        await add("GET", "/-/secrets/API_KEY/reveal", headers)  # wrong method
+        await add("POST", "/-/secrets/API_KEY", headers, data={"secret": "", "note": "changed note"})
+        await add("POST", "/-/secrets/API_KEY", headers, data={"secret": "", "note": "n" * 201})
+        await add("POST", "/-/secrets/API_KEY/restore", headers, data={"version": "nope"})
+    redirect = await add("POST", "/-/secrets/API_KEY/restore", data={"version": "2"})
+    out.append(("list after restore", await follow(ds, redirect)))
+    await add("POST", "/-/secrets/API_KEY/restore", HX, data={"version": "2"})
+    return out
+
+
+def assert_value_absent(label, response, value=DISTINCTIVE):
+    secret_part = value[:-4]  # the last four characters are the documented hint
+    assert secret_part not in response.text, label
+    for header_value in response.headers.values():
+        assert secret_part not in header_value, label
+
+
+@pytest.mark.asyncio
+async def test_value_only_in_reveal_responses(seeded):
+    for label, response in await every_non_reveal_response(seeded):
+        assert_value_absent(label, response)
+        assert_value_absent(label, response, EARLIER)
+    for headers in ({}, HX):
+        revealed = await seeded.client.post("/-/secrets/API_KEY/reveal", actor=ROOT, headers=headers)
+        assert revealed.status_code == 200
+        assert parse(revealed).select_one(".secret-revealed-value").get_text() == DISTINCTIVE
+    # and masking again hides it
+    assert_value_absent("mask", await seeded.client.get("/-/secrets/API_KEY/mask", actor=ROOT, headers=HX))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+async def test_saving_does_not_echo_the_value(htmx, ds):
+    headers = HX if htmx else {}
+    response = await ds.client.post("/-/secrets/API_KEY", data={"secret": DISTINCTIVE, "note": ""}, actor=ROOT, headers=headers)
+    assert response.status_code in (200, 302)
+    assert_value_absent("save", response)
+    if not htmx:
+        assert_value_absent("after redirect", await follow(ds, response))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+async def test_validation_error_does_not_echo_the_value(htmx, ds):
+    """A value typed into a form rejected for its note is not sent back in the page."""
+    headers = HX if htmx else {}
+    response = await ds.client.post(
+        "/-/secrets/API_KEY", data={"secret": DISTINCTIVE, "note": "n" * 201}, actor=ROOT, headers=headers
+    )
+    assert response.status_code == 422
+    assert_value_absent("422", response)
+
+
+# Cross-site requests and unsafe GETs
+
+
+POSTS = [
+    ("/-/secrets/API_KEY", {"secret": "cross-site-value", "note": "cross"}),
+    ("/-/secrets/API_KEY/restore", {"version": "1"}),
+    ("/-/secrets/API_KEY/delete", None),
+    ("/-/secrets/API_KEY/reveal", None),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path,data", POSTS, ids=[p for p, _ in POSTS])
+async def test_cross_site_posts_are_refused(path, data, seeded):
+    before = await secret_rows(seeded), await audit_rows(seeded)
+    for headers in (CROSS_SITE, {**CROSS_SITE, **HX}):
+        response = await seeded.client.post(path, data=data, actor=ROOT, headers=headers)
+        assert response.status_code == 403
+        assert DISTINCTIVE not in response.text
+    assert (await secret_rows(seeded), await audit_rows(seeded)) == before
+    # the same request from the same origin goes through
+    response = await seeded.client.post(path, data=data, actor=ROOT, headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status_code in (200, 302)
+
+
+@pytest.mark.asyncio
+async def test_gets_change_nothing(seeded):
+    before = await secret_rows(seeded), await audit_rows(seeded)
+    gets = [
+        "/-/secrets/API_KEY?secret=changed&note=changed",
+        "/-/secrets/API_KEY/restore?version=1",
+        "/-/secrets/API_KEY/delete",
+        "/-/secrets/API_KEY/reveal",
+        "/-/secrets/API_KEY/history",
+        "/-/secrets/API_KEY/row",
+        "/-/secrets/API_KEY/mask",
+    ]
+    for path in gets:
+        for headers in ({}, HX):
+            response = await seeded.client.get(path, actor=ROOT, headers=headers)
+            assert response.status_code in (200, 302, 405), path
+            assert DISTINCTIVE not in response.text
+    assert (await secret_rows(seeded), await audit_rows(seeded)) == before

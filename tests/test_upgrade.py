@@ -1,0 +1,268 @@
+"""Tables made by the published datasette-secrets 0.2 / 0.3a0 are upgraded in place.
+
+Each test builds the old table with plain SQL and Fernet tokens made with
+``cryptography`` (as the published plugin did), then starts Datasette.
+"""
+
+import sqlite3
+
+import pytest
+from cryptography.fernet import Fernet
+
+from datasette_secrets import get_secret
+from secret_helpers import ROOT, parse, row_of, secret_rows, store_value
+
+SCHEMA_0_2 = """
+create table datasette_secrets (
+    id integer primary key,
+    name text not null,
+    note text,
+    version integer not null default 1,
+    encrypted blob,
+    encryption_key_name text not null,
+    redacted text,
+    created_at text,
+    created_by text,
+    updated_at text,
+    updated_by text,
+    deleted_at text,
+    deleted_by text,
+    last_used_at text,
+    last_used_by text
+)
+"""
+SCHEMA_0_3A0 = SCHEMA_0_2.replace("    redacted text,\n", "")
+SCHEMAS = {"0.2": SCHEMA_0_2, "0.3a0": SCHEMA_0_3A0}
+
+# (name, version, value, deleted): in insertion (id) order.
+LEGACY_ROWS = [
+    ("API_KEY", 1, "api-one", False),
+    ("API_KEY", 2, "api-two", False),
+    ("OTHER_KEY", 1, "other-one", False),
+    ("API_KEY", 3, "api-three", False),
+    ("OTHER_KEY", 2, "other-two-deleted", True),
+    ("ENV_KEY", 1, "env-one", True),
+    ("RETIRED_PLUGIN_KEY", 1, "orphan-one", False),
+]
+# newest live value per registered name
+EXPECTED = {"API_KEY": "api-three", "OTHER_KEY": "other-one", "ENV_KEY": None}
+
+
+def build_legacy_db(path, key, rows, schema=SCHEMA_0_2):
+    fernet = Fernet(key)
+    conn = sqlite3.connect(path)
+    conn.execute(schema)
+    for i, (name, version, value, deleted) in enumerate(rows):
+        conn.execute(
+            "insert into datasette_secrets (name, note, version, encrypted, encryption_key_name, "
+            "created_at, created_by, updated_at, updated_by, deleted_at, deleted_by) "
+            "values (?, ?, ?, ?, 'default', ?, 'legacy-admin', ?, 'legacy-admin', ?, ?)",
+            [
+                name,
+                f"note for {value}",
+                version,
+                fernet.encrypt(value.encode("utf-8")),
+                f"2024-01-01 00:00:{i:02d}",
+                f"2024-01-01 00:00:{i:02d}",
+                "2024-02-01 00:00:00" if deleted else None,
+                "legacy-admin" if deleted else None,
+            ],
+        )
+    conn.commit()
+    conn.close()
+
+
+def unique_indexes(conn):
+    found = []
+    for index in conn.execute("pragma index_list('datasette_secrets')").fetchall():
+        name, unique = index[1], index[2]
+        if unique:
+            found.append([info[2] for info in conn.execute(f"pragma index_info('{name}')")])
+    return found
+
+
+def assert_rows_kept(rows, key, legacy):
+    """Every legacy row is still there, with its ciphertext and value."""
+    assert len(rows) == len(legacy)
+    fernet = Fernet(key)
+    for row, (name, _version, value, deleted) in zip(rows, legacy):
+        assert row["name"] == name
+        assert fernet.decrypt(bytes(row["encrypted"])).decode() == value
+        assert row["note"] == f"note for {value}"
+        assert row["encryption_key_name"] == "default"
+        assert row["created_by"] == "legacy-admin"
+        assert bool(row["deleted_at"]) == deleted
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("schema", SCHEMAS.values(), ids=SCHEMAS.keys())
+async def test_internal_database_is_upgraded(schema, example_plugin, make_datasette, key, tmp_path):
+    path = str(tmp_path / "internal.db")
+    build_legacy_db(path, key, LEGACY_ROWS, schema)
+    ds = make_datasette(key=key, internal=path)
+    await ds.invoke_startup()
+
+    assert_rows_kept(await secret_rows(ds), key, LEGACY_ROWS)
+    for name, value in EXPECTED.items():
+        assert await get_secret(ds, name) == value
+
+    conn = sqlite3.connect(path)
+    assert ["name", "version"] in unique_indexes(conn)
+    migrations = conn.execute("select name, applied_at from datasette_secrets_migrations").fetchall()
+    assert migrations, "no migrations recorded"
+    assert all(applied_at for _, applied_at in migrations)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "insert into datasette_secrets (name, version, encryption_key_name) values ('API_KEY', 3, 'x')"
+        )
+    conn.close()
+
+
+@pytest.mark.asyncio
+async def test_upgraded_secrets_work_in_the_admin_ui(example_plugin, make_datasette, key, tmp_path):
+    path = str(tmp_path / "internal.db")
+    build_legacy_db(path, key, LEGACY_ROWS)
+    ds = make_datasette(key=key, internal=path)
+
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    api = row_of(page, "API_KEY")
+    assert api.select_one(".secret-version").get_text(strip=True) == "3"
+    assert api.select_one(".secret-note").get_text(strip=True) == "note for api-three"
+    assert api.select_one(".secret-mask") is not None
+    assert api.select_one(".secret-field-error") is None
+    # the orphan from an uninstalled plugin is listed
+    assert page.find("code", string="RETIRED_PLUGIN_KEY") is not None
+
+    history = parse(await ds.client.get("/-/secrets/API_KEY/history", actor=ROOT))
+    versions = [tr.find("td").get_text(strip=True) for tr in history.select("table.secret-versions > tbody > tr")]
+    assert versions == ["3", "2", "1"]
+
+    # a new version follows the old numbering and uses the new format
+    await store_value(ds, "API_KEY", "api-four")
+    newest = (await secret_rows(ds, "API_KEY"))[-1]
+    assert newest["version"] == 4
+    assert newest["encryption_key_name"] != "default"
+    assert await get_secret(ds, "API_KEY") == "api-four"
+
+    # rolling back to a legacy version re-encrypts its value
+    response = await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "1"}, actor=ROOT)
+    assert response.status_code == 302
+    newest = (await secret_rows(ds, "API_KEY"))[-1]
+    assert newest["version"] == 5
+    assert newest["encryption_key_name"] != "default"
+    assert await get_secret(ds, "API_KEY") == "api-one"
+
+
+DUPLICATES = {
+    "two at version 1": [
+        ("API_KEY", 1, "a", False),
+        ("API_KEY", 1, "b", False),
+        ("API_KEY", 2, "c", False),
+    ],
+    "three at version 1": [
+        ("API_KEY", 1, "a", False),
+        ("API_KEY", 1, "b", False),
+        ("API_KEY", 1, "c", False),
+        ("API_KEY", 2, "d", False),
+    ],
+    "tie at the newest version": [
+        ("API_KEY", 1, "a", False),
+        ("API_KEY", 2, "b", False),
+        ("API_KEY", 2, "c", False),
+    ],
+    "out of id order": [
+        ("API_KEY", 2, "b", False),
+        ("API_KEY", 1, "a", False),
+        ("API_KEY", 1, "a-again", False),
+        ("API_KEY", 2, "c", False),
+    ],
+    "several names": [
+        ("API_KEY", 1, "a", False),
+        ("OTHER_KEY", 1, "x", False),
+        ("API_KEY", 1, "b", False),
+        ("OTHER_KEY", 1, "y", False),
+        ("OTHER_KEY", 1, "z", False),
+        ("API_KEY", 1, "c", False),
+    ],
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("rows", DUPLICATES.values(), ids=DUPLICATES.keys())
+async def test_duplicate_versions_are_upgraded_without_loss(rows, example_plugin, make_datasette, key, tmp_path):
+    path = str(tmp_path / "internal.db")
+    build_legacy_db(path, key, rows)
+    ds = make_datasette(key=key, internal=path)
+    await ds.invoke_startup()
+
+    stored = await secret_rows(ds)
+    assert_rows_kept(stored, key, rows)
+    pairs = [(row["name"], row["version"]) for row in stored]
+    assert len(set(pairs)) == len(pairs), f"duplicate versions remain: {pairs}"
+
+    # the newest value of each name: highest version, later row on a tie
+    newest = {}
+    for name, version, value, _ in sorted(rows, key=lambda r: r[1]):
+        newest[name] = value
+    for name, value in newest.items():
+        assert await get_secret(ds, name) == value
+    # and within each name, versions keep the old order
+    for name in newest:
+        by_version = sorted((r for r in stored if r["name"] == name), key=lambda r: r["version"])
+        expected_order = [v for n, _, v, _ in sorted(
+            ((n, ver, val, i) for i, (n, ver, val, _) in enumerate(rows) if n == name),
+            key=lambda r: (r[1], r[3]),
+        )]
+        fernet = Fernet(key)
+        assert [fernet.decrypt(bytes(r["encrypted"])).decode() for r in by_version] == expected_order
+
+
+@pytest.mark.asyncio
+async def test_upgrade_of_a_configured_database(example_plugin, make_datasette, key, tmp_path):
+    path = str(tmp_path / "secrets_store.db")
+    build_legacy_db(path, key, LEGACY_ROWS)
+    ds = make_datasette(key=key, files=[path], settings={"database": "secrets_store"})
+    await ds.invoke_startup()
+    assert_rows_kept(await secret_rows(ds, database="secrets_store"), key, LEGACY_ROWS)
+    for name, value in EXPECTED.items():
+        assert await get_secret(ds, name) == value
+    conn = sqlite3.connect(path)
+    assert ["name", "version"] in unique_indexes(conn)
+    conn.close()
+
+
+@pytest.mark.asyncio
+async def test_migrations_run_once(example_plugin, make_datasette, key, tmp_path):
+    path = str(tmp_path / "internal.db")
+    build_legacy_db(path, key, LEGACY_ROWS)
+    first = make_datasette(key=key, internal=path)
+    await first.invoke_startup()
+    await store_value(first, "API_KEY", "api-four")
+    conn = sqlite3.connect(path)
+    applied = conn.execute("select name, applied_at from datasette_secrets_migrations order by name").fetchall()
+    conn.close()
+
+    second = make_datasette(key=key, internal=path)
+    await second.invoke_startup()
+    conn = sqlite3.connect(path)
+    assert conn.execute("select name, applied_at from datasette_secrets_migrations order by name").fetchall() == applied
+    names = [name for name, _ in applied]
+    assert len(names) == len(set(names))
+    conn.close()
+    assert len(await secret_rows(second)) == len(LEGACY_ROWS) + 1
+    assert await get_secret(second, "API_KEY") == "api-four"
+
+
+@pytest.mark.asyncio
+async def test_fresh_install_creates_the_tables(ds):
+    db = ds.get_internal_database()
+    tables = set(await db.table_names())
+    assert {"datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations"} <= tables
+    columns = set(await db.table_columns("datasette_secrets"))
+    assert {
+        "id", "name", "note", "version", "encrypted", "encryption_key_name", "created_at", "created_by",
+        "updated_at", "updated_by", "deleted_at", "deleted_by", "last_used_at", "last_used_by",
+    } <= columns
+    audit_columns = set(await db.table_columns("datasette_secrets_audit"))
+    assert {"id", "name", "version", "action", "detail", "actor_id", "created_at"} <= audit_columns
+    assert (await db.execute("select count(*) from datasette_secrets_migrations")).single_value() > 0
