@@ -1,0 +1,206 @@
+"""Constants and page helpers shared by the browser tests (fixtures live in conftest.py)."""
+
+import re
+from pathlib import Path
+
+from datasette.app import Datasette
+from playwright.sync_api import Locator, Page, expect
+
+HERE = Path(__file__).parent
+SCREENSHOTS = HERE / "screenshots"
+AXE_JS = HERE / "vendor" / "axe-core-4.14.1.min.js"
+
+# Fixed for the whole suite: the signing secret (cookies are computed from it)
+# and the encryption key (32 bytes, url-safe base64).
+SIGNING_SECRET = "playwright-tests-signing-secret"
+ENCRYPTION_KEY = "cGxheXdyaWdodC10ZXN0cy1lbmNyeXB0aW9uLWtleSE="
+# ENV_SECRET comes from DATASETTE_SECRETS_ENV_SECRET in every test server.
+ENV_SECRET_VALUE = "value-from-the-environment"
+MASK = "\u2022" * 8
+UTC_TITLE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+VALUE_LABEL = re.compile(r"^(New value|Value)$")
+
+
+# Signing in
+
+
+def actor_cookie(actor_id):
+    """The signed ds_actor cookie value Datasette itself would set for this actor."""
+    return Datasette(secret=SIGNING_SECRET).sign({"a": {"id": actor_id}}, "actor")
+
+
+def sign_in(context, server, actor_id="root"):
+    context.add_cookies(
+        [{"name": "ds_actor", "value": actor_cookie(actor_id), "url": server.url}]
+    )
+
+
+def open_secrets(page: Page, server, query=""):
+    """Load /-/secrets and mark the window (see assert_no_page_load)."""
+    page.goto(server.path("/-/secrets" + query))
+    expect(page.get_by_role("heading", level=1, name="Secrets")).to_be_visible()
+    page.wait_for_load_state("load")
+    mark(page)
+
+
+# A full page load loses window.__marker; an htmx swap keeps it.
+
+
+def mark(page: Page):
+    page.evaluate("window.__marker = 1")
+
+
+def assert_no_page_load(page: Page):
+    assert page.evaluate("window.__marker") == 1, (
+        "window.__marker is gone: that interaction loaded a whole new page "
+        "instead of swapping a fragment with htmx"
+    )
+
+
+# Storing a value without the UI: the no-JS form's POST, with the context's cookie.
+
+
+def seed(context, server, name, value, note=""):
+    response = context.request.post(
+        server.path(f"/-/secrets/{name}"),
+        form={"secret": value, "note": note},
+        max_redirects=0,
+    )
+    assert response.status == 302, f"seeding {name}: {response.status} {response.text()}"
+    # The redirect queued a "Saved ..." flash message for the next page: drop it.
+    context.clear_cookies(name="ds_messages")
+
+
+# Page objects
+
+
+def row(page: Page, name) -> Locator:
+    return page.locator(f"#secret-{name}")
+
+
+def value_cell(page: Page, name) -> Locator:
+    return row(page, name).locator("td.secret-value")
+
+
+def note_cell(page: Page, name) -> Locator:
+    return row(page, name).locator("td.secret-note")
+
+
+def version_cell(page: Page, name) -> Locator:
+    return row(page, name).locator("td.secret-version")
+
+
+def status(page: Page) -> Locator:
+    return page.locator("#secrets-status")
+
+
+def edit_link(page: Page, name) -> Locator:
+    return row(page, name).get_by_role("link", name=re.compile(rf"^(Set|Edit) {name}$"))
+
+
+def reveal_button(page: Page, name) -> Locator:
+    return row(page, name).get_by_role("button", name=f"Reveal {name}")
+
+
+def edit_form(page: Page, name) -> Locator:
+    return row(page, name).locator("form.secret-form")
+
+
+def value_input(page: Page, name) -> Locator:
+    return edit_form(page, name).get_by_label(VALUE_LABEL)
+
+
+def note_input(page: Page, name) -> Locator:
+    return edit_form(page, name).get_by_label("Note")
+
+
+def open_edit(page: Page, name) -> Locator:
+    """Click Set/Edit, wait for the inline form; returns the value input."""
+    edit_link(page, name).click()
+    expect(edit_form(page, name)).to_be_visible()
+    return value_input(page, name)
+
+
+def save(page: Page, name, value=None, note=None):
+    """Fill the open inline form and press Save."""
+    if value is not None:
+        value_input(page, name).fill(value)
+    if note is not None:
+        note_input(page, name).fill(note)
+    edit_form(page, name).get_by_role("button", name="Save").click()
+
+
+def set_secret(page: Page, name, value, note=None, version=None):
+    """Set or edit through the inline form and wait for the confirmation."""
+    open_edit(page, name)
+    save(page, name, value, note)
+    number = str(version) if version is not None else r"\d+"
+    expect(status(page)).to_have_text(re.compile(rf"Saved {name}: version {number}\."))
+    expect(edit_form(page, name)).to_have_count(0)
+
+
+def reveal(page: Page, name) -> Locator:
+    """Press Reveal; returns the revealed value's <code>."""
+    reveal_button(page, name).click()
+    revealed = page.locator(f"code#revealed-{name}")
+    expect(revealed).to_be_visible()
+    return revealed
+
+
+def open_history(page: Page, name) -> Locator:
+    """Press History; returns the history table."""
+    row(page, name).get_by_role("link", name=f"History of {name}").click()
+    table = row(page, name).get_by_role("table", name=f"History of {name}")
+    expect(table).to_be_visible()
+    return table
+
+
+def nav_menu_link(page: Page, name) -> Locator:
+    return page.locator("details.nav-menu").get_by_role("link", name=name)
+
+
+# Keyboard
+
+
+def is_focused(locator: Locator):
+    return locator.evaluate("element => element === document.activeElement")
+
+
+def press_until_focused(page: Page, locator: Locator, key="Tab", limit=60):
+    """Press Tab (or Shift+Tab) until ``locator`` has the focus."""
+    for _ in range(limit):
+        if locator.count() == 1 and is_focused(locator):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{limit} presses of {key} never reached {locator}")
+
+
+# Screenshots and accessibility
+
+
+def snap(page: Page, name, full_page=True):
+    """Save a screenshot of this state under playwright_tests/screenshots/."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def assert_accessible(page: Page, state):
+    """Run axe-core on the whole page and fail on any violation."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    violations = page.evaluate("async () => (await axe.run(document)).violations")
+    details = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']} [{v['helpUrl']}]\n"
+        + "\n".join(f"    at {node['target']}: {node['failureSummary']}" for node in v["nodes"])
+        for v in violations
+    )
+    assert not violations, (
+        f"axe-core found {len(violations)} violation(s) in the {state} state:\n{details}"
+    )
+
+
+def assert_no_horizontal_overflow(page: Page, width):
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, (
+        f"the page is {scroll_width}px wide in a {width}px viewport: it scrolls sideways"
+    )

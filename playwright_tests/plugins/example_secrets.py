@@ -1,0 +1,28 @@
+"""Secrets registered for the Playwright suite: a stand-in for real plugins."""
+
+from datasette import hookimpl
+
+from datasette_secrets import Secret
+
+
+@hookimpl
+def register_secrets():
+    return [
+        Secret(
+            "ALPHA_API_KEY",
+            "Lets the <strong>Alpha</strong> enrichment call its API.",
+            obtain_url="https://alpha.example.com/account/keys",
+            obtain_label="Get an Alpha key",
+        ),
+        Secret(
+            "BETA_TOKEN",
+            "A token for the Beta map tiles.",
+            obtain_url="https://beta.example.com/tokens",
+            obtain_label="Create a Beta token",
+        ),
+        Secret("GAMMA_WEBHOOK_SECRET", "Signs the Gamma webhooks."),
+        Secret(
+            "ENV_SECRET",
+            "Comes from an environment variable in these tests, so read-only.",
+        ),
+    ]

@@ -1,0 +1,122 @@
+"""The whole job with the keyboard alone: Tab, Shift+Tab, Enter, Escape and typing."""
+
+import re
+
+from playwright.sync_api import expect
+
+from helpers import (
+    MASK,
+    assert_no_page_load,
+    edit_form,
+    edit_link,
+    mark,
+    note_cell,
+    note_input,
+    press_until_focused,
+    reveal_button,
+    row,
+    sign_in,
+    status,
+    value_cell,
+    value_input,
+    version_cell,
+)
+
+NAME = "GAMMA_WEBHOOK_SECRET"
+
+
+def test_keyboard_only(page, context, server):
+    sign_in(context, server, "root")
+    page.goto(server.url + "/")
+    keys = page.keyboard
+
+    # Datasette's menu to the secrets page.
+    press_until_focused(page, page.locator("details.nav-menu summary"))
+    keys.press("Enter")
+    manage = page.locator("details.nav-menu").get_by_role("link", name="Manage secrets")
+    expect(manage).to_be_visible()
+    press_until_focused(page, manage)
+    keys.press("Enter")
+    expect(page).to_have_url(server.path("/-/secrets"))
+    page.wait_for_load_state("load")
+    mark(page)
+
+    # Filter down to one secret.
+    search = page.get_by_role("search").get_by_label("Filter")
+    press_until_focused(page, search)
+    keys.type("webhook")
+    expect(row(page, "ALPHA_API_KEY")).to_have_count(0)
+    expect(row(page, NAME)).to_be_visible()
+
+    # Set it: Enter on Set, type, Enter saves.
+    press_until_focused(page, edit_link(page, NAME))
+    keys.press("Enter")
+    expect(value_input(page, NAME)).to_be_focused()
+    keys.type("gamma-keyboard-value-KEYS")
+    keys.press("Enter")
+    expect(status(page)).to_have_text(f"Saved {NAME}: version 1.")
+    expect(edit_link(page, NAME)).to_have_text(f"Edit {NAME}")
+    expect(edit_link(page, NAME)).to_be_focused()
+    expect(value_cell(page, NAME)).to_contain_text(MASK + "KEYS")
+
+    # Edit, type a note, Escape: nothing changes and focus comes back.
+    keys.press("Enter")
+    expect(value_input(page, NAME)).to_be_focused()
+    keys.press("Tab")
+    expect(note_input(page, NAME)).to_be_focused()
+    keys.type("discarded note")
+    keys.press("Escape")
+    expect(edit_form(page, NAME)).to_have_count(0)
+    expect(note_cell(page, NAME)).to_have_text("")
+    expect(edit_link(page, NAME)).to_be_focused()
+
+    # Edit the note only, saving with Tab to Save and Enter.
+    keys.press("Enter")
+    expect(value_input(page, NAME)).to_be_focused()
+    keys.press("Tab")
+    expect(note_input(page, NAME)).to_be_focused()
+    keys.type("typed note")
+    keys.press("Tab")
+    expect(row(page, NAME).get_by_role("button", name="Save")).to_be_focused()
+    keys.press("Enter")
+    expect(status(page)).to_have_text(f"Updated the note for {NAME}; the value is unchanged.")
+    expect(note_cell(page, NAME)).to_have_text("typed note")
+    expect(edit_link(page, NAME)).to_be_focused()
+
+    # Reveal (it comes before Edit), then Hide.
+    press_until_focused(page, reveal_button(page, NAME), key="Shift+Tab")
+    keys.press("Enter")
+    expect(page.locator(f"#revealed-{NAME}")).to_have_text("gamma-keyboard-value-KEYS")
+    copy = row(page, NAME).get_by_role("button", name=f"Copy {NAME}")
+    expect(copy).to_be_focused()
+    keys.press("Tab")
+    hide = row(page, NAME).get_by_role("link", name=f"Hide {NAME}")
+    expect(hide).to_be_focused()
+    keys.press("Enter")
+    expect(page.locator(f"#revealed-{NAME}")).to_have_count(0)
+    expect(reveal_button(page, NAME)).to_be_focused()
+
+    # Delete, confirming with the keyboard.
+    delete = row(page, NAME).get_by_role("link", name=f"Delete {NAME}")
+    press_until_focused(page, delete)
+    keys.press("Enter")
+    cancel = row(page, NAME).get_by_role("link", name="Cancel")
+    expect(cancel).to_be_focused()
+    keys.press("Shift+Tab")
+    expect(row(page, NAME).get_by_role("button", name=f"Delete {NAME}")).to_be_focused()
+    keys.press("Enter")
+    expect(status(page)).to_have_text(f"Deleted {NAME}.")
+    expect(value_cell(page, NAME)).to_have_text("Deleted")
+
+    # Restore it from the history.
+    history = row(page, NAME).get_by_role("link", name=f"History of {NAME}")
+    press_until_focused(page, history)
+    keys.press("Enter")
+    expect(row(page, NAME).get_by_role("link", name=f"Hide history of {NAME}")).to_be_focused()
+    restore = row(page, NAME).get_by_role("button", name="Restore version 1")
+    press_until_focused(page, restore)
+    keys.press("Enter")
+    expect(status(page)).to_have_text(f"Restored {NAME} version 1 as version 2.")
+    expect(version_cell(page, NAME)).to_have_text("2")
+    expect(note_cell(page, NAME)).to_have_text(re.compile("typed note"))
+    assert_no_page_load(page)

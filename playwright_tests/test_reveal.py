@@ -1,0 +1,122 @@
+"""Revealing a stored value: copy, hide, re-masking by itself, and who may."""
+
+import re
+
+from playwright.sync_api import expect
+
+from helpers import (
+    MASK,
+    assert_no_page_load,
+    open_secrets,
+    reveal,
+    reveal_button,
+    row,
+    seed,
+    sign_in,
+    snap,
+    status,
+    value_cell,
+)
+
+LONG_VALUE = "sk-alpha-0123456789-abcdef-WXYZ"
+
+
+def test_reveal_copy_and_hide(root_page, context, server):
+    page = root_page
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    seed(context, server, "ALPHA_API_KEY", LONG_VALUE)
+    open_secrets(page, server)
+
+    cell = value_cell(page, "ALPHA_API_KEY")
+    expect(cell).to_contain_text(MASK + "WXYZ")
+    expect(cell).not_to_contain_text(LONG_VALUE)
+
+    revealed = reveal(page, "ALPHA_API_KEY")
+    expect(revealed).to_have_text(LONG_VALUE)
+    copy = cell.get_by_role("button", name="Copy ALPHA_API_KEY")
+    hide = cell.get_by_role("link", name="Hide ALPHA_API_KEY")
+    expect(copy).to_be_visible()
+    expect(copy).to_be_focused()
+    expect(hide).to_be_visible()
+    expect(cell).to_contain_text(f"Hides again in {server.reveal_seconds} seconds.")
+    snap(page, "revealed")
+    assert_no_page_load(page)
+
+    copy.click()
+    expect(status(page)).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == LONG_VALUE
+
+    hide.click()
+    expect(page.locator("#revealed-ALPHA_API_KEY")).to_have_count(0)
+    expect(cell).to_contain_text(MASK + "WXYZ")
+    expect(cell).not_to_contain_text(LONG_VALUE)
+    expect(reveal_button(page, "ALPHA_API_KEY")).to_be_focused()
+    assert_no_page_load(page)
+
+    # Revealing again works after hiding.
+    expect(reveal(page, "ALPHA_API_KEY")).to_have_text(LONG_VALUE)
+    assert_no_page_load(page)
+
+
+def test_reveal_swaps_only_the_value_cell(root_page, context, server):
+    """The rest of the row stays as it was while the value is shown."""
+    page = root_page
+    seed(context, server, "BETA_TOKEN", "beta-secret")
+    open_secrets(page, server)
+    expect(reveal(page, "BETA_TOKEN")).to_have_text("beta-secret")
+    expect(row(page, "BETA_TOKEN").get_by_role("link", name="Edit BETA_TOKEN")).to_be_visible()
+    assert_no_page_load(page)
+
+
+def test_revealed_value_masks_itself_again(page, context, start_datasette):
+    server = start_datasette(reveal_seconds=3)
+    sign_in(context, server, "root")
+    seed(context, server, "BETA_TOKEN", "beta-token-that-hides-1234")
+    open_secrets(page, server)
+
+    cell = value_cell(page, "BETA_TOKEN")
+    revealed = reveal(page, "BETA_TOKEN")
+    expect(revealed).to_have_text("beta-token-that-hides-1234")
+    expect(cell).to_contain_text("Hides again in 3 seconds.")
+    page.wait_for_timeout(1500)
+    expect(revealed).to_be_visible()
+
+    expect(revealed).to_have_count(0, timeout=6_000)
+    expect(cell).to_contain_text(MASK + "1234")
+    expect(cell).not_to_contain_text("beta-token-that-hides")
+    expect(reveal_button(page, "BETA_TOKEN")).to_be_visible()
+    assert_no_page_load(page)
+
+
+def test_manager_without_reveal_permission(page, context, server):
+    sign_in(context, server, "manager")
+    seed(context, server, "ALPHA_API_KEY", "alpha-manager-value-9876")
+    open_secrets(page, server)
+
+    cell = value_cell(page, "ALPHA_API_KEY")
+    expect(cell).to_contain_text(MASK + "9876")
+    expect(page.get_by_role("button", name=re.compile(r"^Reveal"))).to_have_count(0)
+    # A manager can still edit, see history and delete.
+    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="Edit ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="History of ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="Delete ALPHA_API_KEY")).to_be_visible()
+
+    for headers in ({}, {"HX-Request": "true"}):
+        response = context.request.post(
+            server.path("/-/secrets/ALPHA_API_KEY/reveal"), headers=headers, max_redirects=0
+        )
+        assert response.status == 403, (headers, response.status)
+        assert "alpha-manager-value-9876" not in response.text()
+
+
+def test_visitor_without_manage_permission_is_refused(context, server):
+    sign_in(context, server, "visitor")
+    for method, path in [
+        ("get", "/-/secrets"),
+        ("get", "/-/secrets/ALPHA_API_KEY"),
+        ("post", "/-/secrets/ALPHA_API_KEY"),
+        ("post", "/-/secrets/ALPHA_API_KEY/reveal"),
+        ("get", "/-/secrets/ALPHA_API_KEY/history"),
+    ]:
+        response = getattr(context.request, method)(server.path(path), max_redirects=0)
+        assert response.status == 403, (method, path, response.status)

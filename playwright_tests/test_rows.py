@@ -1,0 +1,74 @@
+"""What each row shows: descriptions, obtain links, the environment-variable row."""
+
+import re
+
+from playwright.sync_api import expect
+
+from helpers import ENV_SECRET_VALUE, MASK, open_secrets, row, seed, value_cell
+
+
+def test_obtain_link_opens_a_new_tab_without_opener(root_page, context):
+    page = root_page
+    secret = row(page, "ALPHA_API_KEY")
+    expect(secret.get_by_role("rowheader")).to_contain_text(
+        "Lets the Alpha enrichment call its API."
+    )
+    expect(secret.locator(".secret-description strong")).to_have_text("Alpha")
+    expect(secret).to_contain_text("Registered by example_secrets.py")
+
+    link = secret.get_by_role("link", name="Get an Alpha key (opens in a new tab)")
+    expect(link).to_have_attribute("href", "https://alpha.example.com/account/keys")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+
+    # The network is closed: answer the external page here.
+    context.route(
+        "https://alpha.example.com/**",
+        lambda route: route.fulfill(content_type="text/html", body="<title>Alpha keys</title>"),
+    )
+    with page.expect_popup() as popup_info:
+        link.click()
+    popup = popup_info.value
+    popup.wait_for_load_state()
+    assert popup.url == "https://alpha.example.com/account/keys"
+    assert popup.evaluate("window.opener === null")
+    expect(page).to_have_url(re.compile(r"/-/secrets$"))
+
+    beta = row(page, "BETA_TOKEN").get_by_role("link", name="Create a Beta token (opens in a new tab)")
+    expect(beta).to_have_attribute("href", "https://beta.example.com/tokens")
+    # No obtain_url, no link.
+    expect(row(page, "GAMMA_WEBHOOK_SECRET").locator("a.secret-obtain")).to_have_count(0)
+
+
+def test_environment_variable_row_is_read_only(root_page, context, server):
+    page = root_page
+    secret = row(page, "ENV_SECRET")
+    cell = value_cell(page, "ENV_SECRET")
+    expect(cell).to_contain_text("Environment variable")
+    expect(cell.locator("code")).to_have_text("DATASETTE_SECRETS_ENV_SECRET")
+    expect(secret.get_by_role("link", name=re.compile(r"^(Set|Edit|Delete|History)"))).to_have_count(0)
+    expect(secret.get_by_role("button")).to_have_count(0)
+    expect(page.locator("body")).not_to_contain_text(ENV_SECRET_VALUE)
+
+    # Nor can it be changed or revealed by hand.
+    response = context.request.post(
+        server.path("/-/secrets/ENV_SECRET"), form={"secret": "x", "note": ""}, max_redirects=0
+    )
+    assert response.status == 409, response.status
+    response = context.request.post(server.path("/-/secrets/ENV_SECRET/reveal"), max_redirects=0)
+    assert response.status == 403, response.status
+    assert ENV_SECRET_VALUE not in response.text()
+    page.reload()
+    expect(row(page, "ENV_SECRET").locator("td.secret-version")).to_have_text("")
+
+
+def test_mask_shows_last_four_only_for_long_values(root_page, context, server):
+    page = root_page
+    seed(context, server, "ALPHA_API_KEY", "0123456789abcdef")  # 16: hint
+    seed(context, server, "BETA_TOKEN", "0123456789abcde")  # 15: no hint
+    open_secrets(page, server)
+    alpha = value_cell(page, "ALPHA_API_KEY").locator(".secret-mask")
+    expect(alpha).to_have_text(re.compile(rf"^\s*Hidden value, ending cdef\s*{MASK}cdef\s*$"))
+    beta = value_cell(page, "BETA_TOKEN").locator(".secret-mask")
+    expect(beta).to_have_text(re.compile(rf"^\s*Hidden value\s*{MASK}\s*$"))
+    expect(page.locator("body")).not_to_contain_text("0123456789")
