@@ -77,7 +77,7 @@ async def edit(datasette, request):
     errors = core.validate(entry, value, note)
     if errors:
         return await edit_form(
-            datasette, request, settings, entry, errors, value, note, status=422
+            datasette, request, settings, entry, errors, note, value_dropped=bool(value)
         )
     version = await core.save(datasette, settings, db, entry, value, note, request.actor)
     if version is not None:
@@ -267,14 +267,20 @@ async def done(datasette, request, settings, db, entry, message, history=False):
     )
 
 
-async def edit_form(datasette, request, settings, entry, errors=None, value="", note=None, status=200):
+async def edit_form(datasette, request, settings, entry, errors=None, note=None, value_dropped=False):
+    """The edit form; with errors, status 422 and the note as typed.
+
+    The typed value is never sent back: in the browser secrets.js carries it
+    over from the form being replaced; without JavaScript the page asks for it again.
+    """
     context = await list_context(datasette, request, settings, [entry])
     context.update(
         entry=entry,
         errors=errors or {},
-        value=value,
+        value_dropped=value_dropped,
         note=(entry.stored or {}).get("note") or "" if note is None else note,
     )
+    status = 422 if errors else 200
     if is_htmx(request):
         context["mode"] = "edit"
         return await render(datasette, request, "_secrets_row.html", context, status)

@@ -1,5 +1,6 @@
-// Glue that htmx does not express: copy to clipboard, and the edit form's keys
-// (Escape cancels, Ctrl/Cmd+Enter in the note saves).
+// Glue that htmx does not express: copy to clipboard, the edit form's keys
+// (Escape cancels, Ctrl/Cmd+Enter in the note saves), and keeping a typed
+// value across a validation error.
 
 function announce(text) {
   const status = document.getElementById("secrets-status");
@@ -31,4 +32,20 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     form.requestSubmit();
   }
+});
+
+// A form sent back with errors (422) never contains the typed value: carry it
+// over from the form being replaced, so nothing typed is lost.
+let carried = null;
+document.addEventListener("htmx:before:swap", (event) => {
+  const { ctx } = event.detail;
+  if (!ctx.response || ctx.response.status !== 422) return;
+  const input = ctx.sourceElement.querySelector && ctx.sourceElement.querySelector("input[name=secret]");
+  carried = input && input.value ? { id: input.id, value: input.value } : null;
+});
+document.addEventListener("htmx:after:swap", () => {
+  if (!carried) return;
+  const input = document.getElementById(carried.id);
+  if (input) input.value = carried.value;
+  carried = null;
 });
