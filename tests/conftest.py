@@ -12,6 +12,7 @@
 import os
 
 import datasette_test
+import jinja2
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
@@ -58,6 +59,29 @@ def example_plugin(register_plugin):
     return register_plugin(secrets_plugin(*EXAMPLE_SECRETS), "example-secrets-plugin")
 
 
+class SharedBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates shared by every Datasette the suite makes.
+
+    Only for speed: each Datasette has its own Jinja environment, and compiling
+    the same templates again for each of hundreds of instances dominated the
+    run time. Jinja checks each template's source checksum, so an edited
+    template is still compiled afresh.
+    """
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedBytecodeCache()
+
+
 @pytest.fixture
 def make_datasette(key):
     """make_datasette(key=..., permissions=..., **settings, datasette kwargs).
@@ -72,11 +96,13 @@ def make_datasette(key):
         if key is not None:
             plugin_settings["encryption_key"] = key
         plugin_settings.update(settings or {})
-        return datasette_test.Datasette(
+        datasette = datasette_test.Datasette(
             plugin_config={"datasette-secrets": plugin_settings},
             permissions=permissions,
             **kwargs,
         )
+        datasette._jinja_env.bytecode_cache = TEMPLATE_CACHE
+        return datasette
 
     return make
 

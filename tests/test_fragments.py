@@ -95,6 +95,16 @@ async def test_vary_on_hx_request(method, path, data, seeded):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("path", ["/-/secrets", "/-/secrets/API_KEY/history"])
+async def test_htmx_history_restore_gets_the_full_page(path, seeded):
+    headers = {**HX, "HX-History-Restore-Request": "true"}
+    response = await seeded.client.get(path, actor=ROOT, headers=headers)
+    assert response.status_code == 200
+    assert parse(response).find("html") is not None
+    assert parse(response).find("h1") is not None
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "method,path,data,status",
     [
@@ -329,6 +339,8 @@ async def test_validation_error_does_not_echo_the_value(htmx, ds):
     )
     assert response.status_code == 422
     assert_value_absent("422", response)
+    assert parse(response).find("input", attrs={"name": "secret"}).get("value", "") == ""
+    assert parse(response).find("textarea", attrs={"name": "note"}).get_text() == "n" * 201
 
 
 # Cross-site requests and unsafe GETs

@@ -23,8 +23,7 @@ async def test_get_secrets_lists_registered_secrets(ds):
     assert await get_secrets(ds) == EXAMPLE_SECRETS
 
 
-@pytest.mark.asyncio
-async def test_secret_fields_positional_order():
+def test_secret_fields_positional_order():
     secret = Secret("NAME", "desc", "https://example.com/", "Get it")
     assert secret.name == "NAME"
     assert secret.description == "desc"
@@ -78,7 +77,7 @@ async def test_empty_environment_variable_is_ignored(ds, monkeypatch):
 
 
 @pytest.mark.asyncio
-async def test_environment_variable_works_without_a_key(example_plugin, make_datasette, monkeypatch, caplog):
+async def test_environment_variable_works_without_a_key(example_plugin, make_datasette, monkeypatch):
     ds = make_datasette(key=None)
     await ds.invoke_startup()
     monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-env")

@@ -64,6 +64,7 @@ async def test_denied_for_anonymous_and_other_actors(path, seeded):
                 where = f"{method} {path} actor={actor} htmx={bool(headers)}"
                 assert response.status_code == 403, where
                 assert VALUE not in response.text, where
+                assert "OTHER_KEY" not in response.text, f"{where}: secret names leaked"
                 if headers:
                     assert_error_fragment(response)
     assert await snapshot(seeded) == before

@@ -1,5 +1,7 @@
 """The admin pages at /-/secrets, used the no-JS way and the htmx way."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from datasette import hookimpl
 
@@ -112,6 +114,31 @@ async def test_htmx_list_is_just_the_results(ds):
     assert [(t.name, t.get("id")) for t in top] == [("div", "secrets-results")]
     assert row_of(soup, "API_KEY") is not None
     assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "age_seconds,text",
+    [
+        (5, "just now"),
+        (60, "1 minute ago"),
+        (7200, "2 hours ago"),
+        (3 * 86400 + 60, "3 days ago"),
+        (400 * 86400, None),  # old: the date itself
+    ],
+)
+async def test_times_are_relative_with_exact_utc_on_hover(age_seconds, text, ds, key):
+    moment = (datetime.now(timezone.utc) - timedelta(seconds=age_seconds)).replace(microsecond=0)
+    stamp = moment.strftime("%Y-%m-%d %H:%M:%S")
+    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", "timed-value"), Key(key).id)
+    await ds.get_internal_database().execute_write(
+        "update datasette_secrets set updated_at = ?, updated_by = 'root'", [stamp]
+    )
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    time = cell(row_of(page, "API_KEY"), "Last updated").find("time")
+    assert time["datetime"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert time["title"] == stamp + " UTC"
+    assert time.get_text(strip=True) == (text or stamp + " UTC")
 
 
 # Masking
@@ -552,6 +579,19 @@ async def test_restore_errors(data, status, ds):
     assert await secret_rows(ds) == before
 
 
+@pytest.mark.asyncio
+async def test_restoring_a_version_no_key_can_read_is_refused(ds, other_key):
+    await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", "old-key-value"), Key(other_key).id)
+    await store_value(ds, "API_KEY", "current-key-value")
+    before = await secret_rows(ds)
+    for headers in ({}, HX):
+        response = await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "1"}, actor=ROOT, headers=headers)
+        assert response.status_code == 409
+        assert "old-key-value" not in response.text
+    assert await secret_rows(ds) == before
+    assert await get_secret(ds, "API_KEY") == "current-key-value"
+
+
 # Delete
 
 
@@ -605,6 +645,17 @@ async def test_delete_and_restore(htmx, ds):
     response = await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "2"}, actor=ROOT)
     assert response.status_code == 302
     assert await get_secret(ds, "API_KEY") == "value-two"
+
+
+@pytest.mark.asyncio
+async def test_setting_after_delete_starts_a_new_version(ds):
+    await store_value(ds, "API_KEY", "before-delete")
+    await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT)
+    page = await follow(ds, await store_value(ds, "API_KEY", "after-delete"))
+    assert flash_messages(page) == ["Saved API_KEY: version 2."]
+    assert await get_secret(ds, "API_KEY") == "after-delete"
+    old, new = await secret_rows(ds, "API_KEY")
+    assert old["deleted_at"] and new["deleted_at"] is None
 
 
 @pytest.mark.asyncio
