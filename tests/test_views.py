@@ -474,6 +474,23 @@ async def test_orphan_is_listed_and_can_only_be_deleted(ds, key):
 
 
 @pytest.mark.asyncio
+async def test_orphan_cannot_be_rolled_back(ds, key):
+    """An orphan can only be deleted: no new versions, not even by rolling back."""
+    k = Key(key)
+    await insert_row(ds, "RETIRED_KEY", k.encrypt("RETIRED_KEY", "old-1"), k.id, version=1)
+    await insert_row(ds, "RETIRED_KEY", k.encrypt("RETIRED_KEY", "old-2"), k.id, version=2)
+    history = parse(await ds.client.get("/-/secrets/RETIRED_KEY/history", actor=ROOT))
+    assert history.find("form", action="/-/secrets/RETIRED_KEY/restore") is None
+    before = await secret_rows(ds)
+    for headers in ({}, HX):
+        response = await ds.client.post(
+            "/-/secrets/RETIRED_KEY/restore", data={"version": "1"}, actor=ROOT, headers=headers
+        )
+        assert response.status_code == 409
+    assert await secret_rows(ds) == before
+
+
+@pytest.mark.asyncio
 async def test_deleting_an_orphan_with_htmx_removes_its_row(ds, key):
     await insert_row(ds, "RETIRED_KEY", Key(key).encrypt("RETIRED_KEY", "old"), Key(key).id)
     response = await ds.client.post("/-/secrets/RETIRED_KEY/delete", actor=ROOT, headers=HX)
