@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 LEGACY_KEY_NAME = "default"
 FORMAT_VERSION = b"\x01"
 NONCE_BYTES = 12
+TAG_BYTES = 16
 GENERATE_COMMAND = "datasette secrets generate-encryption-key"
 
 
@@ -96,8 +97,8 @@ class Key:
 
     def decrypt(self, name, blob):
         blob = _as_bytes(blob)
-        if blob[:1] != FORMAT_VERSION:
-            raise SecretDecryptionError(name, self.id, "unknown ciphertext format")
+        if blob[:1] != FORMAT_VERSION or len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
+            raise SecretDecryptionError(name, self.id, "unknown or truncated ciphertext")
         nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         try:
             plaintext = self._aead.decrypt(nonce, ciphertext, _aad(name))

@@ -10,7 +10,7 @@ from datasette.utils import await_me_maybe
 log = logging.getLogger("datasette_secrets")
 
 # Names become environment variables and URL segments, so keep them plain.
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -47,8 +47,10 @@ async def registrations(datasette):
         if callable(result):
             result = result()
         for secret in await await_me_maybe(result) or []:
-            if not isinstance(secret, Secret) or not NAME_PATTERN.match(
-                str(secret.name)
+            if not (
+                isinstance(secret, Secret)
+                and isinstance(secret.name, str)
+                and NAME_PATTERN.fullmatch(secret.name)
             ):
                 log.warning("datasette-secrets: %s registered an invalid secret %r", plugin, secret)
                 continue

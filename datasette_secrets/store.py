@@ -58,16 +58,13 @@ DUPLICATE_VERSIONS = """
 select 1 from datasette_secrets group by name, version having count(*) > 1 limit 1
 """
 
-# Renumbers every secret's versions 1..n in (version, id) order: used only when an
+# Every secret's versions renumbered 1..n in (version, id) order: used only when an
 # old table holds duplicate (name, version) pairs, so the unique index can be made.
-RENUMBER_VERSIONS = """
-update datasette_secrets set version = (
-    select count(*) from datasette_secrets as earlier
-    where earlier.name = datasette_secrets.name
-    and (earlier.version < datasette_secrets.version
-         or (earlier.version = datasette_secrets.version and earlier.id <= datasette_secrets.id))
-)
+RENUMBERED_VERSIONS = """
+select id, row_number() over (partition by name order by version, id) as version
+from datasette_secrets
 """
+SET_VERSION = "update datasette_secrets set version = ? where id = ?"
 
 CREATE_UNIQUE_VERSION = """
 create unique index if not exists datasette_secrets_name_version
@@ -156,7 +153,9 @@ def _add_missing_columns(conn):
 
 def _unique_versions(conn):
     if conn.execute(DUPLICATE_VERSIONS).fetchone():
-        conn.execute(RENUMBER_VERSIONS)
+        # Numbered before any update, so no row reads a number already changed.
+        renumbered = conn.execute(RENUMBERED_VERSIONS).fetchall()
+        conn.executemany(SET_VERSION, [(version, id) for id, version in renumbered])
     conn.execute(CREATE_UNIQUE_VERSION)
 
 

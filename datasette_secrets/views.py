@@ -20,6 +20,9 @@ MANAGE = "manage-secrets"
 REVEAL = "reveal-secrets"
 COLUMNS = 7  # of the list table, for colspan
 TAGS = re.compile(r"<[^>]+>")
+SQLITE_INTEGERS = range(-(2**63), 2**63)
+# Responses depend on these request headers (see is_htmx).
+VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
 
 
 class Conflict(BadRequest):
@@ -40,6 +43,8 @@ def is_htmx(request):
 
 
 def check_method(request, *methods):
+    if "GET" in methods:
+        methods += ("HEAD",)
     if request.method not in methods:
         return Response.text(
             "Method not allowed", status=405, headers={"Allow": ", ".join(methods)}
@@ -95,7 +100,7 @@ async def row(datasette, request):
         return rejected
     settings, db, entry = await load(datasette, request)
     if not is_htmx(request):
-        return Response.redirect(list_url(datasette, entry))
+        return Response.redirect(list_url(datasette, entry), headers=dict(VARY))
     return await row_fragment(datasette, request, settings, entry, focus="edit")
 
 
@@ -119,12 +124,14 @@ async def restore(datasette, request):
     if rejected := check_method(request, "POST"):
         return rejected
     settings, db, entry = await load(datasette, request)
-    ensure_editable(settings, entry, orphans_too=False)
+    ensure_editable(settings, entry)
     form = await request.post_vars()
     try:
         number = int(form.get("version", ""))
     except ValueError:
         raise BadRequest("Say which version to restore")
+    if not SQLITE_INTEGERS.start <= number < SQLITE_INTEGERS.stop:
+        raise NotFound(f"{entry.name} has no version {number}")
     try:
         version = await core.restore(datasette, settings, db, entry.name, number, request.actor)
     except SecretDecryptionError as e:
@@ -191,7 +198,7 @@ async def mask(datasette, request):
         return rejected
     settings, db, entry = await load(datasette, request)
     if not is_htmx(request):
-        return Response.redirect(list_url(datasette, entry))
+        return Response.redirect(list_url(datasette, entry), headers=dict(VARY))
     context = await list_context(datasette, request, settings, [entry])
     context.update(entry=entry, focus=request.args.get("focus"))
     return await render(datasette, request, "_secrets_value.html", context)
@@ -222,13 +229,13 @@ async def load(datasette, request):
     return settings, db, entry
 
 
-def ensure_editable(settings, entry, orphans_too=True):
+def ensure_editable(settings, entry):
     if entry.env:
         raise Conflict(
             f"{entry.name} is set by the environment variable "
             f"{core.env_var(entry.name)}, so it is read-only here"
         )
-    if entry.is_orphan and orphans_too:
+    if entry.is_orphan:
         raise Conflict(f"No installed plugin uses {entry.name}: it can only be deleted")
     if not settings.has_key:
         raise Conflict("No encryption key is configured, so values cannot be stored")
@@ -362,7 +369,7 @@ def relative(delta):
 
 async def render(datasette, request, template, context, status=200):
     html = await datasette.render_template(template, context, request=request)
-    return Response.html(html, status=status, headers={"Vary": "HX-Request"})
+    return Response.html(html, status=status, headers=dict(VARY))
 
 
 async def error_fragment(datasette, request, message, status):
@@ -376,7 +383,7 @@ async def error_fragment(datasette, request, message, status):
         headers={
             "HX-Retarget": "#secrets-status",
             "HX-Reswap": "innerHTML",
-            "Vary": "HX-Request",
+            **VARY,
         },
     )
 
