@@ -105,6 +105,14 @@ async def test_list_page_references_its_assets(ds):
 
 
 @pytest.mark.asyncio
+async def test_head_answers_like_get(ds):
+    response = await ds.client.request("HEAD", "/-/secrets", actor=ROOT)
+    assert response.status_code == 200
+    anonymous = await ds.client.request("HEAD", "/-/secrets")
+    assert anonymous.status_code == 403
+
+
+@pytest.mark.asyncio
 async def test_htmx_list_is_just_the_results(ds):
     response = await ds.client.get("/-/secrets", actor=ROOT, headers=HX)
     assert response.status_code == 200
