@@ -4,17 +4,18 @@ Plugin authors use ``Secret``, ``get_secret`` and ``get_secrets``; the rest of
 this module is Datasette hook implementations.
 """
 
+import json
+
 from datasette import hookimpl
-from datasette.permissions import Action
+from datasette.permissions import Action, PermissionSQL
 from datasette.plugins import pm
 from datasette.utils import StartupError
 from datasette.utils.asgi import Base400
 
-from . import hookspecs
+from . import hookspecs, store
 from .cli import register
-from .config import ConfigError
-from .core import ready
-from .core import get_secret
+from .config import PLUGIN, ConfigError
+from .core import get_secret, ready
 from .crypto import EncryptionKeyError, SecretDecryptionError
 from .events import EVENTS
 from .registry import Secret, registrations
@@ -32,6 +33,9 @@ __all__ = [
 
 MANAGE_SECRETS = "manage-secrets"
 REVEAL_SECRETS = "reveal-secrets"
+# Table actions denied on the plugin's own tables when they live in an
+# ordinary database: /-/secrets is the only way in.
+TABLE_ACTIONS = {"view-table", "insert-row", "update-row", "delete-row", "drop-table", "alter-table"}
 
 
 async def get_secrets(datasette):
@@ -57,6 +61,26 @@ def register_actions(datasette):
 @hookimpl
 def register_events(datasette):
     return EVENTS
+
+
+@hookimpl
+def permission_resources_sql(datasette, action):
+    if action not in TABLE_ACTIONS:
+        return None
+    database = (datasette.plugin_config(PLUGIN) or {}).get("database")
+    if not database or database == "_internal":
+        return None
+    return PermissionSQL(
+        sql="""
+            select :datasette_secrets_database as parent, value as child, 0 as allow,
+                'datasette-secrets tables are managed at /-/secrets' as reason
+            from json_each(:datasette_secrets_tables)
+        """,
+        params={
+            "datasette_secrets_database": database,
+            "datasette_secrets_tables": json.dumps(store.TABLES),
+        },
+    )
 
 
 @hookimpl

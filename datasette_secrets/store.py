@@ -10,6 +10,7 @@ transaction on Datasette's write connection. Timestamps are UTC, in SQLite's
 from dataclasses import dataclass
 
 TABLE = "datasette_secrets"
+TABLES = [TABLE, "datasette_secrets_audit", "datasette_secrets_migrations"]
 
 # The columns of datasette_secrets, with their types, in table order. Tables
 # made by the published plugin have all of these (some also have "redacted",
