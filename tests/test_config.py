@@ -76,6 +76,28 @@ async def test_configured_database_holds_the_secrets(example_plugin, make_datase
 
 
 @pytest.mark.asyncio
+async def test_configured_database_tables_are_closed_to_table_pages(example_plugin, make_datasette, tmp_path):
+    path = str(tmp_path / "vault.db")
+    conn = sqlite3.connect(path)
+    conn.execute("create table ordinary (id integer primary key)")
+    conn.close()
+    ds = make_datasette(files=[path], settings={"database": "vault"})
+    ds.root_enabled = True
+    await ds.invoke_startup()
+    await store_value(ds, "API_KEY", "in-the-vault")
+    for table in ("datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations"):
+        for path in (f"/vault/{table}", f"/vault/{table}.json"):
+            response = await ds.client.get(path, actor=ROOT)
+            assert response.status_code == 403, path
+    assert (await ds.client.get("/vault/ordinary", actor=ROOT)).status_code == 200
+    inserted = await ds.client.post(
+        "/vault/datasette_secrets/-/insert", json={"row": {"name": "X"}}, actor=ROOT
+    )
+    assert inserted.status_code == 403
+    assert len(await secret_rows(ds, database="vault")) == 1
+
+
+@pytest.mark.asyncio
 async def test_database_that_is_not_attached_stops_startup(example_plugin, make_datasette):
     ds = make_datasette(settings={"database": "missing"})
     with pytest.raises(StartupError) as info:
