@@ -1,8 +1,8 @@
 """A stand-in for real plugins: registers a few example secrets for the demo."""
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
 
-from datasette_secrets import Secret
+from datasette_secrets import Secret, get_secret, get_secrets
 
 
 @hookimpl
@@ -23,3 +23,18 @@ def register_secrets():
         Secret("MAPBOX_TOKEN", "A Mapbox access token for map tiles."),
         Secret("DEMO_FROM_ENVIRONMENT", "Set by the demo from an environment variable, so read-only here."),
     ]
+
+
+async def use_secrets(datasette, request):
+    """Reads every example secret as a plugin would, so 'Last used' fills in."""
+    actor_id = request.actor["id"] if request.actor else None
+    lines = []
+    for secret in await get_secrets(datasette):
+        value = await get_secret(datasette, secret.name, actor_id)
+        lines.append(f"{secret.name}: {'has a value' if value else 'no value'}")
+    return Response.text("\n".join(lines) + "\n")
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/example-use-secrets$", use_secrets)]
