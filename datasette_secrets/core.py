@@ -24,7 +24,7 @@ MAX_VALUE_LENGTH = 16_384
 MASK = "•" * 8
 # Values at least this long show their last four characters beside the mask.
 HINT_MIN_LENGTH = 16
-SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
 def env_var(name):
@@ -125,9 +125,10 @@ class Entry:
     def key(self):
         """The name as a token safe in HTML ids and CSS selectors.
 
-        Registered names always are; an orphan row's name may be anything.
+        Registered names always are; an orphan row's name may be anything, and
+        then becomes "-" and its hex, which no safe name can start with.
         """
-        return self.name if SAFE_KEY.match(self.name) else "x" + self.name.encode().hex()
+        return self.name if SAFE_KEY.fullmatch(self.name) else "-" + self.name.encode().hex()
 
     @property
     def is_orphan(self):
