@@ -205,18 +205,19 @@ def validate(entry, value, note):
 async def save(datasette, settings, db, entry, value, note, actor):
     """Store ``value`` as a new version, or with no value change only the note.
 
-    Returns the new version number, or None when only the note changed.
+    Returns (new version number or None, whether the note changed).
     """
     actor_id = actor_id_of(actor)
     if value:
         key_id, blob = settings.keyring.encrypt(entry.name, value)
         number = await store.add_version(db, entry.name, key_id, blob, note, actor_id)
         await datasette.track_event(SetSecretEvent(actor=actor, secret_name=entry.name, version=number))
-        return number
+        return number, True
     stored = await store.current(db, entry.name)
-    if (stored.note or "") != note:
-        await store.update_note(db, stored, note, actor_id)
-    return None
+    if (stored.note or "") == note:
+        return None, False
+    await store.update_note(db, stored, note, actor_id)
+    return None, True
 
 
 async def restore(datasette, settings, db, name, version_number, actor):

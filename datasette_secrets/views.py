@@ -84,10 +84,12 @@ async def edit(datasette, request):
         return await edit_form(
             datasette, request, settings, entry, errors, note, value_dropped=bool(value)
         )
-    version = await core.save(datasette, settings, db, entry, value, note, request.actor)
+    version, note_changed = await core.save(
+        datasette, settings, db, entry, value, note, request.actor
+    )
     if version is not None:
         message = f"Saved {entry.name}: version {version}."
-    elif (entry.stored["note"] or "") != note:
+    elif note_changed:
         message = f"Updated the note for {entry.name}; the value is unchanged."
     else:
         message = f"No changes to {entry.name}."
