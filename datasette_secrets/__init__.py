@@ -14,7 +14,7 @@ from datasette.utils.asgi import Base400
 
 from . import hookspecs, store
 from .cli import register
-from .config import PLUGIN, ConfigError
+from .config import PLUGIN, ConfigError, own_database
 from .core import get_secret, ready
 from .crypto import EncryptionKeyError, SecretDecryptionError
 from .events import EVENTS
@@ -67,8 +67,8 @@ def register_events(datasette):
 def permission_resources_sql(datasette, action):
     if action not in TABLE_ACTIONS:
         return None
-    database = (datasette.plugin_config(PLUGIN) or {}).get("database")
-    if not database or database == "_internal":
+    database = own_database(datasette.plugin_config(PLUGIN) or {})
+    if database is None:
         return None
     return PermissionSQL(
         sql="""

@@ -24,13 +24,19 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     keyring: Keyring
-    database: str | None
+    database: str | None  # None: Datasette's internal database
     reveal: bool
     reveal_seconds: int
 
     @property
     def has_key(self):
         return self.keyring.primary is not None
+
+
+def own_database(config):
+    """The configured database's name, or None for Datasette's internal database."""
+    database = config.get("database") or None
+    return None if database == "_internal" else database
 
 
 def read_settings(datasette):
@@ -42,7 +48,7 @@ def read_settings(datasette):
     except EncryptionKeyError as e:
         raise ConfigError(f"{PLUGIN}: {e}") from None
 
-    database = config.get("database") or None
+    database = own_database(config)
     if database is not None and not isinstance(database, str):
         raise ConfigError(f"{PLUGIN}: 'database' must be the name of a database")
 

@@ -38,7 +38,7 @@ def env_value(name):
 
 def database(datasette, settings):
     """The database that holds the secrets table."""
-    if settings.database in (None, "_internal"):
+    if settings.database is None:
         return datasette.get_internal_database()
     if settings.database not in datasette.databases:
         raise ConfigError(

@@ -132,7 +132,7 @@ async def restore(datasette, request):
         number = int(form.get("version", ""))
     except ValueError:
         raise BadRequest("Say which version to restore")
-    if not SQLITE_INTEGERS.start <= number < SQLITE_INTEGERS.stop:
+    if number not in SQLITE_INTEGERS:
         raise NotFound(f"{entry.name} has no version {number}")
     try:
         version = await core.restore(datasette, settings, db, entry.name, number, request.actor)
