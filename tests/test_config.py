@@ -98,6 +98,15 @@ async def test_configured_database_tables_are_closed_to_table_pages(example_plug
 
 
 @pytest.mark.asyncio
+async def test_database_named_internal_means_the_internal_database(example_plugin, make_datasette):
+    ds = make_datasette(settings={"database": "_internal"})
+    await ds.invoke_startup()
+    await store_value(ds, "API_KEY", "inside")
+    assert "datasette_secrets" in await ds.get_internal_database().table_names()
+    assert await get_secret(ds, "API_KEY") == "inside"
+
+
+@pytest.mark.asyncio
 async def test_database_that_is_not_attached_stops_startup(example_plugin, make_datasette):
     ds = make_datasette(settings={"database": "missing"})
     with pytest.raises(StartupError) as info:
