@@ -42,6 +42,11 @@ def is_htmx(request):
     return headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
 
 
+def is_write(request):
+    """Only a POST changes anything; HEAD (and anything else let through) reads."""
+    return request.method == "POST"
+
+
 def check_method(request, *methods):
     if "GET" in methods:
         methods += ("HEAD",)
@@ -73,7 +78,7 @@ async def edit(datasette, request):
         return rejected
     settings, db, entry = await load(datasette, request)
     ensure_editable(settings, entry)
-    if request.method == "GET":
+    if not is_write(request):
         return await edit_form(datasette, request, settings, entry)
 
     form = await request.post_vars()
@@ -153,7 +158,7 @@ async def delete(datasette, request):
         raise Conflict(f"{entry.name} is set by an environment variable and is read-only here")
     if not entry.is_set:
         raise NotFound(f"{entry.name} has no stored value to delete")
-    if request.method == "GET":
+    if not is_write(request):
         if is_htmx(request):
             return await row_fragment(datasette, request, settings, entry, mode="delete")
         context = await list_context(datasette, request, settings, [entry])

@@ -92,6 +92,25 @@ async def test_denied_before_configuration_problems(example_plugin, make_dataset
     assert (await ds.client.post("/-/secrets/API_KEY", data=POST_DATA, actor=MANAGER)).status_code == 409
 
 
+NOT_POST = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method", NOT_POST)
+async def test_only_post_writes(method, seeded):
+    """No other method changes anything, for anyone: HEAD once deleted secrets."""
+    before = await snapshot(seeded)
+    for path in ALL_PATHS:
+        for actor in (None, OTHER, MANAGER, ROOT):
+            for headers in ({}, HX):
+                response = await seeded.client.request(
+                    method, path, actor=actor, headers=headers, data=POST_DATA
+                )
+                assert response.status_code < 500, f"{method} {path} {actor}"
+    assert await snapshot(seeded) == before
+    assert await get_secret(seeded, "API_KEY") == VALUE
+
+
 # (route, method) -> (status without htmx, status with htmx), for a manager who
 # may not reveal and for root who may.
 MANAGER_STATUSES = {
