@@ -15,10 +15,11 @@ from datasette.utils.asgi import Base400
 from . import hookspecs, store
 from .cli import register
 from .config import PLUGIN, ConfigError, own_database
-from .core import get_secret, ready
+from .core import flush_usage, get_secret, ready
 from .crypto import EncryptionKeyError, SecretDecryptionError
 from .events import EVENTS
-from .registry import Secret, registrations
+from .registry import Secret
+from .state import forget
 from . import views
 
 pm.add_hookspecs(hookspecs)
@@ -27,6 +28,7 @@ __all__ = [
     "Secret",
     "get_secret",
     "get_secrets",
+    "flush_usage",
     "SecretDecryptionError",
     "EncryptionKeyError",
 ]
@@ -40,7 +42,8 @@ TABLE_ACTIONS = {"view-table", "insert-row", "update-row", "delete-row", "drop-t
 
 async def get_secrets(datasette):
     """Every ``Secret`` registered by a plugin, one per name."""
-    return [registration.secret for registration in (await registrations(datasette)).values()]
+    state = await ready(datasette)
+    return [registration.secret for registration in (await state.registry.get(datasette)).values()]
 
 
 @hookimpl
@@ -92,6 +95,16 @@ def startup(datasette):
             raise StartupError(str(e))
 
     return create_tables
+
+
+@hookimpl
+def shutdown(datasette):
+    async def write_what_is_buffered():
+        state = forget(datasette)
+        if state is not None:
+            await state.close()
+
+    return write_what_is_buffered
 
 
 @hookimpl

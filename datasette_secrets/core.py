@@ -14,7 +14,8 @@ from . import store
 from .config import ConfigError, read_settings
 from .crypto import SecretDecryptionError
 from .events import DeleteSecretEvent, RevealSecretEvent, SetSecretEvent
-from .registry import Registration, registrations
+from .registry import Registration
+from .state import STATES, UNKNOWN, State, remember
 
 log = logging.getLogger("datasette_secrets")
 
@@ -31,9 +32,36 @@ def env_var(name):
     return ENV_PREFIX + name
 
 
+def _environment_reader():
+    """A function that does what ``os.environ.get`` does, faster for a missing name.
+
+    For a name that is not set, ``os.environ.get`` raises and catches two
+    KeyErrors, the largest cost of a ``get_secret`` call for a stored secret.
+    CPython's ``os.environ`` keeps every variable in its ``_data`` dict (encoded
+    by its own ``encodekey``/``decodevalue``) and updates that same dict on
+    every change, so a lookup there gives the same answer. Where that is not
+    so, this is plain ``os.environ.get``.
+    """
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    encode = getattr(environ, "encodekey", None)
+    decode = getattr(environ, "decodevalue", None)
+    if not (isinstance(data, dict) and callable(encode) and callable(decode)):
+        return environ.get
+
+    def read(key):
+        value = data.get(encode(key))
+        return None if value is None else decode(value)
+
+    return read
+
+
+read_environment = _environment_reader()
+
+
 def env_value(name):
     """The non-empty value of the secret's environment variable, or None."""
-    return os.environ.get(env_var(name)) or None
+    return read_environment(ENV_PREFIX + name) or None
 
 
 def database(datasette, settings):
@@ -55,13 +83,14 @@ def database(datasette, settings):
 
 
 async def ready(datasette):
-    """(settings, database) with the tables created; migrates once per instance."""
-    settings = read_settings(datasette)
-    db = database(datasette, settings)
-    if getattr(datasette, "_datasette_secrets_migrated", None) is not db:
-        await store.migrate(db)
-        datasette._datasette_secrets_migrated = db
-    return settings, db
+    """The instance's State, built once, with the tables created."""
+    state = STATES.get(id(datasette))
+    if state is None:
+        settings = read_settings(datasette)
+        state = remember(datasette, State(settings, database(datasette, settings)))
+    if not state.migrated:
+        await state.migrate()
+    return state
 
 
 async def get_secret(datasette, name, actor_id=None):
@@ -74,27 +103,47 @@ async def get_secret(datasette, name, actor_id=None):
     Raises ``SecretDecryptionError`` when a stored value cannot be decrypted by
     any configured key, or was tampered with: a wrong value is never returned.
     With stored values but no key configured it returns None and logs a warning.
+
+    Cheap enough for every request: see ``state`` for what is cached and why.
     """
-    if name not in await registrations(datasette):
+    state = STATES.get(id(datasette))
+    if state is None or not state.migrated:
+        state = await ready(datasette)
+    registered = state.registry.current()
+    if registered is None:
+        registered = await state.registry.collect(datasette)
+    if name not in registered:
         return None
-    value = env_value(name)
-    if value is not None:
+    value = read_environment(ENV_PREFIX + name)
+    if value:
         return value
-    settings, db = await ready(datasette)
-    stored = await store.current(db, name)
-    if stored is None:
+    current = state.versions.cached(name)
+    if current is UNKNOWN:
+        current = await state.versions.load(name)
+    if current is None:
         return None
-    if not settings.has_key:
-        _warn_no_key(datasette)
+    if current.open is None:
+        _warn_no_key(state)
         return None
-    value = settings.keyring.decrypt(name, stored.key_id, stored.encrypted)
-    await store.record_use(db, stored, actor_id)
+    value = current.open()
+    state.usage.record(current.id, actor_id)
     return value
 
 
-def _warn_no_key(datasette):
-    if not getattr(datasette, "_datasette_secrets_warned", False):
-        datasette._datasette_secrets_warned = True
+async def flush_usage(datasette):
+    """Write the buffered "last used" records now, instead of within a second.
+
+    For tests, and for code that stops Datasette some other way than its own
+    shutdown (which flushes by itself).
+    """
+    state = STATES.get(id(datasette))
+    if state is not None:
+        await state.usage.flush()
+
+
+def _warn_no_key(state):
+    if not state.warned_no_key:
+        state.warned_no_key = True
         log.warning(
             "datasette-secrets: secrets are stored but no encryption_key is "
             "configured, so get_secret() returns None for them"
@@ -156,38 +205,52 @@ class Entry:
         return MASK + (self.hint or "")
 
 
-async def entries(datasette, settings, db, name=None):
-    """Entries for every registered secret and every live orphan, sorted by name."""
-    registered = await registrations(datasette)
+async def entries(datasette, state, name=None):
+    """Entries for every registered secret and every live orphan, sorted by name.
+
+    Nothing is decrypted here: ``check_values`` does that for the entries shown.
+    """
+    registered = await state.registry.get(datasette)
     if name is None:
-        rows = await store.summaries(db)
+        rows = await store.summaries(state.db)
     else:
-        row = await store.summary(db, name)
+        row = await store.summary(state.db, name)
         rows = {name: row} if row else {}
     names = set(registered) | {n for n, row in rows.items() if not row["deleted_at"]}
     if name is not None:
         names &= {name}
-    return [
-        _entry(settings, n, registered.get(n), rows.get(n)) for n in sorted(names)
-    ]
+    used = state.usage.pending()
+    return [_entry(n, registered.get(n), rows.get(n), used) for n in sorted(names)]
 
 
-async def entry(datasette, settings, db, name):
-    found = await entries(datasette, settings, db, name)
+async def entry(datasette, state, name):
+    """The entry for ``name`` with its value checked, or None."""
+    found = await entries(datasette, state, name)
+    check_values(state, found)
     return found[0] if found else None
 
 
-def _entry(settings, name, registration, row):
-    entry = Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
-    if entry.is_set and settings.has_key:
+def _entry(name, registration, row, used):
+    if row is not None and row["id"] in used:  # a use not written yet
+        row["last_used_at"], row["last_used_by"] = used[row["id"]]
+    return Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
+
+
+def check_values(state, entries):
+    """Decrypt each entry's stored value: for its hint, and to report what cannot be read."""
+    if not state.settings.has_key:
+        return
+    for entry in entries:
+        if not entry.is_set:
+            continue
+        row = entry.stored
         try:
-            value = settings.keyring.decrypt(name, row["encryption_key_name"], row["encrypted"])
+            value = state.settings.keyring.decrypt(entry.name, row["encryption_key_name"], row["encrypted"])
         except SecretDecryptionError as e:
             entry.error = str(e)
         else:
             if len(value) >= HINT_MIN_LENGTH:
                 entry.hint = value[-4:]
-    return entry
 
 
 def validate(entry, value, note):
@@ -202,56 +265,69 @@ def validate(entry, value, note):
     return errors
 
 
-async def save(datasette, settings, db, entry, value, note, actor):
+async def save(datasette, state, entry, value, note, actor):
     """Store ``value`` as a new version, or with no value change only the note.
 
     Returns (new version number or None, whether the note changed).
     """
     actor_id = actor_id_of(actor)
     if value:
-        key_id, blob = settings.keyring.encrypt(entry.name, value)
-        number = await store.add_version(db, entry.name, key_id, blob, note, actor_id)
+        key_id, blob = state.settings.keyring.encrypt(entry.name, value)
+        try:
+            number = await store.add_version(state.db, entry.name, key_id, blob, note, actor_id)
+        finally:
+            state.changed(entry.name)
         await datasette.track_event(SetSecretEvent(actor=actor, secret_name=entry.name, version=number))
         return number, True
-    stored = await store.current(db, entry.name)
+    stored = await store.current(state.db, entry.name)
     if (stored.note or "") == note:
         return None, False
-    await store.update_note(db, stored, note, actor_id)
+    try:
+        await store.update_note(state.db, stored, note, actor_id)
+    finally:
+        state.changed(entry.name)
     return None, True
 
 
-async def restore(datasette, settings, db, name, version_number, actor):
+async def restore(datasette, state, name, version_number, actor):
     """Store an earlier version's value again as the newest version.
 
     Returns the new version number, or None if there is no such version.
     Raises SecretDecryptionError if the old version cannot be decrypted.
     """
-    old = await store.version(db, name, version_number)
+    keyring = state.settings.keyring
+    old = await store.version(state.db, name, version_number)
     if old is None:
         return None
-    value = settings.keyring.decrypt(name, old.key_id, old.encrypted)
-    key_id, blob = settings.keyring.encrypt(name, value)
+    value = keyring.decrypt(name, old.key_id, old.encrypted)
+    key_id, blob = keyring.encrypt(name, value)
     actor_id = actor_id_of(actor)
-    number = await store.add_version(
-        db, name, key_id, blob, old.note, actor_id,
-        action="restore", detail=f"from version {version_number}",
-    )
+    try:
+        number = await store.add_version(
+            state.db, name, key_id, blob, old.note, actor_id,
+            action="restore", detail=f"from version {version_number}",
+        )
+    finally:
+        state.changed(name)
     await datasette.track_event(SetSecretEvent(actor=actor, secret_name=name, version=number))
     return number
 
 
-async def delete(datasette, db, name, actor):
-    await store.soft_delete(db, name, actor_id_of(actor))
+async def delete(datasette, state, name, actor):
+    try:
+        await store.soft_delete(state.db, name, actor_id_of(actor))
+    finally:
+        state.changed(name)
     await datasette.track_event(DeleteSecretEvent(actor=actor, secret_name=name))
 
 
-async def reveal(datasette, settings, db, name, actor):
+async def reveal(datasette, state, name, actor):
     """The current stored value, with the reveal recorded. None if not set."""
-    stored = await store.current(db, name)
+    stored = await store.current(state.db, name)
     if stored is None:
         return None
-    value = settings.keyring.decrypt(name, stored.key_id, stored.encrypted)
-    await store.record_reveal(db, stored, actor_id_of(actor))
+    value = state.settings.keyring.decrypt(name, stored.key_id, stored.encrypted)
+    await store.record_reveal(state.db, stored, actor_id_of(actor))
     await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=stored.version))
     return value
 

@@ -96,20 +96,32 @@ class Key:
         return FORMAT_VERSION + nonce + ciphertext
 
     def decrypt(self, name, blob):
+        return self.opener(name, blob)()
+
+    def opener(self, name, blob):
+        """A function that decrypts ``blob`` for ``name`` each time it is called.
+
+        The parsing is done once, so a cached ciphertext costs one AES-GCM
+        decryption per read. The function raises SecretDecryptionError.
+        """
         blob = _as_bytes(blob)
         if blob[:1] != FORMAT_VERSION or len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
-            raise SecretDecryptionError(name, self.id, "unknown or truncated ciphertext")
-        nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
-        try:
-            plaintext = self._aead.decrypt(nonce, ciphertext, _aad(name))
-        except InvalidTag:
-            raise SecretDecryptionError(
-                name,
-                self.id,
-                "the ciphertext failed authentication (tampered with, "
-                "or copied from another secret)",
-            )
-        return plaintext.decode("utf-8")
+            return _failing(name, self.id, "unknown or truncated ciphertext")
+        nonce, ciphertext, aad = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], _aad(name)
+        decrypt, key_id = self._aead.decrypt, self.id
+
+        def open_value():
+            try:
+                return decrypt(nonce, ciphertext, aad).decode("utf-8")
+            except InvalidTag:
+                raise SecretDecryptionError(
+                    name,
+                    key_id,
+                    "the ciphertext failed authentication (tampered with, "
+                    "or copied from another secret)",
+                ) from None
+
+        return open_value
 
     def decrypt_legacy(self, name, token):
         try:
@@ -142,14 +154,16 @@ class Keyring:
         return self.primary.id, self.primary.encrypt(name, value)
 
     def decrypt(self, name, key_id, blob):
+        return self.opener(name, key_id, blob)()
+
+    def opener(self, name, key_id, blob):
+        """A function that decrypts the stored ``blob`` each time it is called."""
         if key_id == LEGACY_KEY_NAME:
-            return self._decrypt_legacy(name, blob)
+            return lambda: self._decrypt_legacy(name, blob)
         for key in self.keys:
             if key.id == key_id:
-                return key.decrypt(name, blob)
-        raise SecretDecryptionError(
-            name, key_id, "no configured encryption key has this key id"
-        )
+                return key.opener(name, blob)
+        return _failing(name, key_id, "no configured encryption key has this key id")
 
     def _decrypt_legacy(self, name, blob):
         error = SecretDecryptionError(name, LEGACY_KEY_NAME, "no key configured")
@@ -159,6 +173,13 @@ class Keyring:
             except SecretDecryptionError as e:
                 error = e
         raise error
+
+
+def _failing(name, key_id, reason):
+    def fail():
+        raise SecretDecryptionError(name, key_id, reason)
+
+    return fail
 
 
 def _aad(name):

@@ -34,15 +34,48 @@ class Registration:
     plugin: str
 
 
-async def registrations(datasette):
-    """{name: Registration} for every registered secret.
+class Registry:
+    """The registered secrets of one Datasette instance, collected once.
+
+    The ``register_secrets`` hooks run on first use and again only when the set
+    of plugins implementing the hook changes (``pm.register``/``pm.unregister``),
+    which ``current()`` notices by comparing the hook's implementations: a list
+    comparison, cheap enough for every ``get_secret`` call.
+    """
+
+    def __init__(self):
+        self._implementations = None
+        self._found = None
+
+    def current(self):
+        """{name: Registration}, or None when plugins changed since the last collect."""
+        if pm.hook.register_secrets.get_hookimpls() == self._implementations:
+            return self._found
+        return None
+
+    async def get(self, datasette):
+        found = self.current()
+        if found is None:
+            found = await self.collect(datasette)
+        return found
+
+    async def collect(self, datasette):
+        """Run every hook again and keep the result."""
+        implementations = pm.hook.register_secrets.get_hookimpls()
+        found = await _collect(datasette, implementations)
+        self._implementations, self._found = implementations, found
+        return found
+
+
+async def _collect(datasette, implementations):
+    """{name: Registration} from these hook implementations.
 
     When several plugins register the same name, the plugin whose name sorts
     first wins (and within one plugin, the first occurrence), so the result
     does not depend on the order plugins happen to be loaded in.
     """
     found = {}
-    for plugin, impl in sorted(_implementations(), key=lambda pair: pair[0]):
+    for plugin, impl in sorted(_named(implementations), key=lambda pair: pair[0]):
         result = impl.function(**{arg: datasette for arg in impl.argnames})
         if callable(result):
             result = result()
@@ -65,9 +98,13 @@ async def registrations(datasette):
     return found
 
 
-def _implementations():
+def _named(implementations):
+    """(plugin name, implementation) pairs: the package name where there is one.
+
+    Reads every plugin's package metadata, so it runs only when plugins change.
+    """
     distributions = {
         id(plugin): dist.project_name for plugin, dist in pm.list_plugin_distinfo()
     }
-    for impl in pm.hook.register_secrets.get_hookimpls():
+    for impl in implementations:
         yield distributions.get(id(impl.plugin), impl.plugin_name), impl

@@ -127,10 +127,7 @@ update datasette_secrets set note = ?, updated_at = datetime('now'), updated_by 
 where id = ?
 """
 
-RECORD_USE = """
-update datasette_secrets set last_used_at = datetime('now'), last_used_by = ?
-where id = ?
-"""
+RECORD_USE = "update datasette_secrets set last_used_at = ?, last_used_by = ? where id = ?"
 
 SOFT_DELETE = """
 update datasette_secrets set deleted_at = datetime('now'), deleted_by = ?
@@ -266,8 +263,9 @@ async def soft_delete(db, name, actor_id):
     await db.execute_write_fn(write)
 
 
-async def record_use(db, stored, actor_id):
-    await db.execute_write(RECORD_USE, [actor_id, stored.id])
+async def record_uses(db, rows):
+    """Write buffered uses, (last_used_at, last_used_by, version row id) each, at once."""
+    await db.execute_write_fn(lambda conn: conn.executemany(RECORD_USE, rows))
 
 
 async def record_reveal(db, stored, actor_id):

@@ -63,10 +63,11 @@ async def index(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET"):
         return rejected
-    settings, db = await core.ready(datasette)
+    state = await core.ready(datasette)
     q = request.args.get("q", "").strip()
-    entries = [e for e in await core.entries(datasette, settings, db) if matches(e, q)]
-    context = await list_context(datasette, request, settings, entries, q=q)
+    entries = [e for e in await core.entries(datasette, state) if matches(e, q)]
+    core.check_values(state, entries)
+    context = await list_context(datasette, request, state, entries, q=q)
     if is_htmx(request):
         return await render(datasette, request, "_secrets_table.html", context)
     return await render(datasette, request, "secrets_index.html", context)
@@ -76,10 +77,10 @@ async def edit(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET", "POST"):
         return rejected
-    settings, db, entry = await load(datasette, request)
-    ensure_editable(settings, entry)
+    state, entry = await load(datasette, request)
+    ensure_editable(state, entry)
     if not is_write(request):
-        return await edit_form(datasette, request, settings, entry)
+        return await edit_form(datasette, request, state, entry)
 
     form = await request.post_vars()
     value = form.get("secret", "").strip()
@@ -87,10 +88,10 @@ async def edit(datasette, request):
     errors = core.validate(entry, value, note)
     if errors:
         return await edit_form(
-            datasette, request, settings, entry, errors, note, value_dropped=bool(value)
+            datasette, request, state, entry, errors, note, value_dropped=bool(value)
         )
     version, note_changed = await core.save(
-        datasette, settings, db, entry, value, note, request.actor
+        datasette, state, entry, value, note, request.actor
     )
     if version is not None:
         message = f"Saved {entry.name}: version {version}."
@@ -98,30 +99,30 @@ async def edit(datasette, request):
         message = f"Updated the note for {entry.name}; the value is unchanged."
     else:
         message = f"No changes to {entry.name}."
-    return await done(datasette, request, settings, db, entry, message)
+    return await done(datasette, request, state, entry, message)
 
 
 async def row(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET"):
         return rejected
-    settings, db, entry = await load(datasette, request)
+    state, entry = await load(datasette, request)
     if not is_htmx(request):
         return Response.redirect(list_url(datasette, entry), headers=dict(VARY))
-    return await row_fragment(datasette, request, settings, entry, focus="edit")
+    return await row_fragment(datasette, request, state, entry, focus="edit")
 
 
 async def history(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET"):
         return rejected
-    settings, db, entry = await load(datasette, request)
-    versions = await store.history(db, entry.name)
+    state, entry = await load(datasette, request)
+    versions = await store.history(state.db, entry.name)
     if is_htmx(request):
         return await row_fragment(
-            datasette, request, settings, entry, versions=versions, focus="history"
+            datasette, request, state, entry, versions=versions, focus="history"
         )
-    context = await list_context(datasette, request, settings, [entry], versions)
+    context = await list_context(datasette, request, state, [entry], versions)
     context.update(entry=entry, versions=versions)
     return await render(datasette, request, "secrets_history.html", context)
 
@@ -130,8 +131,8 @@ async def restore(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "POST"):
         return rejected
-    settings, db, entry = await load(datasette, request)
-    ensure_editable(settings, entry)
+    state, entry = await load(datasette, request)
+    ensure_editable(state, entry)
     form = await request.post_vars()
     try:
         number = int(form.get("version", ""))
@@ -140,35 +141,35 @@ async def restore(datasette, request):
     if number not in SQLITE_INTEGERS:
         raise NotFound(f"{entry.name} has no version {number}")
     try:
-        version = await core.restore(datasette, settings, db, entry.name, number, request.actor)
+        version = await core.restore(datasette, state, entry.name, number, request.actor)
     except SecretDecryptionError as e:
         raise Conflict(str(e))
     if version is None:
         raise NotFound(f"{entry.name} has no version {number}")
     message = f"Restored {entry.name} version {number} as version {version}."
-    return await done(datasette, request, settings, db, entry, message, history=True)
+    return await done(datasette, request, state, entry, message, history=True)
 
 
 async def delete(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET", "POST"):
         return rejected
-    settings, db, entry = await load(datasette, request)
+    state, entry = await load(datasette, request)
     if entry.env:
         raise Conflict(f"{entry.name} is set by an environment variable and is read-only here")
     if not entry.is_set:
         raise NotFound(f"{entry.name} has no stored value to delete")
     if not is_write(request):
         if is_htmx(request):
-            return await row_fragment(datasette, request, settings, entry, mode="delete")
-        context = await list_context(datasette, request, settings, [entry])
+            return await row_fragment(datasette, request, state, entry, mode="delete")
+        context = await list_context(datasette, request, state, [entry])
         context["entry"] = entry
         return await render(datasette, request, "secrets_delete.html", context)
-    await core.delete(datasette, db, entry.name, request.actor)
+    await core.delete(datasette, state, entry.name, request.actor)
     message = f"Deleted {entry.name}."
     if entry.is_orphan:
         message += " No installed plugin uses it, so it is gone from this list."
-    return await done(datasette, request, settings, db, entry, message)
+    return await done(datasette, request, state, entry, message)
 
 
 async def reveal(datasette, request):
@@ -176,22 +177,22 @@ async def reveal(datasette, request):
     await require(datasette, request, REVEAL)
     if rejected := check_method(request, "POST"):
         return rejected
-    settings, db, entry = await load(datasette, request)
-    if not settings.reveal:
+    state, entry = await load(datasette, request)
+    if not state.settings.reveal:
         raise Forbidden("Revealing values is switched off (write-only mode)")
     if entry.env:
         raise Forbidden("Values set by environment variables are never revealed")
-    if not settings.has_key or not entry.is_set:
+    if not state.settings.has_key or not entry.is_set:
         raise NotFound(f"{entry.name} has no stored value to reveal")
     try:
-        value = await core.reveal(datasette, settings, db, entry.name, request.actor)
+        value = await core.reveal(datasette, state, entry.name, request.actor)
     except SecretDecryptionError as e:
         raise Conflict(str(e))
-    context = await list_context(datasette, request, settings, [entry])
+    context = await list_context(datasette, request, state, [entry])
     context.update(
         entry=entry,
         value=value,
-        seconds=settings.reveal_seconds,
+        seconds=state.settings.reveal_seconds,
         back_url=list_url(datasette, entry),
     )
     if is_htmx(request):
@@ -203,10 +204,10 @@ async def mask(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET"):
         return rejected
-    settings, db, entry = await load(datasette, request)
+    state, entry = await load(datasette, request)
     if not is_htmx(request):
         return Response.redirect(list_url(datasette, entry), headers=dict(VARY))
-    context = await list_context(datasette, request, settings, [entry])
+    context = await list_context(datasette, request, state, [entry])
     context.update(entry=entry, focus=request.args.get("focus"))
     return await render(datasette, request, "_secrets_value.html", context)
 
@@ -227,16 +228,16 @@ ROUTES = [
 
 
 async def load(datasette, request):
-    """(settings, db, entry) for the secret named in the URL; NotFound if none."""
-    settings, db = await core.ready(datasette)
+    """(state, entry) for the secret named in the URL; NotFound if none."""
+    state = await core.ready(datasette)
     name = unquote(request.url_vars["name"])
-    entry = await core.entry(datasette, settings, db, name)
+    entry = await core.entry(datasette, state, name)
     if entry is None:
         raise NotFound(f"No secret called {name}")
-    return settings, db, entry
+    return state, entry
 
 
-def ensure_editable(settings, entry):
+def ensure_editable(state, entry):
     if entry.env:
         raise Conflict(
             f"{entry.name} is set by the environment variable "
@@ -244,7 +245,7 @@ def ensure_editable(settings, entry):
         )
     if entry.is_orphan:
         raise Conflict(f"No installed plugin uses {entry.name}: it can only be deleted")
-    if not settings.has_key:
+    if not state.settings.has_key:
         raise Conflict("No encryption key is configured, so values cannot be stored")
 
 
@@ -266,28 +267,28 @@ def list_url(datasette, entry=None):
     return datasette.urls.path("/-/secrets") + (f"#secret-{entry.key}" if entry else "")
 
 
-async def done(datasette, request, settings, db, entry, message, history=False):
+async def done(datasette, request, state, entry, message, history=False):
     """After a change: the fresh row fragment for htmx, else a redirect with a message."""
     if not is_htmx(request):
         datasette.add_message(request, message, datasette.INFO)
         return Response.redirect(list_url(datasette, entry))
-    entry = await core.entry(datasette, settings, db, entry.name)
+    entry = await core.entry(datasette, state, entry.name)
     if entry is None:  # a deleted orphan leaves the list
         context = {"message": message}
         return await render(datasette, request, "_secrets_removed.html", context)
-    versions = await store.history(db, entry.name) if history else None
+    versions = await store.history(state.db, entry.name) if history else None
     return await row_fragment(
-        datasette, request, settings, entry, versions=versions, focus="edit", message=message
+        datasette, request, state, entry, versions=versions, focus="edit", message=message
     )
 
 
-async def edit_form(datasette, request, settings, entry, errors=None, note=None, value_dropped=False):
+async def edit_form(datasette, request, state, entry, errors=None, note=None, value_dropped=False):
     """The edit form; with errors, status 422 and the note as typed.
 
     The typed value is never sent back: in the browser secrets.js carries it
     over from the form being replaced; without JavaScript the page asks for it again.
     """
-    context = await list_context(datasette, request, settings, [entry])
+    context = await list_context(datasette, request, state, [entry])
     context.update(
         entry=entry,
         errors=errors or {},
@@ -301,13 +302,13 @@ async def edit_form(datasette, request, settings, entry, errors=None, note=None,
     return await render(datasette, request, "secrets_edit.html", context, status)
 
 
-async def row_fragment(datasette, request, settings, entry, mode="view", versions=None, focus=None, message=None):
-    context = await list_context(datasette, request, settings, [entry], versions)
+async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, message=None):
+    context = await list_context(datasette, request, state, [entry], versions)
     context.update(entry=entry, mode=mode, versions=versions, focus=focus, message=message)
     return await render(datasette, request, "_secrets_row.html", context)
 
 
-async def list_context(datasette, request, settings, entries, versions=None, q=""):
+async def list_context(datasette, request, state, entries, versions=None, q=""):
     """Template context shared by the page and its fragments.
 
     Actors named anywhere in it are resolved with one actors_from_ids call.
@@ -320,13 +321,13 @@ async def list_context(datasette, request, settings, entries, versions=None, q="
         ids.update([version["created_by"], version["deleted_by"]])
     ids.discard(None)
     actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
-    can_reveal = settings.reveal and await datasette.allowed(
+    can_reveal = state.settings.reveal and await datasette.allowed(
         action=REVEAL, actor=request.actor
     )
     return {
         "entries": entries,
         "q": q,
-        "settings": settings,
+        "settings": state.settings,
         "can_reveal": can_reveal,
         "columns": COLUMNS,
         "env_var": core.env_var,

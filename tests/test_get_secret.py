@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from datasette_secrets import Secret, SecretDecryptionError, get_secret, get_secrets
+from datasette_secrets import Secret, SecretDecryptionError, flush_usage, get_secret, get_secrets
 from datasette_secrets.crypto import Key
 from secret_helpers import EXAMPLE_SECRETS, insert_row, legacy_token, secret_rows, store_value
 
@@ -90,6 +90,7 @@ async def test_use_is_recorded(ds):
     await store_value(ds, "API_KEY", "v1")
     await store_value(ds, "API_KEY", "v2")
     assert await get_secret(ds, "API_KEY", actor_id="alice") == "v2"
+    await flush_usage(ds)
     old, current = await secret_rows(ds, "API_KEY")
     assert current["last_used_by"] == "alice"
     assert SQLITE_NOW.match(current["last_used_at"])
@@ -103,6 +104,7 @@ async def test_use_without_actor_records_null(ds):
     await store_value(ds, "API_KEY", "value")
     await get_secret(ds, "API_KEY", actor_id="alice")
     assert await get_secret(ds, "API_KEY") == "value"
+    await flush_usage(ds)
     (row,) = await secret_rows(ds, "API_KEY")
     assert row["last_used_by"] is None
     assert close_to_now(row["last_used_at"])
@@ -240,6 +242,7 @@ async def test_failed_decryption_does_not_record_use(ds):
     )
     with pytest.raises(SecretDecryptionError):
         await get_secret(ds, "API_KEY", actor_id="alice")
+    await flush_usage(ds)
     (row,) = await secret_rows(ds, "API_KEY")
     assert row["last_used_at"] is None and row["last_used_by"] is None
 
@@ -248,6 +251,7 @@ async def test_failed_decryption_does_not_record_use(ds):
 async def test_legacy_fernet_row_decrypts(ds, key):
     await insert_row(ds, "API_KEY", legacy_token(key, "legacy-value"), "default")
     assert await get_secret(ds, "API_KEY", actor_id="bob") == "legacy-value"
+    await flush_usage(ds)
     (row,) = await secret_rows(ds, "API_KEY")
     assert row["last_used_by"] == "bob"
 

@@ -1,0 +1,259 @@
+"""What the plugin keeps for one Datasette instance, so ``get_secret`` stays cheap.
+
+``State`` is built once per Datasette instance (at startup, or on first use)
+and holds the settings with their parsed keys, the registered secrets, the
+current ciphertext of each secret and the buffer of "last used" records.
+
+Caching rules, each chosen so a cached answer is never wrong for long:
+
+- Ciphertext is cached, never plaintext: each ``get_secret`` decrypts again
+  (about a microsecond), so no decrypted value outlives the call that asked
+  for it, and a leaked cache holds nothing readable without the key.
+- Every change made through this plugin forgets the changed secret before the
+  change returns, so the same process serves the new value at once.
+- Another process writing to the same database file is noticed with
+  ``PRAGMA data_version``, checked at most once a second on the next read,
+  which then forgets everything cached.
+- "Last used" is recorded in memory and written at most once a second, in one
+  transaction, instead of one write per read.
+"""
+
+import asyncio
+import logging
+import sqlite3
+import time
+import weakref
+from urllib.parse import quote
+
+from . import store
+from .registry import Registry
+
+log = logging.getLogger("datasette_secrets")
+
+CHECK_EVERY = 1.0  # seconds between looks at another process's writes
+FLUSH_EVERY = 1.0  # seconds between writes of "last used"
+UNKNOWN = object()  # not cached yet (None is cached too: "nothing stored")
+
+# {id(datasette): State}, one per Datasette instance; an entry goes when its
+# instance is collected (before its id can be reused). Keyed by id, not a
+# WeakKeyDictionary, because this lookup starts every get_secret call.
+STATES = {}
+
+
+def remember(datasette, state):
+    STATES[id(datasette)] = state
+    weakref.finalize(datasette, STATES.pop, id(datasette), None)
+    return state
+
+
+def forget(datasette):
+    return STATES.pop(id(datasette), None)
+
+
+class State:
+    """The plugin's state for one Datasette instance.
+
+    Holds the database weakly: Datasette owns it, and a state kept alive by a
+    pending flush must not keep a closed Datasette alive.
+    """
+
+    def __init__(self, settings, db):
+        self.settings = settings
+        self._db = weakref.ref(db)
+        self.registry = Registry()
+        self.versions = CurrentVersions(self._db, settings.keyring, _watch_for(db))
+        self.usage = UsageBuffer(self._db)
+        self._migration = None
+        self.migrated = False
+        self.warned_no_key = False
+
+    @property
+    def db(self):
+        return self._db()
+
+    async def migrate(self):
+        """Create or upgrade the tables, once; concurrent callers share the work."""
+        if self._migration is None:
+            self._migration = asyncio.ensure_future(store.migrate(self.db))
+        try:
+            await self._migration
+        except BaseException:
+            self._migration = None  # let the next call try again
+            raise
+        self.migrated = True
+
+    def changed(self, name):
+        """Call after every write to ``name``: its cached version is forgotten."""
+        self.versions.forget(name)
+
+    async def close(self):
+        await self.usage.flush()
+        self.versions.close()
+
+
+class Current:
+    """A secret's newest live version, ready to decrypt: ``open()`` returns the value.
+
+    ``open`` is None when no key is configured.
+    """
+
+    __slots__ = ("id", "version", "open")
+
+    def __init__(self, stored, keyring):
+        self.id = stored.id
+        self.version = stored.version
+        self.open = (
+            keyring.opener(stored.name, stored.key_id, stored.encrypted)
+            if keyring.primary is not None
+            else None
+        )
+
+
+class CurrentVersions:
+    """The newest live version (ciphertext only) of each secret, by name."""
+
+    def __init__(self, db_ref, keyring, watch):
+        self._db = db_ref
+        self._keyring = keyring
+        self._watch = watch
+        self._cache = {}
+        self._loading = {}
+        # Bumped by every forget: a load that began before it is not cached.
+        self._generation = 0
+
+    def cached(self, name):
+        """The cached Current, None for "nothing stored", or UNKNOWN."""
+        if self._watch is not None and self._watch.changed():
+            self.forget()
+        return self._cache.get(name, UNKNOWN)
+
+    async def load(self, name):
+        """Read ``name`` from the database; concurrent misses share one read."""
+        loading = self._loading.get(name)
+        if loading is None:
+            loading = self._loading[name] = asyncio.ensure_future(self._read(name))
+            loading.add_done_callback(lambda done: self._done_loading(name, done))
+        return await asyncio.shield(loading)
+
+    def _done_loading(self, name, done):
+        if self._loading.get(name) is done:
+            del self._loading[name]
+
+    async def _read(self, name):
+        generation = self._generation
+        stored = await store.current(self._db(), name)
+        current = None if stored is None else Current(stored, self._keyring)
+        if generation == self._generation:
+            self._cache[name] = current
+        return current
+
+    def forget(self, name=None):
+        """Forget one name, or with no name everything."""
+        self._generation += 1
+        if name is None:
+            self._cache.clear()
+            self._loading.clear()
+        else:
+            self._cache.pop(name, None)
+            self._loading.pop(name, None)
+
+    def close(self):
+        if self._watch is not None:
+            self._watch.close()
+
+
+class DataVersionWatch:
+    """Tells, at most once a second, whether another connection wrote to a file.
+
+    ``PRAGMA data_version`` changes when any other connection commits, so this
+    keeps a read-only connection of its own just to ask.
+    """
+
+    def __init__(self, path):
+        self._conn = sqlite3.connect(
+            f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False, timeout=0
+        )
+        self._version = self._read()
+        self._next_check = time.monotonic() + CHECK_EVERY
+
+    def _read(self):
+        return self._conn.execute("pragma data_version").fetchone()[0]
+
+    def changed(self):
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + CHECK_EVERY
+        try:
+            version = self._read()
+        except sqlite3.Error:
+            return True  # locked by a writer right now: assume it wrote
+        if version == self._version:
+            return False
+        self._version = version
+        return True
+
+    def close(self):
+        self._conn.close()
+
+
+def _watch_for(db):
+    """A watch for a database file other processes can open; None otherwise."""
+    if db.is_memory or getattr(db, "is_temp_disk", False) or not db.path:
+        return None
+    try:
+        return DataVersionWatch(db.path)
+    except sqlite3.Error as e:
+        log.warning("datasette-secrets: cannot watch %s for changes: %s", db.path, e)
+        return None
+
+
+class UsageBuffer:
+    """Who used each stored version last, and when: in memory, written once a second.
+
+    ``record`` is called on every read and only updates a dict; the first
+    record after a write schedules the next write one second later, so there
+    is at most one write transaction a second however many reads there are.
+    A process that is killed loses at most the last second's records; an
+    orderly shutdown writes them (``flush``).
+    """
+
+    def __init__(self, db_ref):
+        self._db = db_ref
+        self._pending = {}  # version row id -> (unix time, actor id)
+        self._timer = None
+
+    def record(self, row_id, actor_id):
+        self._pending[row_id] = (time.time(), actor_id)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().create_task(self._flush_later())
+
+    def pending(self):
+        """{row id: (last_used_at text, actor id)} not yet written."""
+        return {row_id: (sqlite_time(t), actor) for row_id, (t, actor) in self._pending.items()}
+
+    async def _flush_later(self):
+        try:
+            await asyncio.sleep(FLUSH_EVERY)
+            await self.flush()
+        finally:
+            self._timer = None
+        if self._pending:  # recorded while writing: schedule the next write
+            self._timer = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def flush(self):
+        """Write every pending record now, in one transaction."""
+        pending, self._pending = self._pending, {}
+        db = self._db()
+        if not pending or db is None:
+            return
+        rows = [(sqlite_time(t), actor, row_id) for row_id, (t, actor) in pending.items()]
+        try:
+            await store.record_uses(db, rows)
+        except Exception as e:  # "last used" is a convenience: never fail a request for it
+            log.warning("datasette-secrets: could not record when secrets were used: %s", e)
+
+
+def sqlite_time(t):
+    """A Unix time in SQLite's datetime('now') form, UTC."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))

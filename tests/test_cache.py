@@ -1,0 +1,254 @@
+"""What get_secret caches, and that no cached answer is ever wrong for long.
+
+- A change made through the plugin is served at once, deletes included.
+- A change made by another process sharing the database file is served
+  within a second (PRAGMA data_version, looked at most once a second).
+- Plugins registered or unregistered at runtime are seen on the next call.
+- "Last used" is buffered: many reads, at most one write a second.
+"""
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import pytest_asyncio
+from datasette.plugins import pm
+
+from datasette_secrets import Secret, flush_usage, get_secret
+from datasette_secrets import state as state_module
+from secret_helpers import ROOT, secret_rows, secrets_plugin, store_value
+
+
+@pytest_asyncio.fixture
+async def on_disk(example_plugin, make_datasette, tmp_path):
+    """A Datasette whose internal database is a file other processes can open."""
+    path = str(tmp_path / "internal.db")
+    ds = make_datasette(internal=path)
+    await ds.invoke_startup()
+    return ds, path
+
+
+class FakeClock:
+    """Stands in for time.monotonic in the state module, so tests need not sleep."""
+
+    def __init__(self):
+        self.now = time.monotonic()  # where the real clock is: states made before keep working
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(state_module.time, "monotonic", fake)
+    return fake
+
+
+def count_writes(ds):
+    """A list that grows by one for each write transaction on the internal database."""
+    db = ds.get_internal_database()
+    writes = []
+    original = db.execute_write_fn
+
+    async def counting(fn, *args, **kwargs):
+        writes.append(fn)
+        return await original(fn, *args, **kwargs)
+
+    db.execute_write_fn = counting
+    return writes
+
+
+@pytest.mark.asyncio
+async def test_changes_through_the_plugin_are_served_at_once(ds):
+    await store_value(ds, "API_KEY", "first")
+    assert await get_secret(ds, "API_KEY") == "first"  # now cached
+    await store_value(ds, "API_KEY", "second")
+    assert await get_secret(ds, "API_KEY") == "second"
+    await store_value(ds, "API_KEY", "", note="only the note changes")
+    assert await get_secret(ds, "API_KEY") == "second"
+
+    response = await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT)
+    assert response.status_code == 302
+    assert await get_secret(ds, "API_KEY") is None
+
+    response = await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "1"}, actor=ROOT)
+    assert response.status_code == 302
+    assert await get_secret(ds, "API_KEY") == "first"
+
+
+@pytest.mark.asyncio
+async def test_htmx_changes_are_served_at_once(ds):
+    await store_value(ds, "API_KEY", "before")
+    assert await get_secret(ds, "API_KEY") == "before"
+    headers = {"HX-Request": "true"}
+    response = await ds.client.post(
+        "/-/secrets/API_KEY", data={"secret": "after", "note": ""}, actor=ROOT, headers=headers
+    )
+    assert response.status_code == 200
+    assert await get_secret(ds, "API_KEY") == "after"
+    response = await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT, headers=headers)
+    assert response.status_code == 200
+    assert await get_secret(ds, "API_KEY") is None
+
+
+@pytest.mark.asyncio
+async def test_a_read_that_overlaps_a_delete_is_not_cached(ds):
+    """A read that began before a delete may return the old value, but never caches it."""
+    await store_value(ds, "API_KEY", "old-value")
+    db = ds.get_internal_database()
+    fetched, release = asyncio.Event(), asyncio.Event()
+    original = db.execute
+
+    async def held(sql, *args, **kwargs):
+        result = await original(sql, *args, **kwargs)
+        fetched.set()
+        await release.wait()
+        return result
+
+    db.execute = held
+    read = asyncio.ensure_future(get_secret(ds, "API_KEY"))
+    await fetched.wait()  # the read holds the old row
+    db.execute = original
+    response = await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT)
+    assert response.status_code == 302
+    release.set()
+    assert await read == "old-value"
+    assert await get_secret(ds, "API_KEY") is None
+
+
+@pytest.mark.asyncio
+async def test_another_writer_is_seen_after_a_second_not_before(on_disk, make_datasette, clock):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "original")
+    assert await get_secret(ds, "API_KEY") == "original"
+
+    other = make_datasette(internal=path)  # another Datasette on the same file
+    await store_value(other, "API_KEY", "changed-elsewhere")
+
+    clock.now += 0.5  # not looked again yet: the cached value is served
+    assert await get_secret(ds, "API_KEY") == "original"
+    clock.now += 0.6  # over a second since the last look
+    assert await get_secret(ds, "API_KEY") == "changed-elsewhere"
+
+    response = await other.client.post("/-/secrets/API_KEY/delete", actor=ROOT)
+    assert response.status_code == 302
+    clock.now += 1.1
+    assert await get_secret(ds, "API_KEY") is None
+
+
+@pytest.mark.asyncio
+async def test_another_process_is_seen_within_a_second(on_disk):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "original")
+    assert await get_secret(ds, "API_KEY") == "original"
+    # A separate process deletes it straight in the file, as another server would.
+    script = textwrap.dedent(
+        """
+        import sqlite3, sys
+        conn = sqlite3.connect(sys.argv[1])
+        conn.execute("update datasette_secrets set deleted_at = datetime('now') where name = 'API_KEY'")
+        conn.commit()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script, path], check=True, timeout=60)
+    changed_at = time.monotonic()
+    while await get_secret(ds, "API_KEY") is not None:
+        assert time.monotonic() - changed_at < 1.5, "another process's delete not seen"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio
+async def test_plugins_registered_at_runtime_are_seen_on_the_next_call(ds, monkeypatch):
+    monkeypatch.setenv("DATASETTE_SECRETS_LATE_KEY", "late-value")
+    assert await get_secret(ds, "LATE_KEY") is None
+    pm.register(secrets_plugin(Secret("LATE_KEY")), name="late-plugin")
+    try:
+        assert await get_secret(ds, "LATE_KEY") == "late-value"
+    finally:
+        pm.unregister(name="late-plugin")
+    assert await get_secret(ds, "LATE_KEY") is None
+
+
+@pytest.mark.asyncio
+async def test_concurrent_reads_write_usage_once(on_disk):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "busy-value")
+    writes = count_writes(ds)
+    values = await asyncio.gather(*(get_secret(ds, "API_KEY", "reader") for _ in range(1000)))
+    assert set(values) == {"busy-value"}
+    assert writes == []  # nothing written on the read path
+    started = time.monotonic()
+    while (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] != "reader":
+        assert time.monotonic() - started < 2, "use not recorded within about a second"
+        await asyncio.sleep(0.05)
+    assert len(writes) == 1
+
+
+@pytest.mark.asyncio
+async def test_concurrent_cold_reads_share_one_query(ds):
+    await store_value(ds, "API_KEY", "cold-value")
+    db = ds.get_internal_database()
+    queries = []
+    original = db.execute
+
+    async def counting(sql, *args, **kwargs):
+        queries.append(sql)
+        return await original(sql, *args, **kwargs)
+
+    db.execute = counting
+    values = await asyncio.gather(*(get_secret(ds, "API_KEY") for _ in range(100)))
+    assert set(values) == {"cold-value"}
+    assert len(queries) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_admin_page_shows_uses_not_yet_written(ds):
+    await store_value(ds, "API_KEY", "value")
+    await get_secret(ds, "API_KEY", actor_id="reader")
+    assert (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] is None  # still buffered
+    page = await ds.client.get("/-/secrets", actor=ROOT)
+    assert "reader" in page.text
+    await flush_usage(ds)
+    assert (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] == "reader"
+
+
+@pytest.mark.asyncio
+async def test_shutdown_writes_buffered_uses(on_disk):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "value")
+    await get_secret(ds, "API_KEY", actor_id="last-reader")
+    await ds.invoke_shutdown()
+    conn = sqlite3.connect(path)
+    (used_by,) = conn.execute(
+        "select last_used_by from datasette_secrets where name = 'API_KEY'"
+    ).fetchone()
+    conn.close()
+    assert used_by == "last-reader"
+
+
+@pytest.mark.asyncio
+async def test_usage_write_failure_is_logged_not_raised(on_disk, caplog):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "value")
+    await ds.get_internal_database().execute_write(
+        "alter table datasette_secrets rename column last_used_by to gone"
+    )
+    assert await get_secret(ds, "API_KEY", actor_id="reader") == "value"
+    await flush_usage(ds)
+    assert "could not record when secrets were used" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["plain", "", "ünïcödé ✓", "with=equals and spaces"])
+def test_environment_reader_agrees_with_os_environ(value, monkeypatch):
+    from datasette_secrets.core import read_environment
+
+    monkeypatch.setenv("DATASETTE_SECRETS_READER_TEST", value)
+    assert read_environment("DATASETTE_SECRETS_READER_TEST") == os.environ.get("DATASETTE_SECRETS_READER_TEST")
+    monkeypatch.delenv("DATASETTE_SECRETS_READER_TEST")
+    assert read_environment("DATASETTE_SECRETS_READER_TEST") is None
