@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote
 
 from . import store
@@ -26,6 +27,7 @@ MASK = "•" * 8
 # Values at least this long show their last four characters beside the mask.
 HINT_MIN_LENGTH = 16
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+TAGS = re.compile(r"<[^>]+>")
 
 
 def env_var(name):
@@ -117,9 +119,9 @@ async def get_secret(datasette, name, actor_id=None):
     value = read_environment(ENV_PREFIX + name)
     if value:
         return value
-    current = state.versions.cached(name)
+    current = state.cache.cached(name)
     if current is UNKNOWN:
-        current = await state.versions.load(name)
+        current = await state.cache.load(name)
     if current is None:
         return None
     if current.open is None:
@@ -165,12 +167,12 @@ class Entry:
     def secret(self):
         return self.registration.secret if self.registration else None
 
-    @property
+    @cached_property
     def slug(self):
         """The name as a URL path segment."""
         return quote(self.name, safe="")
 
-    @property
+    @cached_property
     def key(self):
         """The name as a token safe in HTML ids and CSS selectors.
 
@@ -205,33 +207,65 @@ class Entry:
         return MASK + (self.hint or "")
 
 
-async def entries(datasette, state, name=None):
-    """Entries for every registered secret and every live orphan, sorted by name.
+class Listing:
+    """Every secret the list page can show: registered ones and live orphans.
 
-    Nothing is decrypted here: ``check_values`` does that for the entries shown.
+    Holds names, not entries: a page builds ``Entry`` objects only for the
+    rows it shows, so a long list costs little more than a short one.
     """
+
+    def __init__(self, registered, rows):
+        self.registered = registered
+        self.rows = rows  # {name: summary row}, shared with the cache: never changed here
+        self.names = sorted(
+            set(registered) | {name for name, row in rows.items() if not row["deleted_at"]}
+        )
+        self._haystacks = None
+
+    def entries(self, names, used):
+        """Entry objects for these names; ``used`` holds uses not written yet."""
+        return [_entry(name, self.registered.get(name), self.rows.get(name), used) for name in names]
+
+    def search(self, q):
+        """The names whose name, description or note contain ``q``, ignoring case."""
+        q = q.lower()
+        if not q:
+            return self.names
+        if self._haystacks is None:
+            self._haystacks = [(name, self._haystack(name)) for name in self.names]
+        return [name for name, haystack in self._haystacks if q in haystack]
+
+    def _haystack(self, name):
+        registration = self.registered.get(name)
+        description = registration.secret.description if registration else None
+        note = (self.rows.get(name) or {}).get("note")
+        return " ".join([name, TAGS.sub("", description or ""), note or ""]).lower()
+
+
+async def listing(datasette, state):
+    """The Listing of every secret, rebuilt only when registrations or stored rows change."""
     registered = await state.registry.get(datasette)
-    if name is None:
-        rows = await store.summaries(state.db)
-    else:
-        row = await store.summary(state.db, name)
-        rows = {name: row} if row else {}
-    names = set(registered) | {n for n, row in rows.items() if not row["deleted_at"]}
-    if name is not None:
-        names &= {name}
-    used = state.usage.pending()
-    return [_entry(n, registered.get(n), rows.get(n), used) for n in sorted(names)]
+    rows = await state.cache.summaries()
+    built = state.listing
+    if built is None or built.registered is not registered or built.rows is not rows:
+        built = state.listing = Listing(registered, rows)
+    return built
 
 
 async def entry(datasette, state, name):
-    """The entry for ``name`` with its value checked, or None."""
-    found = await entries(datasette, state, name)
-    check_values(state, found)
-    return found[0] if found else None
+    """The entry for ``name`` with its value checked, or None if it is not listed."""
+    registered = await state.registry.get(datasette)
+    row = await store.summary(state.db, name)
+    if name not in registered and (row is None or row["deleted_at"]):
+        return None
+    found = _entry(name, registered.get(name), row, state.usage.pending())
+    check_values(state, [found])
+    return found
 
 
 def _entry(name, registration, row, used):
     if row is not None and row["id"] in used:  # a use not written yet
+        row = dict(row)
         row["last_used_at"], row["last_used_by"] = used[row["id"]]
     return Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
 

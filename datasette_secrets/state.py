@@ -61,11 +61,13 @@ class State:
         self.settings = settings
         self._db = weakref.ref(db)
         self.registry = Registry()
-        self.versions = CurrentVersions(self._db, settings.keyring, _watch_for(db))
-        self.usage = UsageBuffer(self._db)
+        self.cache = Cache(self._db, settings.keyring, _watch_for(db))
+        self.usage = UsageBuffer(self._db, written=self.cache.forget)
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
+        self.fragments = None  # the views' template environment, made on first use
+        self.listing = None  # the list page's Listing, kept while nothing changes
 
     @property
     def db(self):
@@ -84,11 +86,11 @@ class State:
 
     def changed(self, name):
         """Call after every write to ``name``: its cached version is forgotten."""
-        self.versions.forget(name)
+        self.cache.forget(name)
 
     async def close(self):
         await self.usage.flush()
-        self.versions.close()
+        self.cache.close()
 
 
 class Current:
@@ -109,8 +111,11 @@ class Current:
         )
 
 
-class CurrentVersions:
-    """The newest live version (ciphertext only) of each secret, by name."""
+class Cache:
+    """What is stored, as last read: each secret's newest live version
+    (ciphertext only), by name, for ``get_secret``; and the summary row of
+    every stored name, for the list page.
+    """
 
     def __init__(self, db_ref, keyring, watch):
         self._db = db_ref
@@ -118,7 +123,8 @@ class CurrentVersions:
         self._watch = watch
         self._cache = {}
         self._loading = {}
-        # Bumped by every forget: a load that began before it is not cached.
+        self._summaries = None
+        # Bumped by every forget: a read that began before it is not cached.
         self._generation = 0
 
     def cached(self, name):
@@ -126,6 +132,18 @@ class CurrentVersions:
         if self._watch is not None and self._watch.changed():
             self.forget()
         return self._cache.get(name, UNKNOWN)
+
+    async def summaries(self):
+        """{name: summary row} of every stored name (the rows are shared: copy to change)."""
+        if self._watch is not None and self._watch.changed():
+            self.forget()
+        if self._summaries is None:
+            generation = self._generation
+            summaries = await store.summaries(self._db())
+            if generation != self._generation:
+                return summaries
+            self._summaries = summaries
+        return self._summaries
 
     async def load(self, name):
         """Read ``name`` from the database; concurrent misses share one read."""
@@ -148,8 +166,9 @@ class CurrentVersions:
         return current
 
     def forget(self, name=None):
-        """Forget one name, or with no name everything."""
+        """Forget one name, or with no name everything (the summaries go either way)."""
         self._generation += 1
+        self._summaries = None
         if name is None:
             self._cache.clear()
             self._loading.clear()
@@ -218,8 +237,9 @@ class UsageBuffer:
     orderly shutdown writes them (``flush``).
     """
 
-    def __init__(self, db_ref):
+    def __init__(self, db_ref, written):
         self._db = db_ref
+        self._written = written  # called after each write: cached summaries are stale
         self._pending = {}  # version row id -> (unix time, actor id)
         self._timer = None
 
@@ -252,6 +272,8 @@ class UsageBuffer:
             await store.record_uses(db, rows)
         except Exception as e:  # "last used" is a convenience: never fail a request for it
             log.warning("datasette-secrets: could not record when secrets were used: %s", e)
+        else:
+            self._written()
 
 
 def sqlite_time(t):

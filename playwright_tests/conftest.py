@@ -101,12 +101,13 @@ def write_config(directory, reveal_seconds):
     return path
 
 
-def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS):
+def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0):
     config_path = write_config(directory, reveal_seconds)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATASETTE_SECRETS_")}
     env["DATASETTE_SECRETS_ENCRYPTION_KEY"] = ENCRYPTION_KEY
     env["DATASETTE_SECRETS_ENV_SECRET"] = ENV_SECRET_VALUE
+    env["PLAYWRIGHT_EXTRA_SECRETS"] = str(extra_secrets)
     log_path = directory / "datasette.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -160,11 +161,11 @@ def stop_server(process):
 
 @pytest.fixture
 def start_datasette(tmp_path_factory):
-    """Starts a Datasette with the given reveal_seconds; stopped after the test."""
+    """Starts a Datasette (reveal_seconds, extra_secrets); stopped after the test."""
     processes = []
 
-    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS):
-        server = start_server(tmp_path_factory.mktemp("datasette"), reveal_seconds)
+    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0):
+        server = start_server(tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets)
         processes.append(server.process)
         return server
 

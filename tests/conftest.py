@@ -12,12 +12,12 @@
 import os
 
 import datasette_test
-import jinja2
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
 from datasette.plugins import pm
 
+from datasette_secrets.views import SharedBytecodeCache
 from secret_helpers import DEFAULT_PERMISSIONS, EXAMPLE_SECRETS, secrets_plugin
 
 @pytest.fixture(autouse=True)
@@ -59,26 +59,11 @@ def example_plugin(register_plugin):
     return register_plugin(secrets_plugin(*EXAMPLE_SECRETS), "example-secrets-plugin")
 
 
-class SharedBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates shared by every Datasette the suite makes.
-
-    Only for speed: each Datasette has its own Jinja environment, and compiling
-    the same templates again for each of hundreds of instances dominated the
-    run time. Jinja checks each template's source checksum, so an edited
-    template is still compiled afresh.
-    """
-
-    def __init__(self):
-        self.store = {}
-
-    def load_bytecode(self, bucket):
-        if bucket.key in self.store:
-            bucket.bytecode_from_string(self.store[bucket.key])
-
-    def dump_bytecode(self, bucket):
-        self.store[bucket.key] = bucket.bytecode_to_string()
-
-
+# Compiled page templates shared by every Datasette the suite makes. Only for
+# speed: each Datasette has its own (asynchronous) Jinja environment, and
+# compiling the same templates again for each of hundreds of instances
+# dominated the run time. Jinja checks each template's source checksum, so an
+# edited template is still compiled afresh. (Fragments have their own cache.)
 TEMPLATE_CACHE = SharedBytecodeCache()
 
 

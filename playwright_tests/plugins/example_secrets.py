@@ -1,4 +1,10 @@
-"""Secrets registered for the Playwright suite: a stand-in for real plugins."""
+"""Secrets registered for the Playwright suite: a stand-in for real plugins.
+
+``PLAYWRIGHT_EXTRA_SECRETS=N`` in the server's environment registers N more,
+``EXTRA_000`` and on, for tests of a long list.
+"""
+
+import os
 
 from datasette import hookimpl
 
@@ -25,4 +31,7 @@ def register_secrets():
             "ENV_SECRET",
             "Comes from an environment variable in these tests, so read-only.",
         ),
+    ] + [
+        Secret(f"EXTRA_{i:03d}", f"Extra secret number {i}.")
+        for i in range(int(os.environ.get("PLAYWRIGHT_EXTRA_SECRETS", "0")))
     ]
