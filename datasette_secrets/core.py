@@ -279,7 +279,9 @@ def check_values(state, entries):
             continue
         row = entry.stored
         try:
-            value = state.settings.keyring.decrypt(entry.name, row["encryption_key_name"], row["encrypted"])
+            value = state.settings.keyring.decrypt(
+                entry.name, row["version"], row["encryption_key_name"], row["encrypted"]
+            )
         except SecretDecryptionError as e:
             entry.error = str(e)
         else:
@@ -306,9 +308,12 @@ async def save(datasette, state, entry, value, note, actor):
     """
     actor_id = actor_id_of(actor)
     if value:
-        key_id, blob = state.settings.keyring.encrypt(entry.name, value)
+        keyring = state.settings.keyring
         try:
-            number = await store.add_version(state.db, entry.name, key_id, blob, note, actor_id)
+            number = await store.add_version(
+                state.db, entry.name, lambda number: keyring.encrypt(entry.name, number, value),
+                note, actor_id,
+            )
         finally:
             state.changed(entry.name)
         await datasette.track_event(SetSecretEvent(actor=actor, secret_name=entry.name, version=number))
@@ -333,12 +338,11 @@ async def restore(datasette, state, name, version_number, actor):
     old = await store.version(state.db, name, version_number)
     if old is None:
         return None
-    value = keyring.decrypt(name, old.key_id, old.encrypted)
-    key_id, blob = keyring.encrypt(name, value)
+    value = keyring.decrypt(name, old.version, old.key_id, old.encrypted)
     actor_id = actor_id_of(actor)
     try:
         number = await store.add_version(
-            state.db, name, key_id, blob, old.note, actor_id,
+            state.db, name, lambda number: keyring.encrypt(name, number, value), old.note, actor_id,
             action="restore", detail=f"from version {version_number}",
         )
     finally:
@@ -360,7 +364,7 @@ async def reveal(datasette, state, name, actor):
     stored = await store.current(state.db, name)
     if stored is None:
         return None
-    value = state.settings.keyring.decrypt(name, stored.key_id, stored.encrypted)
+    value = state.settings.keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted)
     await store.record_reveal(state.db, stored, actor_id_of(actor))
     await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=stored.version))
     return value

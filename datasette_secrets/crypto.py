@@ -1,8 +1,11 @@
 """Keys, key ids and authenticated encryption of secret values.
 
-Every value is encrypted with AES-256-GCM. The secret's name is the associated
-data, so a ciphertext copied into another secret's row fails authentication
-instead of decrypting to the wrong secret. The configured key is the Fernet key
+Every value is encrypted with AES-256-GCM. The secret's name and version number
+are the associated data, so a ciphertext copied into another secret's row, or
+into a newer version's row of the same secret, fails authentication instead of
+decrypting to a value that does not belong there. (Rows in the first format of
+this plugin, 0x01, are bound to the name only; they still decrypt, and get the
+version binding when re-encrypted: a new version, a rollback, or a rotation.) The configured key is the Fernet key
 format (32 random bytes, url-safe base64), so keys made for the published
 datasette-secrets keep working; the AES key and the key id are both derived from
 it with HKDF, so the stored key id reveals nothing about the key.
@@ -27,7 +30,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 LEGACY_KEY_NAME = "default"
-FORMAT_VERSION = b"\x01"
+NAME_BOUND = b"\x01"  # associated data: the name (read, never written now)
+VERSION_BOUND = b"\x02"  # associated data: the name and the version number
 NONCE_BYTES = 12
 TAG_BYTES = 16
 GENERATE_COMMAND = "datasette secrets generate-encryption-key"
@@ -90,24 +94,31 @@ class Key:
     def __repr__(self):
         return f"<Key {self.id}>"
 
-    def encrypt(self, name, value):
+    def encrypt(self, name, version, value):
+        """``value`` encrypted for version ``version`` of the secret ``name``."""
         nonce = os.urandom(NONCE_BYTES)
-        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), _aad(name))
-        return FORMAT_VERSION + nonce + ciphertext
+        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), _aad(name, version))
+        return VERSION_BOUND + nonce + ciphertext
 
-    def decrypt(self, name, blob):
-        return self.opener(name, blob)()
+    def decrypt(self, name, version, blob):
+        return self.opener(name, version, blob)()
 
-    def opener(self, name, blob):
-        """A function that decrypts ``blob`` for ``name`` each time it is called.
+    def opener(self, name, version, blob):
+        """A function that decrypts ``blob`` (version ``version`` of ``name``) when called.
 
         The parsing is done once, so a cached ciphertext costs one AES-GCM
         decryption per read. The function raises SecretDecryptionError.
         """
         blob = _as_bytes(blob)
-        if blob[:1] != FORMAT_VERSION or len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
+        if blob[:1] == VERSION_BOUND:
+            aad = _aad(name, version)
+        elif blob[:1] == NAME_BOUND:
+            aad = _aad(name)
+        else:
+            aad = None
+        if aad is None or len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
             return _failing(name, self.id, "unknown or truncated ciphertext")
-        nonce, ciphertext, aad = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], _aad(name)
+        nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         decrypt, key_id = self._aead.decrypt, self.id
 
         def open_value():
@@ -117,8 +128,8 @@ class Key:
                 raise SecretDecryptionError(
                     name,
                     key_id,
-                    "the ciphertext failed authentication (tampered with, "
-                    "or copied from another secret)",
+                    "the ciphertext failed authentication (tampered with, or "
+                    "copied from another secret or another version)",
                 ) from None
 
         return open_value
@@ -149,20 +160,20 @@ class Keyring:
     def primary(self):
         return self.keys[0] if self.keys else None
 
-    def encrypt(self, name, value):
-        """Encrypt ``value`` for the secret ``name``: returns (key_id, blob)."""
-        return self.primary.id, self.primary.encrypt(name, value)
+    def encrypt(self, name, version, value):
+        """Encrypt ``value`` for version ``version`` of ``name``: returns (key_id, blob)."""
+        return self.primary.id, self.primary.encrypt(name, version, value)
 
-    def decrypt(self, name, key_id, blob):
-        return self.opener(name, key_id, blob)()
+    def decrypt(self, name, version, key_id, blob):
+        return self.opener(name, version, key_id, blob)()
 
-    def opener(self, name, key_id, blob):
-        """A function that decrypts the stored ``blob`` each time it is called."""
+    def opener(self, name, version, key_id, blob):
+        """A function that decrypts a stored row's ``blob`` each time it is called."""
         if key_id == LEGACY_KEY_NAME:
             return lambda: self._decrypt_legacy(name, blob)
         for key in self.keys:
             if key.id == key_id:
-                return key.opener(name, blob)
+                return key.opener(name, version, blob)
         return _failing(name, key_id, "no configured encryption key has this key id")
 
     def _decrypt_legacy(self, name, blob):
@@ -182,8 +193,11 @@ def _failing(name, key_id, reason):
     return fail
 
 
-def _aad(name):
-    return b"datasette-secrets:" + name.encode("utf-8")
+def _aad(name, version=None):
+    """The associated data: the name, and for new rows the version number too."""
+    if version is None:
+        return b"datasette-secrets:" + name.encode("utf-8")
+    return b"datasette-secrets v2:" + name.encode("utf-8") + b"\x00" + str(version).encode("ascii")
 
 
 def _as_bytes(blob):

@@ -105,7 +105,7 @@ class Current:
         self.id = stored.id
         self.version = stored.version
         self.open = (
-            keyring.opener(stored.name, stored.key_id, stored.encrypted)
+            keyring.opener(stored.name, stored.version, stored.key_id, stored.encrypted)
             if keyring.primary is not None
             else None
         )

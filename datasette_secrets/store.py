@@ -231,11 +231,16 @@ async def history(db, name):
     return [dict(row) for row in (await db.execute(SELECT_HISTORY, [name])).rows]
 
 
-async def add_version(db, name, key_id, blob, note, actor_id, action="set", detail=None):
-    """Store a new version of ``name``; returns its version number."""
+async def add_version(db, name, seal, note, actor_id, action="set", detail=None):
+    """Store a new version of ``name``; returns its version number.
+
+    ``seal(number)`` returns (key_id, ciphertext) for the version number this
+    transaction picks, since the ciphertext is bound to it.
+    """
 
     def write(conn):
         number = conn.execute(NEXT_VERSION, [name]).fetchone()[0]
+        key_id, blob = seal(number)
         conn.execute(
             INSERT_VERSION, [name, note, number, blob, key_id, actor_id, actor_id]
         )

@@ -30,7 +30,7 @@ def test_generate_encryption_key_prints_a_fernet_format_key():
 def test_generated_key_encrypts_and_decrypts():
     key = generate().strip()
     k = Key(key)
-    assert k.decrypt("API_KEY", k.encrypt("API_KEY", "round trip")) == "round trip"
+    assert k.decrypt("API_KEY", 1, k.encrypt("API_KEY", 1, "round trip")) == "round trip"
     # the Fernet format, so the published plugin's keys and these are interchangeable
     assert Fernet(key).decrypt(Fernet(key).encrypt(b"x")) == b"x"
 

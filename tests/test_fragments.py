@@ -195,7 +195,7 @@ async def test_note_is_escaped_when_sent_back_with_an_error(ds):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("name", ORPHAN_NAMES)
 async def test_orphan_names_are_escaped_and_usable(name, ds, key):
-    await insert_row(ds, name, Key(key).encrypt(name, "orphan-value"), Key(key).id, note="orphan")
+    await insert_row(ds, name, Key(key).encrypt(name, 1, "orphan-value"), Key(key).id, note="orphan")
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     assert_no_injection(page)
     assert name in [c.get_text() for c in page.select("code.secret-name-text")]
@@ -228,7 +228,7 @@ async def test_orphan_names_are_escaped_and_usable(name, ds, key):
 @pytest.mark.asyncio
 async def test_flash_message_with_orphan_name_is_escaped(ds, key):
     name = ORPHAN_NAMES[0]
-    await insert_row(ds, name, Key(key).encrypt(name, "orphan-value"), Key(key).id)
+    await insert_row(ds, name, Key(key).encrypt(name, 1, "orphan-value"), Key(key).id)
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     tbody = next(t for t in page.select("tbody.secret") if t.select_one("code.secret-name-text").get_text() == name)
     response = await ds.client.post(tbody.select_one("a.secret-danger")["href"], actor=ROOT)

@@ -55,7 +55,7 @@ async def test_newest_version_wins(ds):
 
 @pytest.mark.asyncio
 async def test_unregistered_name_is_none_even_if_stored_or_in_environment(ds, key, monkeypatch):
-    await insert_row(ds, "NOT_REGISTERED", Key(key).encrypt("NOT_REGISTERED", "value"), Key(key).id)
+    await insert_row(ds, "NOT_REGISTERED", Key(key).encrypt("NOT_REGISTERED", 1, "value"), Key(key).id)
     monkeypatch.setenv("DATASETTE_SECRETS_NOT_REGISTERED", "from-env")
     assert await get_secret(ds, "NOT_REGISTERED") is None
 
@@ -123,10 +123,10 @@ async def test_deleted_secret_is_none_or_environment(ds, monkeypatch):
 @pytest.mark.asyncio
 async def test_newest_live_version_is_used_when_newer_rows_are_deleted(ds, key):
     k = Key(key)
-    await insert_row(ds, "API_KEY", k.encrypt("API_KEY", "one"), k.id, version=1)
-    await insert_row(ds, "API_KEY", k.encrypt("API_KEY", "two"), k.id, version=2)
+    await insert_row(ds, "API_KEY", k.encrypt("API_KEY", 1, "one"), k.id, version=1)
+    await insert_row(ds, "API_KEY", k.encrypt("API_KEY", 2, "two"), k.id, version=2)
     await insert_row(
-        ds, "API_KEY", k.encrypt("API_KEY", "three"), k.id, version=3, deleted_at="2024-01-01 00:00:00"
+        ds, "API_KEY", k.encrypt("API_KEY", 3, "three"), k.id, version=3, deleted_at="2024-01-01 00:00:00"
     )
     assert await get_secret(ds, "API_KEY") == "two"
 
@@ -135,7 +135,7 @@ async def test_newest_live_version_is_used_when_newer_rows_are_deleted(ds, key):
 async def test_no_key_configured_returns_none_and_warns_once(example_plugin, make_datasette, key, caplog):
     ds = make_datasette(key=None)
     await ds.invoke_startup()
-    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", "value"), Key(key).id)
+    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", 1, "value"), Key(key).id)
     with caplog.at_level(logging.WARNING, logger="datasette_secrets"):
         assert await get_secret(ds, "API_KEY") is None
         assert await get_secret(ds, "API_KEY") is None
@@ -147,7 +147,7 @@ async def test_no_key_configured_returns_none_and_warns_once(example_plugin, mak
     caplog.clear()
     second = make_datasette(key=None)
     await second.invoke_startup()
-    await insert_row(second, "API_KEY", Key(key).encrypt("API_KEY", "value"), Key(key).id)
+    await insert_row(second, "API_KEY", Key(key).encrypt("API_KEY", 1, "value"), Key(key).id)
     with caplog.at_level(logging.WARNING, logger="datasette_secrets"):
         assert await get_secret(second, "API_KEY") is None
     assert len([r for r in caplog.records if r.name == "datasette_secrets"]) == 1
@@ -285,3 +285,17 @@ async def test_key_id_is_stored_never_the_key(ds, key):
             text = value if isinstance(value, str) else bytes(value).decode("latin-1")
             assert key not in text
             assert "plaintext-must-not-be-stored" not in text
+
+
+@pytest.mark.asyncio
+async def test_older_version_copied_into_the_newest_row_raises(ds):
+    """Swapping in an old ciphertext cannot silently roll a secret back."""
+    await store_value(ds, "API_KEY", "old-value")
+    await store_value(ds, "API_KEY", "new-value")
+    old, new = await secret_rows(ds, "API_KEY")
+    await ds.get_internal_database().execute_write(
+        "update datasette_secrets set encrypted = ? where id = ?", [old["encrypted"], new["id"]]
+    )
+    with pytest.raises(SecretDecryptionError) as info:
+        await get_secret(ds, "API_KEY")
+    assert "another version" in str(info.value)

@@ -138,7 +138,7 @@ async def test_htmx_list_is_just_the_results(ds):
 async def test_times_are_relative_with_exact_utc_on_hover(age_seconds, text, ds, key):
     moment = (datetime.now(timezone.utc) - timedelta(seconds=age_seconds)).replace(microsecond=0)
     stamp = moment.strftime("%Y-%m-%d %H:%M:%S")
-    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", "timed-value"), Key(key).id)
+    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", 1, "timed-value"), Key(key).id)
     await ds.get_internal_database().execute_write(
         "update datasette_secrets set updated_at = ?, updated_by = 'root'", [stamp]
     )
@@ -428,7 +428,7 @@ async def test_environment_variable_shadowing_a_stored_value(ds, monkeypatch):
 async def test_without_a_key_the_page_explains_setup(example_plugin, make_datasette, key):
     ds = make_datasette(key=None)
     await ds.invoke_startup()
-    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", "unreadable"), Key(key).id)
+    await insert_row(ds, "API_KEY", Key(key).encrypt("API_KEY", 1, "unreadable"), Key(key).id)
     response = await ds.client.get("/-/secrets", actor=ROOT)
     assert response.status_code == 200
     page = parse(response)
@@ -444,7 +444,7 @@ async def test_without_a_key_the_page_explains_setup(example_plugin, make_datase
 
 @pytest.mark.asyncio
 async def test_undecryptable_value_is_reported_not_fatal(ds, other_key):
-    await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", "x"), Key(other_key).id)
+    await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", 1, "x"), Key(other_key).id)
     response = await ds.client.get("/-/secrets", actor=ROOT)
     assert response.status_code == 200
     error = cell(row_of(parse(response), "API_KEY"), "Value").select_one(".secret-field-error")
@@ -460,7 +460,7 @@ async def test_undecryptable_value_is_reported_not_fatal(ds, other_key):
 
 @pytest.mark.asyncio
 async def test_orphan_is_listed_and_can_only_be_deleted(ds, key):
-    await insert_row(ds, "RETIRED_KEY", Key(key).encrypt("RETIRED_KEY", "old"), Key(key).id, note="from a removed plugin")
+    await insert_row(ds, "RETIRED_KEY", Key(key).encrypt("RETIRED_KEY", 1, "old"), Key(key).id, note="from a removed plugin")
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     orphan = row_of(page, "RETIRED_KEY")
     assert orphan.select_one(".secret-orphan-note") is not None
@@ -485,8 +485,8 @@ async def test_orphan_is_listed_and_can_only_be_deleted(ds, key):
 async def test_orphan_cannot_be_rolled_back(ds, key):
     """An orphan can only be deleted: no new versions, not even by rolling back."""
     k = Key(key)
-    await insert_row(ds, "RETIRED_KEY", k.encrypt("RETIRED_KEY", "old-1"), k.id, version=1)
-    await insert_row(ds, "RETIRED_KEY", k.encrypt("RETIRED_KEY", "old-2"), k.id, version=2)
+    await insert_row(ds, "RETIRED_KEY", k.encrypt("RETIRED_KEY", 1, "old-1"), k.id, version=1)
+    await insert_row(ds, "RETIRED_KEY", k.encrypt("RETIRED_KEY", 2, "old-2"), k.id, version=2)
     history = parse(await ds.client.get("/-/secrets/RETIRED_KEY/history", actor=ROOT))
     assert history.find("form", action="/-/secrets/RETIRED_KEY/restore") is None
     before = await secret_rows(ds)
@@ -500,7 +500,7 @@ async def test_orphan_cannot_be_rolled_back(ds, key):
 
 @pytest.mark.asyncio
 async def test_deleting_an_orphan_with_htmx_removes_its_row(ds, key):
-    await insert_row(ds, "RETIRED_KEY", Key(key).encrypt("RETIRED_KEY", "old"), Key(key).id)
+    await insert_row(ds, "RETIRED_KEY", Key(key).encrypt("RETIRED_KEY", 1, "old"), Key(key).id)
     response = await ds.client.post("/-/secrets/RETIRED_KEY/delete", actor=ROOT, headers=HX)
     assert response.status_code == 200
     soup = parse(response)
@@ -512,7 +512,7 @@ async def test_deleting_an_orphan_with_htmx_removes_its_row(ds, key):
 @pytest.mark.asyncio
 async def test_already_deleted_orphan_is_not_listed(ds, key):
     await insert_row(
-        ds, "GONE_KEY", Key(key).encrypt("GONE_KEY", "old"), Key(key).id, deleted_at="2024-01-01 00:00:00"
+        ds, "GONE_KEY", Key(key).encrypt("GONE_KEY", 1, "old"), Key(key).id, deleted_at="2024-01-01 00:00:00"
     )
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     assert row_of(page, "GONE_KEY") is None
@@ -606,7 +606,7 @@ async def test_restore_errors(data, status, ds):
 
 @pytest.mark.asyncio
 async def test_restoring_a_version_no_key_can_read_is_refused(ds, other_key):
-    await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", "old-key-value"), Key(other_key).id)
+    await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", 1, "old-key-value"), Key(other_key).id)
     await store_value(ds, "API_KEY", "current-key-value")
     before = await secret_rows(ds)
     for headers in ({}, HX):
