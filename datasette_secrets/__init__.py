@@ -8,6 +8,7 @@ import json
 
 from datasette import hookimpl
 from datasette.permissions import Action, PermissionSQL
+from datasette.resources import TableResource
 from datasette.plugins import pm
 from datasette.utils import StartupError
 from datasette.utils.asgi import Base400
@@ -35,9 +36,11 @@ __all__ = [
 
 MANAGE_SECRETS = "manage-secrets"
 REVEAL_SECRETS = "reveal-secrets"
-# Table actions denied on the plugin's own tables when they live in an
-# ordinary database: /-/secrets is the only way in.
-TABLE_ACTIONS = {"view-table", "insert-row", "update-row", "delete-row", "drop-table", "alter-table"}
+# Responses under /-/secrets refuse to be framed: no clickjacking of Reveal.
+NO_FRAMING = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
 
 
 async def get_secrets(datasette):
@@ -66,9 +69,18 @@ def register_events(datasette):
     return EVENTS
 
 
+def is_table_action(datasette, action):
+    """Whether Datasette (or a plugin) registered ``action`` as acting on a table."""
+    registered = datasette.actions.get(action)
+    resource = getattr(registered, "resource_class", None)
+    return isinstance(resource, type) and issubclass(resource, TableResource)
+
+
 @hookimpl
 def permission_resources_sql(datasette, action):
-    if action not in TABLE_ACTIONS:
+    # Every table-scoped action is denied on the plugin's own tables when they
+    # live in an ordinary database: /-/secrets is the only way in.
+    if not is_table_action(datasette, action):
         return None
     database = own_database(datasette.plugin_config(PLUGIN) or {})
     if database is None:
@@ -136,6 +148,27 @@ def handle_exception(datasette, request, exception):
     if isinstance(exception, Base400) and views.wants_fragment_error(datasette, request):
         message = exception.args[0] if exception.args else "Bad request"
         return views.error_fragment(datasette, request, message, exception.status)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def refuse_framing(scope, receive, send):
+            if scope.get("type") != "http" or not scope.get("path", "").startswith(
+                datasette.urls.path("/-/secrets")
+            ):
+                return await app(scope, receive, send)
+
+            async def send_with_headers(event):
+                if event["type"] == "http.response.start":
+                    event = {**event, "headers": [*event.get("headers", []), *NO_FRAMING]}
+                await send(event)
+
+            await app(scope, receive, send_with_headers)
+
+        return refuse_framing
+
+    return wrap
 
 
 @hookimpl

@@ -24,7 +24,8 @@ ENV_PREFIX = "DATASETTE_SECRETS_"
 MAX_NOTE_LENGTH = 200
 MAX_VALUE_LENGTH = 16_384
 MASK = "•" * 8
-# Values at least this long show their last four characters beside the mask.
+# Values at least this long show their last four characters beside the mask,
+# to those who may reveal the value anyway.
 HINT_MIN_LENGTH = 16
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 TAGS = re.compile(r"<[^>]+>")
@@ -202,9 +203,13 @@ class Entry:
     def version(self):
         return self.stored["version"] if self.is_set else None
 
-    @property
-    def mask(self):
-        return MASK + (self.hint or "")
+    def hint_for(self, may_reveal):
+        """The last four characters, only for someone who may reveal the whole value:
+        anyone else could otherwise read the last four of every version."""
+        return self.hint if may_reveal else None
+
+    def mask_for(self, may_reveal):
+        return MASK + (self.hint_for(may_reveal) or "")
 
 
 class Listing:

@@ -17,9 +17,10 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class Secret:
     """A secret that a plugin needs, declared from its ``register_secrets`` hook.
 
-    ``description`` is HTML written by the plugin author and is rendered as
-    markup (user input never reaches it). ``obtain_url``/``obtain_label`` give
-    a link to where an admin can get a value.
+    ``description`` is plain text, escaped on the page like any other text
+    (plugins build descriptions from configuration); for markup, pass a
+    ``markupsafe.Markup``. ``obtain_url``/``obtain_label`` give a link to where
+    an admin can get a value.
     """
 
     name: str

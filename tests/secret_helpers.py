@@ -5,6 +5,7 @@ import types
 from bs4 import BeautifulSoup
 from cryptography.fernet import Fernet
 from datasette import hookimpl
+from markupsafe import Markup
 
 from datasette_secrets import Secret
 
@@ -23,7 +24,7 @@ DEFAULT_PERMISSIONS = {
 EXAMPLE_SECRETS = [
     Secret(
         "API_KEY",
-        "An <strong>example</strong> API key",
+        Markup("An <strong>example</strong> API key"),
         obtain_url="https://example.com/keys",
         obtain_label="Get an example key",
     ),

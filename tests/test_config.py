@@ -98,6 +98,27 @@ async def test_configured_database_tables_are_closed_to_table_pages(example_plug
 
 
 @pytest.mark.asyncio
+async def test_every_table_action_is_denied_on_the_plugins_tables(example_plugin, make_datasette, tmp_path):
+    """Enumerated from what Datasette registers, so a new table action is covered too."""
+    from datasette.resources import TableResource
+
+    path = str(tmp_path / "vault.db")
+    sqlite3.connect(path).close()
+    ds = make_datasette(files=[path], settings={"database": "vault"})
+    ds.root_enabled = True
+    await ds.invoke_startup()
+    table_actions = [
+        name for name, action in ds.actions.items() if action.resource_class is TableResource
+    ]
+    assert {"view-table", "insert-row", "set-column-type"} <= set(table_actions)
+    for action in table_actions:
+        for table in ("datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations"):
+            allowed = await ds.allowed(action=action, resource=TableResource("vault", table), actor=ROOT)
+            assert not allowed, f"{action} on {table}"
+    assert await ds.allowed(action="view-table", resource=TableResource("vault", "other"), actor=ROOT)
+
+
+@pytest.mark.asyncio
 async def test_database_named_internal_means_the_internal_database(example_plugin, make_datasette):
     ds = make_datasette(settings={"database": "_internal"})
     await ds.invoke_startup()

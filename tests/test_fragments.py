@@ -1,9 +1,13 @@
 """htmx fragments and the guarantees every response keeps: Vary, error fragments,
 escaping, values never shown outside a reveal, and cross-site POSTs refused."""
 
+import re
+
 import pytest
 import pytest_asyncio
+from markupsafe import Markup
 
+from datasette_secrets import Secret
 from datasette_secrets.crypto import Key
 from secret_helpers import (
     CROSS_SITE,
@@ -15,6 +19,7 @@ from secret_helpers import (
     parse,
     row_of,
     secret_rows,
+    secrets_plugin,
     store_value,
 )
 
@@ -259,12 +264,25 @@ async def test_error_message_with_name_from_the_url_is_escaped(ds):
 
 
 @pytest.mark.asyncio
-async def test_plugin_description_is_trusted_html(ds):
-    """Documented decision: plugin authors write the description as HTML."""
-    description = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "API_KEY").select_one(
-        ".secret-description"
+async def test_plugin_description_markup_only_when_marked_safe(register_plugin, make_datasette):
+    """A plain-string description is text (plugins build them from configuration);
+    a markupsafe.Markup description is rendered as markup."""
+    register_plugin(
+        secrets_plugin(
+            Secret("PLAIN_KEY", '<script>alert("x")</script> and <strong>bold</strong>'),
+            Secret("MARKED_KEY", Markup("An <strong>example</strong> API key")),
+        ),
+        "described-plugin",
     )
-    assert description.find("strong").get_text() == "example"
+    ds = make_datasette()
+    for path, where in (("/-/secrets", "#secret-PLAIN_KEY"), ("/-/secrets/PLAIN_KEY", ".secret-page-summary")):
+        page = parse(await ds.client.get(path, actor=ROOT))
+        description = page.select_one(f"{where} .secret-description")
+        assert description.get_text() == '<script>alert("x")</script> and <strong>bold</strong>', path
+        assert page.find("script", string=re.compile("alert")) is None, path
+        assert description.find("strong") is None, path
+    marked = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "MARKED_KEY")
+    assert marked.select_one(".secret-description strong").get_text() == "example"
 
 
 # A stored value appears in no response but a reveal
@@ -386,3 +404,26 @@ async def test_gets_change_nothing(seeded):
             assert response.status_code in (200, 302, 405), path
             assert DISTINCTIVE not in response.text
     assert (await secret_rows(seeded), await audit_rows(seeded)) == before
+
+
+@pytest.mark.asyncio
+async def test_every_response_refuses_framing(ds):
+    """So a same-site page cannot frame /-/secrets and get Reveal clicked."""
+    await store_value(ds, "API_KEY", DISTINCTIVE)
+    reveal = await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT)
+    assert reveal.status_code == 200 and reveal.headers["x-frame-options"] == "DENY"
+    paths = ["/-/secrets", "/-/secrets?page=zero"] + [
+        f"/-/secrets/{name}{suffix}"
+        for name in ("API_KEY", "NO_SUCH_SECRET")
+        for suffix in ("", "/row", "/history", "/delete", "/mask")
+    ]
+    for path in paths:
+        for actor in (ROOT, None):
+            for headers in ({}, HX):
+                for method in ("GET", "POST"):
+                    response = await ds.client.request(method, path, actor=actor, headers=headers)
+                    where = f"{method} {path} {actor} {headers}"
+                    assert response.headers["x-frame-options"] == "DENY", where
+                    assert response.headers["content-security-policy"] == "frame-ancestors 'none'", where
+    # Datasette's own pages are left as they are.
+    assert "x-frame-options" not in (await ds.client.get("/", actor=ROOT)).headers

@@ -251,3 +251,16 @@ async def test_nobody_is_allowed_by_default(example_plugin, make_datasette):
     for actor in (None, ROOT, OTHER):
         assert (await ds.client.get("/-/secrets", actor=actor)).status_code == 403
         assert not has_menu_link(await ds.client.get("/", actor=actor))
+
+
+@pytest.mark.asyncio
+async def test_last_four_only_for_those_who_may_reveal(seeded, example_plugin, make_datasette):
+    """Managers without reveal-secrets, and everyone in write-only mode, see no hint."""
+    tail = VALUE[-4:]
+    for actor, shows in ((ROOT, True), (MANAGER, False)):
+        for path, headers in (("/-/secrets", {}), ("/-/secrets/API_KEY/row", HX), ("/-/secrets/API_KEY/mask", HX)):
+            response = await seeded.client.get(path, actor=actor, headers=headers)
+            assert (tail in response.text) == shows, f"{actor} {path}"
+    write_only = make_datasette(permissions=PERMISSIONS, settings={"reveal": False})
+    await store_value(write_only, "API_KEY", VALUE)
+    assert tail not in (await write_only.client.get("/-/secrets", actor=ROOT)).text

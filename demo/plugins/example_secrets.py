@@ -1,6 +1,7 @@
 """A stand-in for real plugins: registers a few example secrets for the demo."""
 
 from datasette import Response, hookimpl
+from markupsafe import Markup
 
 from datasette_secrets import Secret, get_secret, get_secrets
 
@@ -10,7 +11,7 @@ def register_secrets():
     return [
         Secret(
             "OPENAI_API_KEY",
-            "An OpenAI API key, for plugins that call <strong>OpenAI</strong> models.",
+            Markup("An OpenAI API key, for plugins that call <strong>OpenAI</strong> models."),
             obtain_url="https://platform.openai.com/api-keys",
             obtain_label="Get an OpenAI key",
         ),

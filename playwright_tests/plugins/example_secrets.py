@@ -7,6 +7,7 @@
 import os
 
 from datasette import hookimpl
+from markupsafe import Markup
 
 from datasette_secrets import Secret
 
@@ -16,7 +17,7 @@ def register_secrets():
     return [
         Secret(
             "ALPHA_API_KEY",
-            "Lets the <strong>Alpha</strong> enrichment call its API.",
+            Markup("Lets the <strong>Alpha</strong> enrichment call its API."),
             obtain_url="https://alpha.example.com/account/keys",
             obtain_label="Get an Alpha key",
         ),
