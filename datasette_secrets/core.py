@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import quote
 
+from datasette.utils.asgi import BadRequest
+
 from . import store
 from .config import ConfigError, read_settings
 from .crypto import SecretDecryptionError
@@ -151,6 +153,13 @@ def _warn_no_key(state):
             "datasette-secrets: secrets are stored but no encryption_key is "
             "configured, so get_secret() returns None for them"
         )
+
+
+class Conflict(BadRequest):
+    """The request is well formed, but the secret's state does not allow it
+    (often: another change got there first). Shown as a 409 with the message."""
+
+    status = 409
 
 
 @dataclass
@@ -323,14 +332,13 @@ async def save(datasette, state, entry, value, note, actor):
             state.changed(entry.name)
         await datasette.track_event(SetSecretEvent(actor=actor, secret_name=entry.name, version=number))
         return number, True
-    stored = await store.current(state.db, entry.name)
-    if (stored.note or "") == note:
-        return None, False
     try:
-        await store.update_note(state.db, stored, note, actor_id)
+        changed = await store.update_note(state.db, entry.name, note, actor_id)
     finally:
         state.changed(entry.name)
-    return None, True
+    if changed == store.GONE:
+        raise Conflict(f"{entry.name} was deleted meanwhile, so its note was not changed")
+    return None, changed != store.UNCHANGED
 
 
 async def restore(datasette, state, name, version_number, actor):
@@ -358,21 +366,30 @@ async def restore(datasette, state, name, version_number, actor):
 
 async def delete(datasette, state, name, actor):
     try:
-        await store.soft_delete(state.db, name, actor_id_of(actor))
+        deleted = await store.soft_delete(state.db, name, actor_id_of(actor))
     finally:
         state.changed(name)
+    if not deleted:
+        raise Conflict(f"{name} was already deleted")
     await datasette.track_event(DeleteSecretEvent(actor=actor, secret_name=name))
 
 
 async def reveal(datasette, state, name, actor):
-    """The current stored value, with the reveal recorded. None if not set."""
-    stored = await store.current(state.db, name)
-    if stored is None:
-        return None
-    value = state.settings.keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted)
-    await store.record_reveal(state.db, stored, actor_id_of(actor))
-    await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=stored.version))
-    return value
+    """(version, value) of the current stored value, with the reveal recorded.
+
+    Raises Conflict if it was deleted meanwhile, SecretDecryptionError if it
+    cannot be decrypted (and then records nothing).
+    """
+    keyring = state.settings.keyring
+    found = await store.reveal(
+        state.db, name, actor_id_of(actor),
+        lambda stored: keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted),
+    )
+    if found == store.GONE:
+        raise Conflict(f"{name} has no stored value any more: it was deleted meanwhile")
+    version, value = found
+    await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=version))
+    return version, value
 
 
 def actor_id_of(actor):

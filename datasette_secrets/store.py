@@ -250,22 +250,46 @@ async def add_version(db, name, seal, note, actor_id, action="set", detail=None)
     return await db.execute_write_fn(write)
 
 
-async def update_note(db, stored, note, actor_id):
-    """Change the note of the current version without making a new version."""
+# What a change found when it looked inside its own transaction.
+GONE = "gone"  # no live version any more (deleted meanwhile)
+UNCHANGED = "unchanged"
+
+
+def _current(conn, name):
+    row = conn.execute(SELECT_CURRENT, [name]).fetchone()
+    return None if row is None else StoredVersion(*row)
+
+
+async def update_note(db, name, note, actor_id):
+    """Change the note of the current version without making a new version.
+
+    Decided inside the write transaction: returns the version changed,
+    UNCHANGED when it already had this note, or GONE when nothing is live.
+    """
 
     def write(conn):
-        conn.execute(UPDATE_NOTE, [note, actor_id, stored.id])
-        conn.execute(INSERT_AUDIT, [stored.name, stored.version, "note", None, actor_id])
+        current = _current(conn, name)
+        if current is None:
+            return GONE
+        if (current.note or "") == note:
+            return UNCHANGED
+        conn.execute(UPDATE_NOTE, [note, actor_id, current.id])
+        conn.execute(INSERT_AUDIT, [name, current.version, "note", None, actor_id])
+        return current.version
 
-    await db.execute_write_fn(write)
+    return await db.execute_write_fn(write)
 
 
 async def soft_delete(db, name, actor_id):
-    def write(conn):
-        conn.execute(SOFT_DELETE, [actor_id, name])
-        conn.execute(INSERT_AUDIT, [name, None, "delete", None, actor_id])
+    """Mark every live version deleted; returns how many were (0: already deleted)."""
 
-    await db.execute_write_fn(write)
+    def write(conn):
+        deleted = conn.execute(SOFT_DELETE, [actor_id, name]).rowcount
+        if deleted:
+            conn.execute(INSERT_AUDIT, [name, None, "delete", None, actor_id])
+        return deleted
+
+    return await db.execute_write_fn(write)
 
 
 async def record_uses(db, rows):
@@ -273,7 +297,90 @@ async def record_uses(db, rows):
     await db.execute_write_fn(lambda conn: conn.executemany(RECORD_USE, rows))
 
 
-async def record_reveal(db, stored, actor_id):
-    await db.execute_write(
-        INSERT_AUDIT, [stored.name, stored.version, "reveal", None, actor_id]
-    )
+async def reveal(db, name, actor_id, decrypt):
+    """The current version's value, ``decrypt(stored)``, with the reveal audited.
+
+    In one write transaction, so a reveal racing a delete either sees the value
+    (and is audited) or finds nothing (GONE); a value that fails to decrypt
+    raises before anything is recorded.
+    """
+
+    def write(conn):
+        current = _current(conn, name)
+        if current is None:
+            return GONE
+        value = decrypt(current)
+        conn.execute(INSERT_AUDIT, [name, current.version, "reveal", None, actor_id])
+        return current.version, value
+
+    return await db.execute_write_fn(write)
+
+
+# Key rotation (rotation.py): re-encrypting stored versions under the current key.
+
+# The audit row of a rotation names no one secret: it covers every stored version.
+ALL_SECRETS = "*"
+
+COUNT_BY_KEY = """
+select encryption_key_name, count(*) from datasette_secrets
+group by encryption_key_name order by encryption_key_name
+"""
+
+# A version needs rotating unless it is under the current key (:key_id) and in
+# the current format (its ciphertext starts with :prefix). Every version counts,
+# deleted ones too.
+_NEEDS_ROTATION = "(encryption_key_name is not :key_id or substr(encrypted, 1, 1) is not :prefix)"
+
+COUNT_TO_ROTATE = f"select count(*) from datasette_secrets where {_NEEDS_ROTATION}"
+
+# Walked in id order from :after, so a version that cannot be rotated is read once a run.
+SELECT_TO_ROTATE = f"""
+select id, name, version, note, encrypted, encryption_key_name from datasette_secrets
+where id > :after and {_NEEDS_ROTATION}
+order by id limit :limit
+"""
+
+# Guarded: a version whose ciphertext or key changed since it was read is left
+# alone (for the next run) rather than overwritten with what was read before.
+REWRITE_VERSION = """
+update datasette_secrets set encrypted = :new, encryption_key_name = :new_key_id
+where id = :id and encrypted = :old and encryption_key_name = :old_key_id
+"""
+
+# Lower than any rowid, for the first batch.
+FIRST_ID = -(2**63)
+
+
+async def count_by_key(db):
+    """{key id: number of stored versions}, deleted versions included."""
+    return {key_id: count for key_id, count in (await db.execute(COUNT_BY_KEY)).rows}
+
+
+async def count_to_rotate(db, key_id, prefix):
+    """How many versions are not under key ``key_id`` in the format starting ``prefix``."""
+    params = {"key_id": key_id, "prefix": prefix}
+    return (await db.execute(COUNT_TO_ROTATE, params)).first()[0]
+
+
+async def versions_to_rotate(db, key_id, prefix, after, limit):
+    """Up to ``limit`` StoredVersions with ids above ``after`` that need rotating."""
+    params = {"key_id": key_id, "prefix": prefix, "after": after, "limit": limit}
+    return [_version(row) for row in (await db.execute(SELECT_TO_ROTATE, params)).rows]
+
+
+async def rewrite_versions(db, rewrites):
+    """Replace ciphertexts in one transaction; returns how many rows were rewritten.
+
+    ``rewrites`` are dicts with ``id``, ``old``, ``old_key_id``, ``new`` and
+    ``new_key_id``. A row whose stored ciphertext or key id is no longer
+    ``old``/``old_key_id`` is not changed, and not counted.
+    """
+
+    def write(conn):
+        return sum(conn.execute(REWRITE_VERSION, rewrite).rowcount for rewrite in rewrites)
+
+    return await db.execute_write_fn(write)
+
+
+async def record_rotation(db, detail, actor_id):
+    await db.execute_write(INSERT_AUDIT, [ALL_SECRETS, None, "rotate", detail, actor_id])

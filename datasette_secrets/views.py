@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from datasette.utils.asgi import BadRequest
 
 from . import core, store
+from .core import Conflict
 from .crypto import SecretDecryptionError
 
 MANAGE = "manage-secrets"
@@ -27,12 +28,6 @@ PAGE_SIZE = 25  # secrets per page of the list
 SQLITE_INTEGERS = range(-(2**63), 2**63)
 # Responses depend on these request headers (see is_htmx).
 VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
-
-
-class Conflict(BadRequest):
-    """The request is well formed but the secret's state does not allow it."""
-
-    status = 409
 
 
 async def require(datasette, request, action=MANAGE):
@@ -201,12 +196,13 @@ async def reveal(datasette, request):
     if not state.settings.has_key or not entry.is_set:
         raise NotFound(f"{entry.name} has no stored value to reveal")
     try:
-        value = await core.reveal(datasette, state, entry.name, request.actor)
+        version, value = await core.reveal(datasette, state, entry.name, request.actor)
     except SecretDecryptionError as e:
         raise Conflict(str(e))
     context = await list_context(datasette, request, state, [entry])
     context.update(
         entry=entry,
+        version=version,
         value=value,
         seconds=state.settings.reveal_seconds,
         back_url=await list_url(datasette, state, entry),
