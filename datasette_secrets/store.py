@@ -139,6 +139,22 @@ insert into datasette_secrets_audit (name, version, action, detail, actor_id, cr
 values (?, ?, ?, ?, ?, datetime('now'))
 """
 
+CREATE_AUDIT_INDEX = """
+create index if not exists datasette_secrets_audit_name on datasette_secrets_audit (name, id)
+"""
+
+# Newest first; each filter applies when given. :before is the keyset cursor.
+SELECT_AUDIT = """
+select id, name, version, action, detail, actor_id, created_at
+from datasette_secrets_audit
+where (:name is null or name = :name)
+  and (:actor is null or actor_id = :actor)
+  and (:action is null or action = :action)
+  and (:before is null or id < :before)
+order by id desc
+limit :limit
+"""
+
 
 def _add_missing_columns(conn):
     existing = {row[1] for row in conn.execute(f"pragma table_info({TABLE})")}
@@ -163,6 +179,7 @@ MIGRATIONS = [
     ("add_missing_columns", _add_missing_columns),
     ("unique_name_version", _unique_versions),
     ("create_audit", lambda conn: conn.execute(CREATE_AUDIT)),
+    ("audit_index", lambda conn: conn.execute(CREATE_AUDIT_INDEX)),
 ]
 
 
@@ -248,6 +265,16 @@ async def add_version(db, name, seal, note, actor_id, action="set", detail=None)
         return number
 
     return await db.execute_write_fn(write)
+
+
+async def audit_log(db, name=None, actor=None, action=None, before=None, limit=50):
+    """(rows, cursor): up to ``limit`` audit rows, newest first, and the ``before``
+    cursor of the next (older) page, or None when there is none."""
+    params = {"name": name, "actor": actor, "action": action, "before": before, "limit": limit + 1}
+    rows = [dict(row) for row in (await db.execute(SELECT_AUDIT, params)).rows]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["id"] if more else None)
 
 
 # What a change found when it looked inside its own transaction.
