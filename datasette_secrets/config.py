@@ -4,6 +4,8 @@
       datasette-secrets:
         encryption_key:            # or encryption-key, the older spelling
           $env: DATASETTE_SECRETS_ENCRYPTION_KEY
+        previous_encryption_keys:  # optional: older keys that may still decrypt
+        - $env: DATASETTE_SECRETS_OLD_KEY
         database: name_of_database # omit for Datasette's internal database
         reveal: true               # false: write-only mode, nobody can reveal
         reveal_seconds: 30         # how long a revealed value stays visible
@@ -11,7 +13,7 @@
 
 from dataclasses import dataclass
 
-from .crypto import EncryptionKeyError, Keyring
+from .crypto import GENERATE_COMMAND, EncryptionKeyError, Key, Keyring
 
 PLUGIN = "datasette-secrets"
 DEFAULT_REVEAL_SECONDS = 30
@@ -42,11 +44,7 @@ def own_database(config):
 def read_settings(datasette):
     """The plugin's settings; raises ConfigError with a message an admin can act on."""
     config = datasette.plugin_config(PLUGIN) or {}
-    key_text = config.get("encryption_key", config.get("encryption-key"))
-    try:
-        keyring = Keyring.from_config([key_text] if key_text else [])
-    except EncryptionKeyError as e:
-        raise ConfigError(f"{PLUGIN}: {e}") from None
+    keyring = Keyring(_keys(config))
 
     database = own_database(config)
     if database is not None and not isinstance(database, str):
@@ -64,3 +62,45 @@ def read_settings(datasette):
             f"{PLUGIN}: 'reveal_seconds' must be a whole number of seconds, 1 or more"
         )
     return Settings(keyring, database, reveal, reveal_seconds)
+
+
+def _keys(config):
+    """The configured keys, current first, then previous_encryption_keys in order.
+
+    Each malformed key is reported by where it is configured, never by its text.
+    """
+    current = config.get("encryption_key", config.get("encryption-key"))
+    previous = config.get("previous_encryption_keys")
+    if previous is None:
+        previous = []
+    if not isinstance(previous, list):
+        raise ConfigError(
+            f"{PLUGIN}: 'previous_encryption_keys' must be a list of keys, one item per key"
+        )
+    if not current:
+        if previous:
+            raise ConfigError(
+                f"{PLUGIN}: 'previous_encryption_keys' is set but 'encryption_key' is not: "
+                "configure the current key too (new values are encrypted with it)"
+            )
+        return []
+    keys = [_key(current, "encryption_key")]
+    for number, text in enumerate(previous, start=1):
+        key = _key(text, f"previous_encryption_keys item {number}")
+        if key.id not in {k.id for k in keys}:  # the same key twice decrypts nothing more
+            keys.append(key)
+    return keys
+
+
+def _key(text, where):
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise ConfigError(
+            f"{PLUGIN}: {where} is empty (if it is read with $env, that variable is not "
+            f"set). Make a key with: {GENERATE_COMMAND}"
+        )
+    if not isinstance(text, str):
+        raise ConfigError(f"{PLUGIN}: {where} must be a key (text) or {{$env: VARIABLE_NAME}}")
+    try:
+        return Key(text)
+    except EncryptionKeyError as e:
+        raise ConfigError(f"{PLUGIN}: {where}: {e}") from None
