@@ -31,4 +31,18 @@ class RevealSecretEvent(Event):
     version: int
 
 
-EVENTS = [SetSecretEvent, DeleteSecretEvent, RevealSecretEvent]
+@dataclass
+class RotateKeysEvent(Event):
+    """Event name: ``rotate-keys``. Stored versions were re-encrypted under the current key.
+
+    ``rotated`` versions now use the key with id ``key_id``; ``failed`` could
+    not be decrypted by any configured key and were left as they were.
+    """
+
+    name = "rotate-keys"
+    rotated: int
+    key_id: str
+    failed: int
+
+
+EVENTS = [SetSecretEvent, DeleteSecretEvent, RevealSecretEvent, RotateKeysEvent]

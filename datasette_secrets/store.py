@@ -396,15 +396,15 @@ async def versions_to_rotate(db, key_id, prefix, after, limit):
 
 
 async def rewrite_versions(db, rewrites):
-    """Replace ciphertexts in one transaction; returns how many rows were rewritten.
+    """Replace ciphertexts in one transaction; returns the ids NOT rewritten.
 
     ``rewrites`` are dicts with ``id``, ``old``, ``old_key_id``, ``new`` and
     ``new_key_id``. A row whose stored ciphertext or key id is no longer
-    ``old``/``old_key_id`` is not changed, and not counted.
+    ``old``/``old_key_id`` (changed meanwhile, or gone) is left as it is.
     """
 
     def write(conn):
-        return sum(conn.execute(REWRITE_VERSION, rewrite).rowcount for rewrite in rewrites)
+        return [r["id"] for r in rewrites if conn.execute(REWRITE_VERSION, r).rowcount == 0]
 
     return await db.execute_write_fn(write)
 
