@@ -13,6 +13,7 @@ from datasette.utils import (
     pairs_to_nested_config,
     parse_metadata,
 )
+from datasette.utils.sqlite import sqlite3
 
 from . import rotation
 from .config import PLUGIN, ConfigError, own_database
@@ -94,7 +95,13 @@ def register(cli):
         id; they are left as they are) or changed while it ran (run it again).
         """
         ds = _datasette(files, config, settings, internal, plugins_dir)
-        complete = asyncio.run(_rotate(ds, dry_run, batch_size))
+        try:
+            complete = asyncio.run(_rotate(ds, dry_run, batch_size))
+        except sqlite3.Error as e:  # e.g. locked by a long write of another process
+            raise click.ClickException(
+                f"Stopped by a database error: {e}. Batches already written are kept, and "
+                "every value still reads with the configured keys: run this command again."
+            )
         if not complete:
             sys.exit(1)
 

@@ -24,6 +24,7 @@ A real run forgets this process's cache, writes one audit row (name ``*``,
 action ``rotate``) and sends a ``rotate-keys`` event. No Datasette views here.
 """
 
+import asyncio
 import inspect
 import logging
 from dataclasses import dataclass, field
@@ -134,7 +135,7 @@ async def rotate(
     )
     try:
         await _rotate_batches(db, keyring, report, batch_size, on_batch)
-    except Exception:
+    except BaseException:  # an error, or cancelled (Ctrl+C on the command line)
         report.interrupted = True
         if not dry_run and report.rotated:
             await _finish_quietly(datasette, state, report, actor)
@@ -162,15 +163,35 @@ async def _rotate_batches(db, keyring, report, batch_size, on_batch):
         if report.dry_run:
             report.rotated += len(rewrites)
         elif rewrites:
-            left = await store.rewrite_versions(db, rewrites)
-            report.rotated += len(rewrites) - len(left)
-            report.changed_meanwhile.extend(left)
+            await _write(db, rewrites, report)
         done += len(batch)
         if on_batch is not None:
             # rows added meanwhile can take done past the count made at the start
             result = on_batch(done, max(done, report.to_rotate))
             if inspect.isawaitable(result):
                 await result
+
+
+async def _write(db, rewrites, report):
+    """Write one batch and count it, even when cancelled while it is written.
+
+    Datasette's write thread finishes a batch it has started whether or not
+    anyone still waits, so a cancelled run waits for it too: the report (and
+    the audit row) then counts exactly what was committed.
+    """
+    writing = asyncio.ensure_future(store.rewrite_versions(db, rewrites))
+    try:
+        left = await asyncio.shield(writing)
+    except asyncio.CancelledError:
+        left = await writing
+        _count(report, rewrites, left)
+        raise
+    _count(report, rewrites, left)
+
+
+def _count(report, rewrites, left):
+    report.rotated += len(rewrites) - len(left)
+    report.changed_meanwhile.extend(left)
 
 
 def _reencrypt(keyring, stored, failed):

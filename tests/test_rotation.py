@@ -347,6 +347,54 @@ async def test_an_interrupted_rotation_leaves_every_row_readable_and_a_rerun_com
 
 
 @pytest.mark.asyncio
+async def test_a_cancelled_rotation_records_what_it_did(example_plugin, make_datasette, key, other_key, internal):
+    """Ctrl+C on the command line cancels the task: the batches written are audited."""
+    expected = await seed(make_datasette, other_key, internal)
+    ds = make_datasette(key=key, internal=internal, settings=previous(other_key))
+    state = await started(ds)
+
+    async def cancel_after_the_first_batch(done, total):
+        asyncio.current_task().cancel()
+        await asyncio.sleep(0)
+
+    with pytest.raises(asyncio.CancelledError):
+        await rotation.rotate(ds, state, ROOT, batch_size=2, on_batch=cancel_after_the_first_batch)
+    asyncio.current_task().uncancel()
+    assert [a["detail"] for a in await audit_rows(ds) if a["action"] == "rotate"] == [
+        f"rotated 2 versions to key {Key(key).id}; interrupted"
+    ]
+    assert decrypt_all(await secret_rows(ds), state.settings.keyring) == expected
+
+
+@pytest.mark.asyncio
+async def test_cancelled_while_a_batch_is_written_counts_that_batch(
+    example_plugin, make_datasette, key, other_key, internal, monkeypatch
+):
+    """The write thread commits a batch it started even if the caller is gone: count it."""
+    expected = await seed(make_datasette, other_key, internal)
+    ds = make_datasette(key=key, internal=internal, settings=previous(other_key))
+    state = await started(ds)
+    rotating = asyncio.current_task()
+    write = store.rewrite_versions
+
+    async def cancelled_while_writing(db, rewrites):
+        rotating.cancel()
+        return await write(db, rewrites)
+
+    monkeypatch.setattr(store, "rewrite_versions", cancelled_while_writing)
+    with pytest.raises(asyncio.CancelledError):
+        await rotation.rotate(ds, state, ROOT, batch_size=2)
+    rotating.uncancel()
+    monkeypatch.undo()
+    rows = await secret_rows(ds)
+    assert [r["encryption_key_name"] for r in rows].count(Key(key).id) == 2
+    assert [a["detail"] for a in await audit_rows(ds) if a["action"] == "rotate"] == [
+        f"rotated 2 versions to key {Key(key).id}; interrupted"
+    ]
+    assert decrypt_all(rows, state.settings.keyring) == expected
+
+
+@pytest.mark.asyncio
 async def test_a_batch_that_fails_to_write_commits_none_of_its_rows(
     example_plugin, make_datasette, key, other_key, internal
 ):
@@ -663,6 +711,28 @@ def test_command_missing_database_file(rotation_setup, tmp_path):
     result = rotate_key(str(tmp_path / "absent.db"), "--internal", internal, "-c", config)
     assert result.exit_code == 1
     assert "absent.db" in result.output and "does not exist" in result.output
+
+
+def test_command_stopped_by_a_database_error_can_be_run_again(rotation_setup, key, other_key):
+    internal, config = rotation_setup
+    conn = sqlite3.connect(internal)
+    conn.execute(
+        "create trigger fail_rotation before update of encrypted on datasette_secrets "
+        "when old.id = 2 begin select raise(abort, 'disk on fire'); end"
+    )
+    conn.commit()
+    result = rotate_key("--internal", internal, "-c", config, "--batch-size", "1")
+    assert result.exit_code == 1
+    assert "Stopped by a database error: disk on fire" in result.output
+    assert "run this command again" in result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    assert [row[5] for row in table_dump(internal)] == [Key(key).id, Key(other_key).id, Key(other_key).id]
+    conn.execute("drop trigger fail_rotation")
+    conn.commit()
+    conn.close()
+    again = rotate_key("--internal", internal, "-c", config)
+    assert again.exit_code == 0, again.output
+    assert counts(again.output, "after:") == {Key(key).id: 3}
 
 
 def test_command_rotates_ten_thousand_versions(tmp_path, key, other_key):
