@@ -9,6 +9,7 @@
         database: name_of_database # omit for Datasette's internal database
         reveal: true               # false: write-only mode, nobody can reveal
         reveal_seconds: 30         # how long a revealed value stays visible
+        reveals_per_minute: 20     # per actor; more get a 429
 """
 
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from .crypto import GENERATE_COMMAND, EncryptionKeyError, Key, Keyring
 
 PLUGIN = "datasette-secrets"
 DEFAULT_REVEAL_SECONDS = 30
+DEFAULT_REVEALS_PER_MINUTE = 20
 
 
 class ConfigError(ValueError):
@@ -29,6 +31,7 @@ class Settings:
     database: str | None  # None: Datasette's internal database
     reveal: bool
     reveal_seconds: int
+    reveals_per_minute: int = DEFAULT_REVEALS_PER_MINUTE
 
     @property
     def has_key(self):
@@ -54,14 +57,18 @@ def read_settings(datasette):
     if not isinstance(reveal, bool):
         raise ConfigError(f"{PLUGIN}: 'reveal' must be true or false")
 
-    reveal_seconds = config.get("reveal_seconds", DEFAULT_REVEAL_SECONDS)
-    if isinstance(reveal_seconds, str) and reveal_seconds.isdigit():
-        reveal_seconds = int(reveal_seconds)
-    if not isinstance(reveal_seconds, int) or isinstance(reveal_seconds, bool) or reveal_seconds < 1:
-        raise ConfigError(
-            f"{PLUGIN}: 'reveal_seconds' must be a whole number of seconds, 1 or more"
-        )
-    return Settings(keyring, database, reveal, reveal_seconds)
+    reveal_seconds = _whole_number(config, "reveal_seconds", DEFAULT_REVEAL_SECONDS, "seconds")
+    reveals_per_minute = _whole_number(config, "reveals_per_minute", DEFAULT_REVEALS_PER_MINUTE, "reveals")
+    return Settings(keyring, database, reveal, reveal_seconds, reveals_per_minute)
+
+
+def _whole_number(config, name, default, unit):
+    value = config.get(name, default)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)  # from -s or an environment variable
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{PLUGIN}: '{name}' must be a whole number of {unit}, 1 or more")
+    return value
 
 
 def _keys(config):

@@ -19,6 +19,7 @@ Caching rules, each chosen so a cached answer is never wrong for long:
 """
 
 import asyncio
+import collections
 import logging
 import sqlite3
 import time
@@ -68,6 +69,7 @@ class State:
         self.warned_no_key = False
         self.fragments = None  # the views' template environment, made on first use
         self.listing = None  # the list page's Listing, kept while nothing changes
+        self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
 
     @property
     def db(self):
@@ -109,6 +111,37 @@ class Current:
             if keyring.primary is not None
             else None
         )
+
+
+class RateLimit:
+    """At most ``limit`` events per actor in any ``window`` seconds, in memory.
+
+    Per Datasette process: a restart forgets the counts, which is fine for a
+    limit meant to slow a stolen session down, not to meter anyone.
+    """
+
+    def __init__(self, limit, window):
+        self.limit = limit
+        self.window = window
+        self._times = collections.defaultdict(collections.deque)
+
+    def allow(self, actor_id):
+        """Whether this actor may do one more now; counts it if so."""
+        now = time.monotonic()
+        times = self._times[actor_id]
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        return True
+
+    def retry_after(self, actor_id):
+        """Seconds until ``allow`` would say yes again."""
+        times = self._times.get(actor_id)
+        if not times or len(times) < self.limit:
+            return 0
+        return max(1, round(times[0] + self.window - time.monotonic()))
 
 
 class Cache:

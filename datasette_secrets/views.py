@@ -17,9 +17,9 @@ from datasette import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 from datasette.utils.asgi import BadRequest
 
-from . import core, store
+from . import core, rotation, store
 from .core import Conflict
-from .crypto import SecretDecryptionError
+from .crypto import LEGACY_KEY_NAME, SecretDecryptionError
 
 MANAGE = "manage-secrets"
 REVEAL = "reveal-secrets"
@@ -33,6 +33,20 @@ VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
 async def require(datasette, request, action=MANAGE):
     if not await datasette.allowed(action=action, actor=request.actor):
         raise Forbidden(f"You need the {action} permission to do this")
+
+
+class TooManyRequests(BadRequest):
+    status = 429
+
+
+def limit_reveals(state, request):
+    """At most ``reveals_per_minute`` reveals per actor: slows down a stolen session."""
+    actor_id = core.actor_id_of(request.actor)
+    if not state.reveals.allow(actor_id):
+        raise TooManyRequests(
+            f"Too many reveals: at most {state.reveals.limit} a minute. Nothing was revealed; "
+            f"try again in {state.reveals.retry_after(actor_id)} seconds."
+        )
 
 
 def is_htmx(request):
@@ -195,6 +209,7 @@ async def reveal(datasette, request):
         raise Forbidden("Values set by environment variables are never revealed")
     if not state.settings.has_key or not entry.is_set:
         raise NotFound(f"{entry.name} has no stored value to reveal")
+    limit_reveals(state, request)
     try:
         version, value = await core.reveal(datasette, state, entry.name, request.actor)
     except SecretDecryptionError as e:
@@ -265,8 +280,78 @@ async def audit(datasette, request):
     return await render(datasette, request, "secrets_audit.html", context)
 
 
+async def keys(datasette, request):
+    """The key panel: configured keys, stored versions per key id, rotation."""
+    await require(datasette, request)
+    if rejected := check_method(request, "GET"):
+        return rejected
+    state = await core.ready(datasette)
+    context = await key_context(datasette, request, state)
+    if is_htmx(request):
+        return await render(datasette, request, "_secrets_keys.html", context)
+    return await render(datasette, request, "secrets_keys.html", context)
+
+
+async def rotate(datasette, request):
+    """Re-encrypt every stored version under the current key: the same code as
+    ``datasette secrets rotate-key``."""
+    await require(datasette, request)
+    if rejected := check_method(request, "POST"):
+        return rejected
+    state = await core.ready(datasette)
+    if not state.settings.has_key:
+        raise Conflict("No encryption key is configured, so there is nothing to re-encrypt with")
+    report = await rotation.rotate(datasette, state, request.actor)
+    message = rotation_message(report)
+    if not is_htmx(request):
+        datasette.add_message(request, message, datasette.INFO if report.complete else datasette.WARNING)
+        return Response.redirect(datasette.urls.path("/-/secrets/-/keys"))
+    context = await key_context(datasette, request, state)
+    context.update(message=message, report=report)
+    return await render(datasette, request, "_secrets_keys.html", context)
+
+
+async def key_context(datasette, request, state):
+    keyring = state.settings.keyring
+    counts = await rotation.count_by_key(state.db)
+    configured = [
+        {"id": key.id, "current": key is keyring.primary, "versions": counts.get(key.id, 0)}
+        for key in keyring.keys
+    ]
+    known = {key.id for key in keyring.keys}
+    others = [
+        {"id": key_id, "versions": count, "legacy": key_id == LEGACY_KEY_NAME}
+        for key_id, count in sorted(counts.items())
+        if key_id not in known
+    ]
+    context = await list_context(datasette, request, state, [])
+    context.update(
+        configured=configured,
+        others=others,
+        to_rotate=await rotation.count_to_rotate(state) if state.settings.has_key else 0,
+        message=None,
+        report=None,
+    )
+    return context
+
+
+def rotation_message(report):
+    message = f"Re-encrypted {report.rotated:,} stored version{'s' if report.rotated != 1 else ''} with the current key."
+    if report.failed:
+        ids = ", ".join(str(failure.id) for failure in report.failed[:20])
+        message += (
+            f" {len(report.failed):,} could not be decrypted by any configured key and were"
+            f" left as they were (row ids {ids}{', …' if len(report.failed) > 20 else ''})."
+        )
+    if report.changed_meanwhile:
+        message += f" {len(report.changed_meanwhile):,} changed meanwhile: run it again for those."
+    return message
+
+
 ROUTES = [
     (r"^/-/secrets$", index),
+    (r"^/-/secrets/-/keys$", keys),
+    (r"^/-/secrets/-/keys/rotate$", rotate),
     (r"^/-/secrets/-/audit(?P<format>\.json)?$", audit),
     (r"^/-/secrets/(?P<name>[^/]+)$", edit),
     (r"^/-/secrets/(?P<name>[^/]+)/row$", row),
@@ -312,7 +397,7 @@ AUDIT_ACTIONS = {
     "restore": "Stored an old version again",
     "delete": "Deleted",
     "reveal": "Revealed",
-    "rotate": "Re-encrypted under the current key",
+    "rotate": "Re-encrypted everything under the current key",
 }
 
 
