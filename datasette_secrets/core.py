@@ -16,7 +16,7 @@ from datasette.utils.asgi import BadRequest
 from . import store
 from .config import ConfigError, read_settings
 from .crypto import SecretDecryptionError
-from .events import DeleteSecretEvent, RevealSecretEvent, SetSecretEvent
+from .events import DeleteSecretEvent, RevealSecretEvent, SetSecretEvent, UpdateSecretNoteEvent
 from .registry import Registration
 from .state import STATES, UNKNOWN, State, remember
 
@@ -338,7 +338,10 @@ async def save(datasette, state, entry, value, note, actor):
         state.changed(entry.name)
     if changed == store.GONE:
         raise Conflict(f"{entry.name} was deleted meanwhile, so its note was not changed")
-    return None, changed != store.UNCHANGED
+    if changed == store.UNCHANGED:
+        return None, False
+    await datasette.track_event(UpdateSecretNoteEvent(actor=actor, secret_name=entry.name, version=changed))
+    return None, True
 
 
 async def restore(datasette, state, name, version_number, actor):

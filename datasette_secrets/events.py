@@ -32,6 +32,15 @@ class RevealSecretEvent(Event):
 
 
 @dataclass
+class UpdateSecretNoteEvent(Event):
+    """Event name: ``update-secret-note``. The note of a secret's current version changed."""
+
+    name = "update-secret-note"
+    secret_name: str
+    version: int
+
+
+@dataclass
 class RotateKeysEvent(Event):
     """Event name: ``rotate-keys``. Stored versions were re-encrypted under the current key.
 
@@ -45,4 +54,4 @@ class RotateKeysEvent(Event):
     failed: int
 
 
-EVENTS = [SetSecretEvent, DeleteSecretEvent, RevealSecretEvent, RotateKeysEvent]
+EVENTS = [SetSecretEvent, UpdateSecretNoteEvent, DeleteSecretEvent, RevealSecretEvent, RotateKeysEvent]

@@ -175,13 +175,15 @@ async def test_events_are_tracked_without_values(ds, events):
     value = "event-value-must-not-leak-9271"
     await store_value(ds, "API_KEY", value)
     await store_value(ds, "API_KEY", value + "-2")
+    await store_value(ds, "API_KEY", "", note="a new note")
     assert (await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT)).status_code == 200
     assert (await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "1"}, actor=ROOT)).status_code == 302
     assert (await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT)).status_code == 302
-    ours = [e for e in events if e.name.endswith("-secret")]
+    ours = [e for e in events if e.name.endswith(("-secret", "-secret-note"))]
     assert [(e.name, e.secret_name, getattr(e, "version", None)) for e in ours] == [
         ("set-secret", "API_KEY", 1),
         ("set-secret", "API_KEY", 2),
+        ("update-secret-note", "API_KEY", 2),
         ("reveal-secret", "API_KEY", 2),
         ("set-secret", "API_KEY", 3),
         ("delete-secret", "API_KEY", None),
