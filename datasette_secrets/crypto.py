@@ -152,10 +152,6 @@ class Keyring:
     def __init__(self, keys):
         self.keys = list(keys)
 
-    @classmethod
-    def from_config(cls, key_texts):
-        return cls(Key(text) for text in key_texts)
-
     @property
     def primary(self):
         return self.keys[0] if self.keys else None
