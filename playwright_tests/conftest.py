@@ -63,6 +63,7 @@ class Server:
     url: str
     process: subprocess.Popen
     reveal_seconds: int
+    internal: Path  # its internal database, for rows a test writes directly
 
     def path(self, path):
         return self.url + path
@@ -137,7 +138,7 @@ def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets
         try:
             with urllib.request.urlopen(url + "/-/versions.json", timeout=1) as response:
                 if response.status == 200:
-                    return Server(url, process, reveal_seconds)
+                    return Server(url, process, reveal_seconds, directory / "internal.db")
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         if time.monotonic() > deadline:

@@ -67,8 +67,9 @@ async def test_panel_counts_versions_per_key_and_re_encrypts(example_plugin, mak
     assert response.status_code == 200
     soup = parse(response)
     assert soup.find("html") is None
-    assert soup.select_one("p.message-info").get_text() == "Re-encrypted 4 stored versions with the current key."
-    assert soup.find("hx-partial")["hx-target"] == "#secrets-status"
+    status = soup.find("hx-partial")
+    assert status["hx-target"] == "#secrets-status"
+    assert status.select_one("p.message-info").get_text() == "Re-encrypted 4 stored versions with the current key."
     assert key_rows(response) == {
         new_id: ("current key (encryption_key)", "4"),
         old_id: ("previous key (previous_encryption_keys)", "0"),
@@ -102,7 +103,7 @@ async def test_undecryptable_versions_are_named_and_left_alone(example_plugin, m
     assert key_rows(panel)[Key(other_key).id] == ("not configured : these versions cannot be read", "1")
     lost_before = [r for r in await secret_rows(ds) if r["name"] == "OTHER_KEY"]
     response = await ds.client.post("/-/secrets/-/keys/rotate", actor=ROOT, headers=HX)
-    warning = parse(response).select_one("p.message-warning").get_text()
+    warning = parse(response).select_one("hx-partial p.message-warning").get_text()
     assert "1 could not be decrypted by any configured key" in warning
     assert f"row ids {lost_before[0]['id']}" in warning
     assert [r for r in await secret_rows(ds) if r["name"] == "OTHER_KEY"] == lost_before
