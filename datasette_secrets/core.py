@@ -4,6 +4,7 @@ The plugin-author API (``get_secret``) and the admin views both come here;
 this module turns their requests into store and crypto calls.
 """
 
+import asyncio
 import logging
 import os
 import re
@@ -11,12 +12,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import quote
 
+from datasette.utils import await_me_maybe
 from datasette.utils.asgi import BadRequest
 
 from . import store
 from .config import ConfigError, read_settings
 from .crypto import SecretDecryptionError
-from .events import DeleteSecretEvent, RevealSecretEvent, SetSecretEvent, UpdateSecretNoteEvent
+from .events import (
+    CheckSecretEvent,
+    DeleteSecretEvent,
+    RevealSecretEvent,
+    SetSecretEvent,
+    UpdateSecretNoteEvent,
+)
 from .registry import Registration
 from .state import STATES, UNKNOWN, State, remember
 
@@ -212,6 +220,11 @@ class Entry:
     def version(self):
         return self.stored["version"] if self.is_set else None
 
+    @property
+    def checkable(self):
+        """The registering plugin can test a value, and there is one to test."""
+        return bool(self.secret and self.secret.check) and (self.env or self.is_set)
+
     def hint_for(self, may_reveal):
         """The last four characters, only for someone who may reveal the whole value:
         anyone else could otherwise read the last four of every version."""
@@ -393,6 +406,66 @@ async def reveal(datasette, state, name, actor):
     version, value = found
     await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=version))
     return version, value
+
+
+CHECK_SECONDS = 10
+MAX_CHECK_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str
+
+
+async def check(datasette, state, entry, actor):
+    """Run the registering plugin's check on the value plugins would get now.
+
+    Never raises for what the check does: an exception, a timeout or a wrong
+    return value is a failed result. The message never contains the value.
+    Audited (action "check") and sent as a check-secret event.
+    """
+    value = env_value(entry.name) if entry.env else await _stored_value(state, entry.name)
+    if value is None:
+        raise Conflict(f"{entry.name} has no value to test")
+    try:
+        result = await asyncio.wait_for(
+            await_me_maybe(entry.secret.check(datasette, value)), CHECK_SECONDS
+        )
+        ok, message = result
+        result = CheckResult(bool(ok), str(message))
+    except asyncio.TimeoutError:
+        result = CheckResult(False, f"The check took longer than {CHECK_SECONDS} seconds, so it was stopped.")
+    except (TypeError, ValueError) as e:
+        result = CheckResult(False, f"The check did not return (ok, message): {type(e).__name__}.")
+    except Exception as e:  # a plugin's check failing is a result to show, not an error page
+        result = CheckResult(False, f"The check failed with {type(e).__name__}: {e}")
+    message = _scrub(result.message, value)
+    if len(message) > MAX_CHECK_MESSAGE:
+        message = message[: MAX_CHECK_MESSAGE - 1] + "…"
+    result = CheckResult(result.ok, message)
+    version = entry.version if not entry.env else None
+    detail = ("passed: " if result.ok else "failed: ") + message
+    await store.record_check(state.db, entry.name, version, detail, actor_id_of(actor))
+    await datasette.track_event(
+        CheckSecretEvent(actor=actor, secret_name=entry.name, version=version, ok=result.ok)
+    )
+    return result
+
+
+async def _stored_value(state, name):
+    current = await state.cache.load(name)
+    if current is None or current.open is None:
+        return None
+    return current.open()
+
+
+def _scrub(message, value):
+    """A check's message with the value (and its long tail) taken out."""
+    for piece in (value, value[-8:] if len(value) >= 16 else None):
+        if piece:
+            message = message.replace(piece, "•••")
+    return message
 
 
 def actor_id_of(actor):

@@ -41,6 +41,16 @@ class UpdateSecretNoteEvent(Event):
 
 
 @dataclass
+class CheckSecretEvent(Event):
+    """Event name: ``check-secret``. An admin ran a plugin's check of a value (``ok``: it passed)."""
+
+    name = "check-secret"
+    secret_name: str
+    version: int | None  # None: the value came from an environment variable
+    ok: bool
+
+
+@dataclass
 class RotateKeysEvent(Event):
     """Event name: ``rotate-keys``. Stored versions were re-encrypted under the current key.
 
@@ -54,4 +64,11 @@ class RotateKeysEvent(Event):
     failed: int
 
 
-EVENTS = [SetSecretEvent, UpdateSecretNoteEvent, DeleteSecretEvent, RevealSecretEvent, RotateKeysEvent]
+EVENTS = [
+    SetSecretEvent,
+    UpdateSecretNoteEvent,
+    DeleteSecretEvent,
+    RevealSecretEvent,
+    CheckSecretEvent,
+    RotateKeysEvent,
+]

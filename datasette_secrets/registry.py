@@ -2,7 +2,8 @@
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
@@ -21,12 +22,22 @@ class Secret:
     (plugins build descriptions from configuration); for markup, pass a
     ``markupsafe.Markup``. ``obtain_url``/``obtain_label`` give a link to where
     an admin can get a value.
+
+    ``check`` (keyword only) lets an admin test a value from the admin page:
+    an async function ``check(datasette, value)`` returning ``(ok, message)``,
+    e.g. ``(True, "Works: 3 models available")`` or ``(False, "Rejected: 401")``.
+    It runs on the server with the value plugins would get, for at most 10
+    seconds; an exception or a timeout counts as a failure. The message is
+    shown as text; never put the value in it.
     """
 
     name: str
     description: str | None = None
     obtain_url: str | None = None
     obtain_label: str | None = None
+    check: Callable[..., Awaitable[tuple[bool, str]]] | None = field(
+        default=None, kw_only=True, repr=False
+    )
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class State:
         self.fragments = None  # the views' template environment, made on first use
         self.listing = None  # the list page's Listing, kept while nothing changes
         self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
+        self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
 
     @property
     def db(self):

@@ -267,6 +267,10 @@ async def add_version(db, name, seal, note, actor_id, action="set", detail=None)
     return await db.execute_write_fn(write)
 
 
+async def record_check(db, name, version, detail, actor_id):
+    await db.execute_write(INSERT_AUDIT, [name, version, "check", detail, actor_id])
+
+
 async def audit_log(db, name=None, actor=None, action=None, before=None, limit=50):
     """(rows, cursor): up to ``limit`` audit rows, newest first, and the ``before``
     cursor of the next (older) page, or None when there is none."""

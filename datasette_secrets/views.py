@@ -227,6 +227,29 @@ async def reveal(datasette, request):
     return await render(datasette, request, "secrets_reveal.html", context)
 
 
+async def check(datasette, request):
+    """Run the plugin's check of this secret's value; the result, never the value."""
+    await require(datasette, request)
+    if rejected := check_method(request, "POST"):
+        return rejected
+    state, entry = await load(datasette, request)
+    if not entry.checkable:
+        raise NotFound(f"{entry.name} has no check, or no value to check")
+    actor_id = core.actor_id_of(request.actor)
+    if not state.checks.allow(actor_id):
+        raise TooManyRequests(
+            f"Too many tests: at most {state.checks.limit} a minute. "
+            f"Try again in {state.checks.retry_after(actor_id)} seconds."
+        )
+    result = await core.check(datasette, state, entry, request.actor)
+    text = ("✓ " if result.ok else "✗ ") + result.message
+    if not is_htmx(request):
+        datasette.add_message(request, f"Test of {entry.name}: {text}", datasette.INFO if result.ok else datasette.ERROR)
+        return Response.redirect(await list_url(datasette, state, entry))
+    context = {"entry": entry, "result": result}
+    return await render(datasette, request, "_secrets_check.html", context)
+
+
 async def mask(datasette, request):
     await require(datasette, request)
     if rejected := check_method(request, "GET"):
@@ -360,6 +383,7 @@ ROUTES = [
     (r"^/-/secrets/(?P<name>[^/]+)/delete$", delete),
     (r"^/-/secrets/(?P<name>[^/]+)/reveal$", reveal),
     (r"^/-/secrets/(?P<name>[^/]+)/mask$", mask),
+    (r"^/-/secrets/(?P<name>[^/]+)/test$", check),
 ]
 
 
@@ -398,6 +422,7 @@ AUDIT_ACTIONS = {
     "delete": "Deleted",
     "reveal": "Revealed",
     "rotate": "Re-encrypted everything under the current key",
+    "check": "Tested the value",
 }
 
 

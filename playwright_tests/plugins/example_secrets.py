@@ -4,12 +4,26 @@
 ``EXTRA_000`` and on, for tests of a long list.
 """
 
+import asyncio
 import os
 
 from datasette import hookimpl
 from markupsafe import Markup
 
 from datasette_secrets import Secret
+
+
+async def check_alpha(datasette, value):
+    """Passes for values starting alpha-, fails otherwise."""
+    if value.startswith("alpha-"):
+        return True, "Alpha accepted the key"
+    return False, "Alpha rejected the key: it must start with alpha-"
+
+
+async def check_gamma(datasette, value):
+    """Never answers in time: the 10-second limit stops it."""
+    await asyncio.sleep(60)
+    return True, "too late"
 
 
 @hookimpl
@@ -20,6 +34,7 @@ def register_secrets():
             Markup("Lets the <strong>Alpha</strong> enrichment call its API."),
             obtain_url="https://alpha.example.com/account/keys",
             obtain_label="Get an Alpha key",
+            check=check_alpha,
         ),
         Secret(
             "BETA_TOKEN",
@@ -27,7 +42,7 @@ def register_secrets():
             obtain_url="https://beta.example.com/tokens",
             obtain_label="Create a Beta token",
         ),
-        Secret("GAMMA_WEBHOOK_SECRET", "Signs the Gamma webhooks."),
+        Secret("GAMMA_WEBHOOK_SECRET", "Signs the Gamma webhooks.", check=check_gamma),
         Secret(
             "ENV_SECRET",
             "Comes from an environment variable in these tests, so read-only.",

@@ -1,0 +1,50 @@
+"""The Test button: a plugin's check of a value, shown in place (✓ or ✗), never the value."""
+
+from playwright.sync_api import expect
+
+from helpers import assert_accessible, assert_no_page_load, open_secrets, row, seed, snap
+
+
+def result(page, name):
+    return page.locator(f"#check-{name}")
+
+
+def test_pass_and_fail_in_place(root_page, context, server):
+    page = root_page
+    seed(context, server, "ALPHA_API_KEY", "alpha-works-0123456789")
+    open_secrets(page, server)
+    alpha = row(page, "ALPHA_API_KEY")
+    alpha.get_by_role("button", name="Test ALPHA_API_KEY").click()
+    expect(result(page, "ALPHA_API_KEY")).to_have_text("✓ Alpha accepted the key")
+    assert_no_page_load(page)
+    snap(page, "check-passed")
+    assert_accessible(page, "check passed")
+
+    seed(context, server, "ALPHA_API_KEY", "wrong-prefix-0123456789")
+    open_secrets(page, server)
+    row(page, "ALPHA_API_KEY").get_by_role("button", name="Test ALPHA_API_KEY").click()
+    expect(result(page, "ALPHA_API_KEY")).to_have_text("✗ Alpha rejected the key: it must start with alpha-")
+    expect(page.locator("body")).not_to_contain_text("wrong-prefix-0123456789")
+    snap(page, "check-failed")
+
+
+def test_a_check_that_hangs_is_stopped_after_ten_seconds(root_page, context, server):
+    page = root_page
+    seed(context, server, "GAMMA_WEBHOOK_SECRET", "gamma-value-0123456789")
+    open_secrets(page, server)
+    row(page, "GAMMA_WEBHOOK_SECRET").get_by_role("button", name="Test GAMMA_WEBHOOK_SECRET").click()
+    expect(result(page, "GAMMA_WEBHOOK_SECRET")).to_have_text(
+        "✗ The check took longer than 10 seconds, so it was stopped.", timeout=20_000
+    )
+
+
+def test_without_javascript(new_context, server):
+    from helpers import sign_in
+
+    context = new_context(java_script_enabled=False)
+    sign_in(context, server, "root")
+    seed(context, server, "ALPHA_API_KEY", "alpha-works-0123456789")
+    page = context.new_page()
+    page.goto(server.path("/-/secrets"))
+    row(page, "ALPHA_API_KEY").get_by_role("button", name="Test ALPHA_API_KEY").click()
+    expect(page.locator(".message-info")).to_have_text("Test of ALPHA_API_KEY: ✓ Alpha accepted the key")

@@ -1,0 +1,146 @@
+"""Key checks supplied by plugins: Secret(check=...), the Test button, its limits."""
+
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+from datasette_secrets import Secret, core
+from secret_helpers import HX, MANAGER, OTHER, ROOT, audit_rows, flash_messages, follow, parse, row_of, secrets_plugin, store_value
+
+GOOD = "sk-good-0123456789abcdef"
+
+
+async def shape_check(datasette, value):
+    if value.startswith("sk-good"):
+        return True, "Looks like a key: 3 models available"
+    return False, f"Rejected: {value} is not a good key"  # a careless plugin echoing the value
+
+
+async def broken_check(datasette, value):
+    raise RuntimeError("the service is down")
+
+
+async def slow_check(datasette, value):
+    await asyncio.sleep(5)
+    return True, "too late"
+
+
+def wrong_shape_check(datasette, value):
+    return "yes"
+
+
+@pytest_asyncio.fixture
+async def checked(register_plugin, make_datasette, monkeypatch):
+    monkeypatch.setattr(core, "CHECK_SECONDS", 0.2)
+    register_plugin(
+        secrets_plugin(
+            Secret("SHAPED_KEY", "Has a check", check=shape_check),
+            Secret("BROKEN_KEY", check=broken_check),
+            Secret("SLOW_KEY", check=slow_check),
+            Secret("ODD_KEY", check=wrong_shape_check),
+            Secret("PLAIN_KEY", "No check"),
+        ),
+        "checked-plugin",
+    )
+    ds = make_datasette()
+    await ds.invoke_startup()
+    return ds
+
+
+async def press_test(ds, name, headers=HX, actor=ROOT):
+    return await ds.client.post(f"/-/secrets/{name}/test", actor=actor, headers=headers)
+
+
+def test_check_is_keyword_only_and_positional_fields_keep_their_order():
+    secret = Secret("NAME", "desc", "https://example.com/", "Get it", check=shape_check)
+    assert (secret.description, secret.obtain_url, secret.obtain_label) == ("desc", "https://example.com/", "Get it")
+    with pytest.raises(TypeError):
+        Secret("NAME", "desc", "https://example.com/", "Get it", shape_check)
+    assert Secret("NAME").check is None
+
+
+@pytest.mark.asyncio
+async def test_button_only_with_a_check_and_a_value(checked, monkeypatch):
+    page = parse(await checked.client.get("/-/secrets", actor=ROOT))
+    assert page.find("button", string=lambda s: s and s.startswith("Test")) is None, "no values yet"
+    await store_value(checked, "SHAPED_KEY", GOOD)
+    await store_value(checked, "PLAIN_KEY", GOOD)
+    monkeypatch.setenv("DATASETTE_SECRETS_SLOW_KEY", "from-env")
+    page = parse(await checked.client.get("/-/secrets", actor=ROOT))
+    for name, has_button in (("SHAPED_KEY", True), ("SLOW_KEY", True), ("PLAIN_KEY", False), ("BROKEN_KEY", False)):
+        button = row_of(page, name).select_one(f"form[action='/-/secrets/{name}/test'] button")
+        assert (button is not None) == has_button, name
+        if button is not None:
+            assert button.get_text(" ", strip=True) == f"Test {name}"
+    assert (await press_test(checked, "PLAIN_KEY")).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_pass_and_fail_shown_in_place_never_the_value(checked):
+    await store_value(checked, "SHAPED_KEY", GOOD)
+    response = await press_test(checked, "SHAPED_KEY")
+    assert response.status_code == 200
+    assert parse(response).get_text(strip=True) == "✓ Looks like a key: 3 models available"
+    assert GOOD not in response.text
+
+    bad = "sk-bad-value-that-is-long-9999"
+    await store_value(checked, "SHAPED_KEY", bad)
+    response = await press_test(checked, "SHAPED_KEY")
+    result = parse(response).select_one(".secret-check-failed").get_text()
+    assert result.startswith("✗ Rejected: ")
+    assert bad not in response.text and "9999" not in response.text, "a message echoing the value is scrubbed"
+    audit = [a for a in await audit_rows(checked) if a["action"] == "check"]
+    assert [(a["name"], a["version"], a["detail"].split(":")[0]) for a in audit] == [
+        ("SHAPED_KEY", 1, "passed"),
+        ("SHAPED_KEY", 2, "failed"),
+    ]
+    assert not any(bad in (a["detail"] or "") for a in audit)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("BROKEN_KEY", "✗ The check failed with RuntimeError: the service is down"),
+        ("SLOW_KEY", "✗ The check took longer than 0.2 seconds, so it was stopped."),
+        ("ODD_KEY", "✗ The check did not return (ok, message): ValueError."),
+    ],
+)
+async def test_a_check_that_fails_to_run_is_a_failed_result_not_an_error(name, expected, checked):
+    await store_value(checked, name, GOOD)
+    response = await press_test(checked, name)
+    assert response.status_code == 200
+    assert parse(response).get_text(strip=True) == expected
+
+
+@pytest.mark.asyncio
+async def test_environment_value_is_what_gets_tested(checked, monkeypatch):
+    monkeypatch.setenv("DATASETTE_SECRETS_SHAPED_KEY", GOOD)
+    response = await press_test(checked, "SHAPED_KEY")
+    assert parse(response).get_text(strip=True).startswith("✓")
+    (row,) = [a for a in await audit_rows(checked) if a["action"] == "check"]
+    assert row["version"] is None
+
+
+@pytest.mark.asyncio
+async def test_without_javascript_the_result_is_a_flash_message(checked):
+    await store_value(checked, "SHAPED_KEY", GOOD)
+    response = await press_test(checked, "SHAPED_KEY", headers={})
+    assert response.status_code == 302
+    page = await follow(checked, response)
+    assert flash_messages(page) == ["Test of SHAPED_KEY: ✓ Looks like a key: 3 models available"]
+
+
+@pytest.mark.asyncio
+async def test_limited_like_reveals_and_only_for_managers(register_plugin, make_datasette):
+    register_plugin(secrets_plugin(Secret("SHAPED_KEY", check=shape_check)), "checked-plugin")
+    ds = make_datasette(settings={"reveals_per_minute": 2})
+    await store_value(ds, "SHAPED_KEY", GOOD)
+    for actor in (None, OTHER):
+        assert (await press_test(ds, "SHAPED_KEY", actor=actor)).status_code == 403
+    assert (await ds.client.get("/-/secrets/SHAPED_KEY/test", actor=ROOT)).status_code == 405
+    statuses = [(await press_test(ds, "SHAPED_KEY", actor=MANAGER)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    response = await press_test(ds, "SHAPED_KEY", actor=MANAGER)
+    assert "Too many tests" in response.text and response.headers["HX-Retarget"] == "#secrets-status"
