@@ -2,12 +2,13 @@
 
 import pytest
 import pytest_asyncio
+from datasette.plugins import pm
 
-from datasette_secrets import get_secret
+from datasette_secrets import get_secret, views
+from route_helpers import NAME_TEMPLATES, TEMPLATES, has_name, path
 from secret_helpers import (
     HX,
     MANAGER,
-    NAME_ROUTES,
     OTHER,
     ROOT,
     audit_rows,
@@ -24,8 +25,9 @@ PERMISSIONS = {
 }
 POST_DATA = {"secret": "changed-by-an-intruder", "note": "intruder", "version": "1"}
 
-ALL_PATHS = ["/-/secrets"] + [
-    f"/-/secrets/{name}{route}" for name in ("API_KEY", "NO_SUCH_SECRET") for route in NAME_ROUTES
+# Every path shape of every route in views.ROUTES, for a stored and an unknown secret.
+ALL_PATHS = [path(t) for t in TEMPLATES if not has_name(t)] + [
+    path(t, name) for name in ("API_KEY", "NO_SUCH_SECRET") for t in NAME_TEMPLATES
 ]
 
 
@@ -71,14 +73,28 @@ async def test_denied_for_anonymous_and_other_actors(path, seeded):
     assert await get_secret(seeded, "API_KEY") == VALUE
 
 
+def denied_entirely(statuses, route_template):
+    """Whether the table says an actor is refused a route whatever the method."""
+    return all(
+        expected == (403, 403) for (t, _), expected in statuses.items() if t == route_template
+    )
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 async def test_other_methods_denied_before_method_check(method, seeded):
-    for path in ("/-/secrets", "/-/secrets/API_KEY", "/-/secrets/API_KEY/delete"):
-        assert (await seeded.client.request(method, path)).status_code == 403
-        assert (await seeded.client.request(method, path, actor=OTHER)).status_code == 403
-        response = await seeded.client.request(method, path, actor=MANAGER)
-        assert response.status_code == 405, path
+    """Permission first, then the method: 403 for those refused the route, else 405."""
+    for route_template in TEMPLATES:
+        assert route_template in ALLOWED_METHODS, f"add {route_template} to the matrix tables"
+        route_path = path(route_template)
+        assert (await seeded.client.request(method, route_path)).status_code == 403
+        assert (await seeded.client.request(method, route_path, actor=OTHER)).status_code == 403
+        for actor, statuses in ((MANAGER, MANAGER_STATUSES), (ROOT, ROOT_STATUSES)):
+            response = await seeded.client.request(method, route_path, actor=actor)
+            expected = 403 if denied_entirely(statuses, route_template) else 405
+            assert response.status_code == expected, f"{route_path} {actor}"
+            if expected == 405:
+                assert response.headers["Allow"] == ALLOWED_METHODS[route_template]
 
 
 @pytest.mark.asyncio
@@ -111,42 +127,87 @@ async def test_only_post_writes(method, seeded):
     assert await get_secret(seeded, "API_KEY") == VALUE
 
 
-# (route, method) -> (status without htmx, status with htmx), for a manager who
-# may not reveal and for root who may.
+# (route template, method) -> (status without htmx, status with htmx), for a
+# manager who may not reveal and for root who may. Every route in views.ROUTES
+# must be here (test_matrix_covers_every_route): a new route needs its statuses.
+SECRET = "/-/secrets/{name}"
 MANAGER_STATUSES = {
-    ("", "GET"): (200, 200),
-    ("", "POST"): (302, 200),
-    ("/row", "GET"): (302, 200),
-    ("/row", "POST"): (405, 405),
-    ("/history", "GET"): (200, 200),
-    ("/history", "POST"): (405, 405),
-    ("/restore", "GET"): (405, 405),
-    ("/restore", "POST"): (302, 200),
-    ("/delete", "GET"): (200, 200),
-    ("/delete", "POST"): (302, 200),
-    ("/reveal", "GET"): (403, 403),
-    ("/reveal", "POST"): (403, 403),
-    ("/mask", "GET"): (302, 200),
-    ("/mask", "POST"): (405, 405),
+    ("/-/secrets", "GET"): (200, 200),
+    ("/-/secrets", "POST"): (405, 405),
+    ("/-/secrets/-/keys", "GET"): (200, 200),
+    ("/-/secrets/-/keys", "POST"): (405, 405),
+    ("/-/secrets/-/keys/rotate", "GET"): (405, 405),
+    ("/-/secrets/-/keys/rotate", "POST"): (302, 200),
+    ("/-/secrets/-/audit", "GET"): (200, 200),
+    ("/-/secrets/-/audit", "POST"): (405, 405),
+    ("/-/secrets/-/audit.json", "GET"): (200, 200),
+    ("/-/secrets/-/audit.json", "POST"): (405, 405),
+    (SECRET, "GET"): (200, 200),
+    (SECRET, "POST"): (302, 200),
+    (SECRET + "/row", "GET"): (302, 200),
+    (SECRET + "/row", "POST"): (405, 405),
+    (SECRET + "/history", "GET"): (200, 200),
+    (SECRET + "/history", "POST"): (405, 405),
+    (SECRET + "/restore", "GET"): (405, 405),
+    (SECRET + "/restore", "POST"): (302, 200),
+    (SECRET + "/delete", "GET"): (200, 200),
+    (SECRET + "/delete", "POST"): (302, 200),
+    (SECRET + "/reveal", "GET"): (403, 403),
+    (SECRET + "/reveal", "POST"): (403, 403),
+    (SECRET + "/mask", "GET"): (302, 200),
+    (SECRET + "/mask", "POST"): (405, 405),
+    (SECRET + "/test", "GET"): (405, 405),
+    (SECRET + "/test", "POST"): (404, 404),  # API_KEY has no check (see test_check.py)
 }
 ROOT_STATUSES = dict(MANAGER_STATUSES)
-ROOT_STATUSES[("/reveal", "GET")] = (405, 405)
-ROOT_STATUSES[("/reveal", "POST")] = (200, 200)
+ROOT_STATUSES[(SECRET + "/reveal", "GET")] = (405, 405)
+ROOT_STATUSES[(SECRET + "/reveal", "POST")] = (200, 200)
 # GET routes answer HEAD too.
-ALLOWED_METHODS = {"": "GET, POST, HEAD", "/row": "GET, HEAD", "/history": "GET, HEAD", "/restore": "POST", "/delete": "GET, POST, HEAD", "/reveal": "POST", "/mask": "GET, HEAD"}
+ALLOWED_METHODS = {
+    "/-/secrets": "GET, HEAD",
+    "/-/secrets/-/keys": "GET, HEAD",
+    "/-/secrets/-/keys/rotate": "POST",
+    "/-/secrets/-/audit": "GET, HEAD",
+    "/-/secrets/-/audit.json": "GET, HEAD",
+    SECRET: "GET, POST, HEAD",
+    SECRET + "/row": "GET, HEAD",
+    SECRET + "/history": "GET, HEAD",
+    SECRET + "/restore": "POST",
+    SECRET + "/delete": "GET, POST, HEAD",
+    SECRET + "/reveal": "POST",
+    SECRET + "/mask": "GET, HEAD",
+    SECRET + "/test": "POST",
+}
+
+
+def test_matrix_covers_every_route(make_datasette):
+    """Adding a route without its expected statuses fails here, not in production."""
+    served = {
+        pattern
+        for routes in pm.hook.register_routes(datasette=make_datasette())
+        for pattern, _ in routes or []
+        if pattern.startswith("^/-/secrets")
+    }
+    assert served == {pattern for pattern, _ in views.ROUTES}, "a route Datasette serves is not in views.ROUTES"
+    expected = {(t, method) for t in TEMPLATES for method in ("GET", "POST")}
+    for table in (MANAGER_STATUSES, ROOT_STATUSES):
+        assert not expected - set(table), f"routes without expected statuses: {sorted(expected - set(table))}"
+        assert not set(table) - expected, f"statuses for routes that are gone: {sorted(set(table) - expected)}"
+    assert set(ALLOWED_METHODS) == set(TEMPLATES), "ALLOWED_METHODS must name every route, and only those"
+    assert set(ALL_PATHS) == {path(t, name) for t in TEMPLATES for name in ("API_KEY", "NO_SUCH_SECRET")}
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("actor", [MANAGER, ROOT], ids=["manager", "root"])
-@pytest.mark.parametrize("route,method", list(MANAGER_STATUSES), ids=[f"{m}-{r or '/'}" for r, m in MANAGER_STATUSES])
+@pytest.mark.parametrize("route,method", list(MANAGER_STATUSES), ids=[f"{m}-{t}" for t, m in MANAGER_STATUSES])
 async def test_statuses_for_those_allowed(route, method, actor, seeded):
     expected = (MANAGER_STATUSES if actor is MANAGER else ROOT_STATUSES)[(route, method)]
     for headers, status in zip(({}, HX), expected):
-        if (route, method) == ("/delete", "POST"):
+        if (route, method) == (SECRET + "/delete", "POST"):
             await store_value(seeded, "API_KEY", VALUE)  # something to delete each time
         data = {"secret": "new-value-by-manager", "note": "n", "version": "1"} if method == "POST" else None
         response = await seeded.client.request(
-            method, f"/-/secrets/API_KEY{route}", actor=actor, headers=headers, data=data
+            method, path(route), actor=actor, headers=headers, data=data
         )
         assert response.status_code == status, f"htmx={bool(headers)}: {response.text[:300]}"
         if status == 405:
@@ -164,16 +225,22 @@ async def test_list_page_statuses(method, seeded):
             assert response.status_code == (200 if method == "GET" else 405)
 
 
+# Each route with a name, by each method it accepts (HEAD is a GET). A route
+# missing from ALLOWED_METHODS fails test_matrix_covers_every_route, not collection.
+NAME_ROUTE_METHODS = [
+    (t, method)
+    for t in NAME_TEMPLATES
+    for method in ALLOWED_METHODS.get(t, "").split(", ")
+    if method and method != "HEAD"
+]
+
+
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "route,method",
-    [("", "GET"), ("", "POST"), ("/row", "GET"), ("/history", "GET"), ("/restore", "POST"),
-     ("/delete", "GET"), ("/delete", "POST"), ("/reveal", "POST"), ("/mask", "GET")],
-)
+@pytest.mark.parametrize("route,method", NAME_ROUTE_METHODS, ids=[f"{m}-{t}" for t, m in NAME_ROUTE_METHODS])
 async def test_unknown_name_is_404(route, method, seeded):
     for headers in ({}, HX):
         response = await seeded.client.request(
-            method, f"/-/secrets/NO_SUCH_SECRET{route}", actor=ROOT, headers=headers,
+            method, path(route, "NO_SUCH_SECRET"), actor=ROOT, headers=headers,
             data={"secret": "v", "note": "", "version": "1"} if method == "POST" else None,
         )
         assert response.status_code == 404
