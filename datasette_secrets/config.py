@@ -10,6 +10,7 @@
         reveal: true               # false: write-only mode, nobody can reveal
         reveal_seconds: 30         # how long a revealed value stays visible
         reveals_per_minute: 20     # per actor; more get a 429
+        max_age_days: 90           # optional: older stored values are due for rotation
 """
 
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Settings:
     reveal: bool
     reveal_seconds: int
     reveals_per_minute: int = DEFAULT_REVEALS_PER_MINUTE
+    max_age_days: int | None = None  # None: values are never due for rotation
 
     @property
     def has_key(self):
@@ -59,7 +61,10 @@ def read_settings(datasette):
 
     reveal_seconds = _whole_number(config, "reveal_seconds", DEFAULT_REVEAL_SECONDS, "seconds")
     reveals_per_minute = _whole_number(config, "reveals_per_minute", DEFAULT_REVEALS_PER_MINUTE, "reveals")
-    return Settings(keyring, database, reveal, reveal_seconds, reveals_per_minute)
+    max_age_days = None
+    if config.get("max_age_days") is not None:
+        max_age_days = _whole_number(config, "max_age_days", None, "days")
+    return Settings(keyring, database, reveal, reveal_seconds, reveals_per_minute, max_age_days)
 
 
 def _whole_number(config, name, default, unit):

@@ -6,6 +6,7 @@ this module turns their requests into store and crypto calls.
 
 import asyncio
 import logging
+from datetime import datetime, timedelta, timezone
 import os
 import re
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ class Entry:
     stored: dict | None  # the store's summary row (newest live, else newest)
     env: bool
     hint: str | None = None  # last four characters, for long values
+    due: bool = False  # stored longer ago than max_age_days: due for rotation
     error: str | None = None  # why the stored value could not be read
 
     @property
@@ -249,18 +251,46 @@ class Listing:
         )
         self._haystacks = None
 
-    def entries(self, names, used):
+    def entries(self, names, used, max_age_days=None):
         """Entry objects for these names; ``used`` holds uses not written yet."""
-        return [_entry(name, self.registered.get(name), self.rows.get(name), used) for name in names]
+        cutoff = rotation_cutoff(max_age_days)
+        return [
+            _entry(name, self.registered.get(name), self.rows.get(name), used, cutoff)
+            for name in names
+        ]
 
-    def search(self, q):
-        """The names whose name, description or note contain ``q``, ignoring case."""
+    def search(self, q, status=None, max_age_days=None):
+        """(names, counts): the names matching ``q`` (in name, description or
+        note, ignoring case) and ``status``, and how many of those matching
+        ``q`` have each status."""
         q = q.lower()
-        if not q:
-            return self.names
-        if self._haystacks is None:
-            self._haystacks = [(name, self._haystack(name)) for name in self.names]
-        return [name for name, haystack in self._haystacks if q in haystack]
+        names = self.names
+        if q:
+            if self._haystacks is None:
+                self._haystacks = [(name, self._haystack(name)) for name in self.names]
+            names = [name for name, haystack in self._haystacks if q in haystack]
+        cutoff = rotation_cutoff(max_age_days)
+        statuses = {name: self._statuses(name, cutoff) for name in names}
+        counts = {key: 0 for key in STATUSES}
+        for found in statuses.values():
+            for key in found:
+                counts[key] += 1
+        if status:
+            names = [name for name in names if status in statuses[name]]
+        return names, counts
+
+    def _statuses(self, name, cutoff):
+        """The statuses of one name: one of unset/set/env/deleted/orphan, maybe due."""
+        row = self.rows.get(name)
+        if name not in self.registered:
+            return ("orphan",)
+        if env_value(name) is not None:
+            return ("env",)
+        if row is None:
+            return ("unset",)
+        if row["deleted_at"]:
+            return ("deleted",)
+        return ("set", "due") if _older(row, cutoff) else ("set",)
 
     def _haystack(self, name):
         registration = self.registered.get(name)
@@ -285,16 +315,44 @@ async def entry(datasette, state, name):
     row = await store.summary(state.db, name)
     if name not in registered and (row is None or row["deleted_at"]):
         return None
-    found = _entry(name, registered.get(name), row, state.usage.pending())
+    found = _entry(
+        name, registered.get(name), row, state.usage.pending(), rotation_cutoff(state.settings.max_age_days)
+    )
     check_values(state, [found])
     return found
 
 
-def _entry(name, registration, row, used):
+def _entry(name, registration, row, used, cutoff=None):
     if row is not None and row["id"] in used:  # a use not written yet
         row = dict(row)
         row["last_used_at"], row["last_used_by"] = used[row["id"]]
-    return Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
+    entry = Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
+    entry.due = entry.is_set and not entry.env and _older(row, cutoff)
+    return entry
+
+
+# Filters of the list, in the order it offers them; "due" only with max_age_days.
+STATUSES = {
+    "unset": "Not set",
+    "set": "Set",
+    "env": "Environment",
+    "deleted": "Deleted",
+    "orphan": "Orphan",
+    "due": "Due for rotation",
+}
+
+
+def rotation_cutoff(max_age_days):
+    """The stored time before which a value is due for rotation, or None."""
+    if not max_age_days:
+        return None
+    moment = datetime.now(timezone.utc) - timedelta(days=max_age_days)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _older(row, cutoff):
+    # Stored times are UTC "YYYY-MM-DD HH:MM:SS", so text order is time order.
+    return bool(cutoff and row and row.get("created_at") and str(row["created_at"]) < cutoff)
 
 
 def check_values(state, entries):
@@ -328,9 +386,11 @@ def validate(entry, value, note):
     return errors
 
 
-async def save(datasette, state, entry, value, note, actor):
+async def save(datasette, state, entry, value, note, actor, detail=None):
     """Store ``value`` as a new version, or with no value change only the note.
 
+    ``detail`` is recorded in a new version's audit row: where the change
+    came from when not the admin page (e.g. "command line").
     Returns (new version number or None, whether the note changed).
     """
     actor_id = actor_id_of(actor)
@@ -339,7 +399,7 @@ async def save(datasette, state, entry, value, note, actor):
         try:
             number = await store.add_version(
                 state.db, entry.name, lambda number: keyring.encrypt(entry.name, number, value),
-                note, actor_id,
+                note, actor_id, detail=detail,
             )
         finally:
             state.changed(entry.name)
@@ -355,6 +415,33 @@ async def save(datasette, state, entry, value, note, actor):
         return None, False
     await datasette.track_event(UpdateSecretNoteEvent(actor=actor, secret_name=entry.name, version=changed))
     return None, True
+
+
+async def save_many(datasette, state, changes, actor, detail=None):
+    """Store new values of several secrets in ONE transaction: all, or none.
+
+    ``changes`` are (name, value, note, expected) tuples: ``expected`` is the
+    live version number the caller compared against (None: nothing live).
+    Each version, audit row and ``set-secret`` event is what ``save`` makes;
+    the events go after the commit. Returns {name: new version number}.
+    Raises Conflict, storing nothing, if any of them changed meanwhile.
+    """
+    keyring = state.settings.keyring
+
+    def sealer(name, value):
+        return lambda number: keyring.encrypt(name, number, value)
+
+    versions = [(name, sealer(name, value), note, expected) for name, value, note, expected in changes]
+    try:
+        numbers, moved = await store.add_versions(state.db, versions, actor_id_of(actor), detail=detail)
+    finally:
+        for name, *_ in changes:
+            state.changed(name)
+    if moved:
+        raise Conflict(f"Changed meanwhile: {', '.join(moved)}. Nothing was stored")
+    for name, number in numbers.items():
+        await datasette.track_event(SetSecretEvent(actor=actor, secret_name=name, version=number))
+    return numbers
 
 
 async def restore(datasette, state, name, version_number, actor):
@@ -380,9 +467,10 @@ async def restore(datasette, state, name, version_number, actor):
     return number
 
 
-async def delete(datasette, state, name, actor):
+async def delete(datasette, state, name, actor, detail=None):
+    """Mark every live version of ``name`` deleted; ``detail`` goes in the audit row."""
     try:
-        deleted = await store.soft_delete(state.db, name, actor_id_of(actor))
+        deleted = await store.soft_delete(state.db, name, actor_id_of(actor), detail)
     finally:
         state.changed(name)
     if not deleted:

@@ -78,12 +78,19 @@ async def index(datasette, request):
         return rejected
     state = await core.ready(datasette)
     q = request.args.get("q", "").strip()
+    max_age_days = state.settings.max_age_days
+    statuses = {k: v for k, v in core.STATUSES.items() if k != "due" or max_age_days}
+    status = request.args.get("status") or None
+    if status is not None and status not in statuses:
+        raise BadRequest(f"status must be one of: {', '.join(statuses)}")
     page = page_number(request)
     listing = await core.listing(datasette, state)
-    names = listing.search(q)
+    names, counts = listing.search(q, status, max_age_days)
     pages = max(1, math.ceil(len(names) / PAGE_SIZE))
     page = min(page, pages)
-    shown = listing.entries(names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], state.usage.pending())
+    shown = listing.entries(
+        names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], state.usage.pending(), max_age_days
+    )
     core.check_values(state, shown)
     context = await list_context(datasette, request, state, shown, q=q)
     context.update(
@@ -91,7 +98,13 @@ async def index(datasette, request):
         first=(page - 1) * PAGE_SIZE + 1,
         page=page,
         pages=pages,
-        page_url=lambda number: page_url(datasette, q, number),
+        page_url=lambda number: page_url(datasette, q, number, status),
+        status=status,
+        statuses=statuses,
+        counts=counts,
+        all_count=sum(counts[key] for key in ("unset", "set", "env", "deleted", "orphan")),
+        status_url=lambda key: page_url(datasette, q, 1, key),
+        htmx=is_htmx(request),
     )
     if is_htmx(request):
         return await render(datasette, request, "_secrets_table.html", context)
@@ -467,8 +480,9 @@ def page_number(request):
     return int(text[:10]) if len(text) <= 10 else 10**10
 
 
-def page_url(datasette, q, number):
-    query = urlencode({key: value for key, value in (("q", q), ("page", number)) if value and value != 1})
+def page_url(datasette, q, number, status=None):
+    pairs = (("q", q), ("status", status), ("page", number))
+    query = urlencode({key: value for key, value in pairs if value and value != 1})
     return datasette.urls.path("/-/secrets") + (f"?{query}" if query else "")
 
 
