@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from datasette.utils import await_me_maybe
 from datasette.utils.asgi import BadRequest
@@ -40,6 +40,16 @@ MASK = "•" * 8
 HINT_MIN_LENGTH = 16
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 TAGS = re.compile(r"<[^>]+>")
+
+
+def name_from_slug(slug):
+    """The name a URL path segment stands for (see Entry.slug); None if none."""
+    if slug.startswith("~"):
+        try:
+            return bytes.fromhex(slug[1:]).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return unquote(slug)
 
 
 def env_var(name):
@@ -189,8 +199,15 @@ class Entry:
 
     @cached_property
     def slug(self):
-        """The name as a URL path segment."""
-        return quote(self.name, safe="")
+        """The name as a URL path segment.
+
+        Safe names as they are; any other (an orphan's name can be anything,
+        even "", "." or "..", which a URL cannot carry as a segment) as "~"
+        and the hex of its UTF-8, which no safe name starts with.
+        """
+        if SAFE_KEY.fullmatch(self.name):
+            return quote(self.name, safe="")
+        return "~" + self.name.encode().hex()
 
     @cached_property
     def key(self):

@@ -110,6 +110,8 @@ class Key:
         decryption per read. The function raises SecretDecryptionError.
         """
         blob = _as_bytes(blob)
+        if blob is None:
+            return _failing(name, self.id, "the stored ciphertext is not a ciphertext (not bytes)")
         if blob[:1] == VERSION_BOUND:
             aad = _aad(name, version)
         elif blob[:1] == NAME_BOUND:
@@ -135,8 +137,11 @@ class Key:
         return open_value
 
     def decrypt_legacy(self, name, token):
+        token = _as_bytes(token)
         try:
-            return Fernet(self._fernet_text).decrypt(_as_bytes(token)).decode("utf-8")
+            if token is None:
+                raise InvalidToken
+            return Fernet(self._fernet_text).decrypt(token).decode("utf-8")
         except InvalidToken:
             raise SecretDecryptionError(
                 name,
@@ -197,6 +202,9 @@ def _aad(name, version=None):
 
 
 def _as_bytes(blob):
+    """A stored ciphertext as bytes; None when the column holds something else."""
     if isinstance(blob, str):
         return blob.encode("utf-8")
-    return bytes(blob)
+    if isinstance(blob, (bytes, bytearray, memoryview)):
+        return bytes(blob)
+    return None  # NULL, a number: not a ciphertext

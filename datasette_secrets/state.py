@@ -173,7 +173,10 @@ class Cache:
             self.forget()
         if self._summaries is None:
             generation = self._generation
-            summaries = await store.summaries(self._db())
+            try:
+                summaries = await store.summaries(self._db())
+            except sqlite3.Error as e:
+                raise store.SecretStoreError(store.describe(e)) from e
             if generation != self._generation:
                 return summaries
             self._summaries = summaries
@@ -193,7 +196,10 @@ class Cache:
 
     async def _read(self, name):
         generation = self._generation
-        stored = await store.current(self._db(), name)
+        try:
+            stored = await store.current(self._db(), name)
+        except sqlite3.Error as e:
+            raise store.SecretStoreError(store.describe(e)) from e
         current = None if stored is None else Current(stored, self._keyring)
         if generation == self._generation:
             self._cache[name] = current

@@ -7,6 +7,7 @@ transaction on Datasette's write connection. Timestamps are UTC, in SQLite's
 ``datetime('now')`` form, as the published plugin wrote them.
 """
 
+import sqlite3
 from dataclasses import dataclass
 
 TABLE = "datasette_secrets"
@@ -154,6 +155,27 @@ where (:name is null or name = :name)
 order by id desc
 limit :limit
 """
+
+
+class SecretStoreError(Exception):
+    """The database holding the secrets refused a read or a write.
+
+    Raised by ``get_secret`` when the table cannot be read (dropped, locked,
+    the file gone); the message says what SQLite reported. Nothing is changed.
+    """
+
+
+def describe(error):
+    """What an admin should read about a database error from the secrets store."""
+    text = str(error)
+    if "readonly" in text or "read-only" in text:
+        return f"The database that holds the secrets is read-only ({text}), so nothing was changed."
+    if "no such table" in text or "no such column" in text:
+        return (
+            f"The {TABLE} table is missing or damaged ({text}). Restart Datasette to "
+            "create it again; nothing was changed."
+        )
+    return f"The database that holds the secrets refused this ({text}); nothing was changed."
 
 
 def _add_missing_columns(conn):

@@ -7,7 +7,9 @@ redirect back to the list with a message), with htmx attributes on top.
 """
 
 import bisect
+import functools
 import math
+import sqlite3
 import re
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlencode
@@ -47,6 +49,32 @@ def limit_reveals(state, request):
             f"Too many reveals: at most {state.reveals.limit} a minute. Nothing was revealed; "
             f"try again in {state.reveals.retry_after(actor_id)} seconds."
         )
+
+
+async def read_form(request):
+    try:
+        return await request.post_vars()
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("That form could not be read: it must be UTF-8 form data. Nothing was changed.")
+
+
+class StoreConflict(BadRequest):
+    status = 409
+
+
+def store_errors(view):
+    """A database error (read-only file, dropped table) is a clear 409, never a 500."""
+
+    @functools.wraps(view)
+    async def guarded(datasette, request):
+        try:
+            return await view(datasette, request)
+        except store.SecretStoreError as e:
+            raise StoreConflict(str(e)) from e
+        except sqlite3.Error as e:
+            raise StoreConflict(store.describe(e)) from e
+
+    return guarded
 
 
 def is_htmx(request):
@@ -120,7 +148,7 @@ async def edit(datasette, request):
     if not is_write(request):
         return await edit_form(datasette, request, state, entry)
 
-    form = await request.post_vars()
+    form = await read_form(request)
     value = form.get("secret", "").strip()
     note = form.get("note", "").strip()
     errors = core.validate(entry, value, note)
@@ -171,7 +199,7 @@ async def restore(datasette, request):
         return rejected
     state, entry = await load(datasette, request)
     ensure_editable(state, entry)
-    form = await request.post_vars()
+    form = await read_form(request)
     try:
         number = int(form.get("version", ""))
     except ValueError:
@@ -385,18 +413,21 @@ def rotation_message(report):
 
 
 ROUTES = [
-    (r"^/-/secrets$", index),
-    (r"^/-/secrets/-/keys$", keys),
-    (r"^/-/secrets/-/keys/rotate$", rotate),
-    (r"^/-/secrets/-/audit(?P<format>\.json)?$", audit),
-    (r"^/-/secrets/(?P<name>[^/]+)$", edit),
-    (r"^/-/secrets/(?P<name>[^/]+)/row$", row),
-    (r"^/-/secrets/(?P<name>[^/]+)/history$", history),
-    (r"^/-/secrets/(?P<name>[^/]+)/restore$", restore),
-    (r"^/-/secrets/(?P<name>[^/]+)/delete$", delete),
-    (r"^/-/secrets/(?P<name>[^/]+)/reveal$", reveal),
-    (r"^/-/secrets/(?P<name>[^/]+)/mask$", mask),
-    (r"^/-/secrets/(?P<name>[^/]+)/test$", check),
+    (pattern, store_errors(view))
+    for pattern, view in [
+        (r"^/-/secrets$", index),
+        (r"^/-/secrets/-/keys$", keys),
+        (r"^/-/secrets/-/keys/rotate$", rotate),
+        (r"^/-/secrets/-/audit(?P<format>\.json)?$", audit),
+        (r"^/-/secrets/(?P<name>[^/]+)$", edit),
+        (r"^/-/secrets/(?P<name>[^/]+)/row$", row),
+        (r"^/-/secrets/(?P<name>[^/]+)/history$", history),
+        (r"^/-/secrets/(?P<name>[^/]+)/restore$", restore),
+        (r"^/-/secrets/(?P<name>[^/]+)/delete$", delete),
+        (r"^/-/secrets/(?P<name>[^/]+)/reveal$", reveal),
+        (r"^/-/secrets/(?P<name>[^/]+)/mask$", mask),
+        (r"^/-/secrets/(?P<name>[^/]+)/test$", check),
+    ]
 ]
 
 
@@ -406,10 +437,10 @@ ROUTES = [
 async def load(datasette, request):
     """(state, entry) for the secret named in the URL; NotFound if none."""
     state = await core.ready(datasette)
-    name = unquote(request.url_vars["name"])
-    entry = await core.entry(datasette, state, name)
+    name = core.name_from_slug(request.url_vars["name"])
+    entry = await core.entry(datasette, state, name) if name is not None else None
     if entry is None:
-        raise NotFound(f"No secret called {name}")
+        raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
     return state, entry
 
 
