@@ -270,21 +270,47 @@ async def history(db, name):
     return [dict(row) for row in (await db.execute(SELECT_HISTORY, [name])).rows]
 
 
+def _insert_version(conn, name, seal, note, actor_id, action, detail):
+    number = conn.execute(NEXT_VERSION, [name]).fetchone()[0]
+    key_id, blob = seal(number)
+    conn.execute(INSERT_VERSION, [name, note, number, blob, key_id, actor_id, actor_id])
+    conn.execute(INSERT_AUDIT, [name, number, action, detail, actor_id])
+    return number
+
+
 async def add_version(db, name, seal, note, actor_id, action="set", detail=None):
     """Store a new version of ``name``; returns its version number.
 
     ``seal(number)`` returns (key_id, ciphertext) for the version number this
-    transaction picks, since the ciphertext is bound to it.
+    transaction picks, since the ciphertext is bound to it. ``detail`` goes
+    into the audit row (for example "command line").
+    """
+    return await db.execute_write_fn(
+        lambda conn: _insert_version(conn, name, seal, note, actor_id, action, detail)
+    )
+
+
+async def add_versions(db, versions, actor_id, action="set", detail=None):
+    """Store a new version of several secrets in ONE transaction: all of them, or none.
+
+    ``versions`` are (name, seal, note, expected) tuples, each written as
+    ``add_version`` writes one. ``expected`` is the version number of the
+    live version the caller decided against (None: nothing live). Returns
+    ({name: new version number}, []), or when any secret's live version is
+    no longer its expected one, ({}, [those names]) with nothing written.
     """
 
     def write(conn):
-        number = conn.execute(NEXT_VERSION, [name]).fetchone()[0]
-        key_id, blob = seal(number)
-        conn.execute(
-            INSERT_VERSION, [name, note, number, blob, key_id, actor_id, actor_id]
-        )
-        conn.execute(INSERT_AUDIT, [name, number, action, detail, actor_id])
-        return number
+        moved = [
+            name for name, _, _, expected in versions
+            if getattr(_current(conn, name), "version", None) != expected
+        ]
+        if moved:
+            return {}, moved
+        return {
+            name: _insert_version(conn, name, seal, note, actor_id, action, detail)
+            for name, seal, note, _ in versions
+        }, []
 
     return await db.execute_write_fn(write)
 
@@ -333,13 +359,13 @@ async def update_note(db, name, note, actor_id):
     return await db.execute_write_fn(write)
 
 
-async def soft_delete(db, name, actor_id):
+async def soft_delete(db, name, actor_id, detail=None):
     """Mark every live version deleted; returns how many were (0: already deleted)."""
 
     def write(conn):
         deleted = conn.execute(SOFT_DELETE, [actor_id, name]).rowcount
         if deleted:
-            conn.execute(INSERT_AUDIT, [name, None, "delete", None, actor_id])
+            conn.execute(INSERT_AUDIT, [name, None, "delete", detail, actor_id])
         return deleted
 
     return await db.execute_write_fn(write)
