@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from datasette_secrets import flush_usage, get_secret
 from datasette_secrets.crypto import Key
 from route_helpers import TEMPLATES, has_name, path
-from secret_helpers import EXAMPLE_SECRETS, HX, ROOT, audit_rows, insert_row, parse, secret_rows
+from secret_helpers import EXAMPLE_SECRETS, HX, ROOT, audit_rows, insert_row, parse, secret_rows, store_value
 
 REGISTERED = [secret.name for secret in EXAMPLE_SECRETS]
 EDIT = "/-/secrets/{name}"
@@ -286,3 +286,25 @@ def test_orphan_with_any_name_can_be_deleted_from_the_list(example_plugin, make_
             runner.run(delete_orphan_from_the_list_page(ds, key, name))
 
         check()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+async def test_multipart_form_is_understood_or_refused(htmx, ds):
+    """A form sent as multipart/form-data (enctype, or a script) is never misread
+    as an empty urlencoded one, which would wipe the note and drop the value."""
+    await store_value(ds, "API_KEY", "the stored value", note="an important note")
+    before = await secret_rows(ds)
+    response = await ds.client.post(
+        "/-/secrets/API_KEY",
+        files={"secret": (None, "a multipart value"), "note": (None, "a multipart note")},
+        actor=ROOT,
+        headers=HX if htmx else {},
+    )
+    said = f"{response.status_code}: {response.text[:300]!r}"
+    assert response.status_code < 500, said
+    if 400 <= response.status_code < 500:
+        assert await secret_rows(ds) == before, said
+    else:
+        assert await get_secret(ds, "API_KEY") == "a multipart value", said
+        assert (await secret_rows(ds))[-1]["note"] == "a multipart note", said
