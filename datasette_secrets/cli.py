@@ -1,9 +1,22 @@
-"""``datasette secrets ...`` commands."""
+"""``datasette secrets ...`` commands.
+
+Every command but generate-encryption-key takes the options of ``datasette
+serve`` that decide the configuration and where secrets live
+(``serve_options``), and changes secrets through the same code as the admin
+page (``core``), so versions, audit rows and events are the same; the audit
+row's detail says the change came from the command line. No command ever
+prints a value, or any part of one.
+"""
 
 import asyncio
+import contextlib
+import functools
+import json
 import os
 import pathlib
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 
 import click
 from datasette.utils import (
@@ -15,17 +28,17 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import rotation
+from . import core, dotenv, rotation, store
 from .config import PLUGIN, ConfigError, own_database
-from .core import ready
-from .crypto import LEGACY_KEY_NAME, generate_key
+from .core import Conflict, ready
+from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, SecretDecryptionError, generate_key
+
+# The audit row's detail for changes made here (the actor is empty: nobody signs in).
+FROM_COMMAND_LINE = "command line"
+IMPORTED = "command line import"
 
 
 def register(cli):
-    # Imported here: Datasette imports plugins while its cli module is still
-    # loading, and defines Setting before it calls register_commands.
-    from datasette.cli import Setting
-
     @cli.group()
     def secrets():
         "Commands for datasette-secrets"
@@ -42,32 +55,7 @@ def register(cli):
         click.echo(generate_key())
 
     @secrets.command(name="rotate-key", short_help="Re-encrypt stored secrets with the current key.")
-    @click.argument("files", type=click.Path(), nargs=-1)
-    @click.option(
-        "-c",
-        "--config",
-        type=click.File(mode="r"),
-        help="Path to JSON/YAML Datasette configuration file, as for datasette serve",
-    )
-    @click.option(
-        "-s",
-        "--setting",
-        "settings",
-        type=Setting(),
-        multiple=True,
-        help="nested.key, value setting, as for datasette serve",
-    )
-    @click.option(
-        "--internal",
-        type=click.Path(dir_okay=False),
-        envvar="DATASETTE_INTERNAL",
-        help="Path to the persistent internal database datasette serve uses",
-    )
-    @click.option(
-        "--plugins-dir",
-        type=click.Path(exists=True, file_okay=False, dir_okay=True),
-        help="Path to directory containing custom plugins, as for datasette serve",
-    )
+    @serve_options
     @click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted; change nothing")
     @click.option(
         "--batch-size",
@@ -76,7 +64,7 @@ def register(cli):
         show_default=True,
         help="Versions re-encrypted in each write transaction",
     )
-    def rotate_key(files, config, settings, internal, plugins_dir, dry_run, batch_size):
+    def rotate_key(ds, dry_run, batch_size):
         """Re-encrypt every stored secret with the current encryption_key.
 
         Pass the same databases and options that decide the configuration as
@@ -94,7 +82,6 @@ def register(cli):
         Exits with 1 when some versions could not be decrypted (listed by row
         id; they are left as they are) or changed while it ran (run it again).
         """
-        ds = _datasette(files, config, settings, internal, plugins_dir)
         try:
             complete = asyncio.run(_rotate(ds, dry_run, batch_size))
         except sqlite3.Error as e:  # e.g. locked by a long write of another process
@@ -104,6 +91,171 @@ def register(cli):
             )
         if not complete:
             sys.exit(1)
+
+    @secrets.command(name="list", short_help="List secrets: where each value comes from, never a value.")
+    @serve_options
+    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects")
+    def list_secrets(ds, as_json):
+        """List every secret a plugin registers, and stored secrets no plugin
+        registers any more (orphans): where the value comes from (environment,
+        stored, not set, deleted, orphan), the stored version, when and by
+        whom it was last updated, and when it was last used. Never a value.
+
+        \b
+            datasette secrets list --internal internal.db -c datasette.yml
+
+        --json prints a list of objects with the keys name, plugin, source,
+        shadowed, version, updated_at, updated_by, last_used_at and
+        last_used_by (times in ISO 8601, UTC).
+        """
+        rows = _run(ds, lambda state: _list_rows(ds, state))
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        elif not rows:
+            click.echo("No secrets: no installed plugin registers any, and none are stored.")
+        else:
+            _print_table(
+                [("name", "source", "version", "updated", "last used", "")]
+                + [_list_cells(row) for row in rows],
+                right=[2],
+            )
+
+    @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
+    @click.argument("name")
+    @serve_options
+    @click.option("--note", help="A note for the new version (default: keep the current note)")
+    def set_secret(ds, name, note):
+        """Store a new version of secret NAME.
+
+        The value is read from standard input when that is not a terminal,
+        otherwise from a prompt that does not echo it; never from an
+        argument, which would land in the shell's history. Leading and
+        trailing whitespace is removed, as on the admin page.
+
+        \b
+            echo "$KEY" | datasette secrets set OPENAI_API_KEY --internal internal.db -c datasette.yml
+        """
+        number, shadowed = _run(ds, lambda state: _set(ds, state, name, note))
+        click.echo(f"Saved {name}: version {number}.")
+        if shadowed:
+            _warn_shadowed(name)
+
+    @secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
+    @click.argument("name")
+    @serve_options
+    def delete_secret(ds, name):
+        """Delete secret NAME: every stored version is marked deleted, as the
+        admin page's Delete does. Nothing is erased: the admin page's History
+        can restore a version.
+
+        \b
+            datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
+        """
+        entry = _run(ds, lambda state: _delete(ds, state, name))
+        click.echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
+        if entry.is_orphan:
+            click.echo("No installed plugin registers it, so it leaves the list.")
+        elif entry.env:
+            click.echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
+
+    @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
+    @click.argument("name")
+    @serve_options
+    def history(ds, name):
+        """List the stored versions of secret NAME, newest first: version,
+        when and by whom it was stored, note, key id, and whether it is the
+        current one or deleted. Never a value.
+
+        \b
+            datasette secrets history OPENAI_API_KEY --internal internal.db -c datasette.yml
+        """
+        registration, env, versions = _run(ds, lambda state: _history(ds, state, name))
+        if not versions:
+            click.echo(f"Nothing has been stored for {name} yet.")
+        else:
+            current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
+            _print_table(
+                [("version", "stored", "note", "key id", "status")]
+                + [_version_cells(v, current) for v in versions],
+                right=[0],
+            )
+        if registration is None:
+            click.echo(f"No installed plugin registers {name}.")
+        elif env:
+            click.echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+
+    @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
+    @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+    @serve_options
+    @click.option("--dry-run", is_flag=True, help="Report what would be stored; store nothing")
+    def import_file(ds, file, dry_run):
+        """Store the secrets in FILE, a .env file (- reads standard input).
+
+        Lines are NAME=value, with or without "export " and the
+        DATASETTE_SECRETS_ prefix; # comments, blank lines, and single- or
+        double-quoted values spanning several lines (PEM keys) are fine.
+        Each name is reported: registered or unknown (unknown ones are not
+        stored), shadowed by an environment variable (still stored), and
+        new, changed or unchanged against the stored value (unchanged ones
+        are not stored again). Everything to store is stored in ONE
+        transaction, or nothing is. A file with any bad line stores nothing
+        and exits with 1, listing the bad lines by number.
+
+        \b
+            datasette secrets import .env --internal internal.db -c datasette.yml
+        """
+        entries = _read_dotenv(file)
+        name = "standard input" if file == "-" else file
+        planned, numbers = _run(ds, lambda state: _import(ds, state, entries, dry_run))
+        _print_import(name, planned, numbers, dry_run)
+
+
+def serve_options(command):
+    """Decorator: the options of ``datasette serve`` that decide the configuration
+    and where secrets live: database files, -c, -s, --internal, --plugins-dir.
+
+    The command gets, as its first argument, a Datasette built from them as
+    ``datasette serve`` would build it (not started: see ``_run``).
+    """
+    # Imported here: Datasette imports plugins while its cli module is still
+    # loading, and defines Setting before it calls register_commands.
+    from datasette.cli import Setting
+
+    @functools.wraps(command)
+    def with_datasette(*, files, config, settings, internal, plugins_dir, **kwargs):
+        return command(_datasette(files, config, settings, internal, plugins_dir), **kwargs)
+
+    options = [
+        click.argument("files", type=click.Path(), nargs=-1),
+        click.option(
+            "-c",
+            "--config",
+            type=click.File(mode="r"),
+            help="Path to JSON/YAML Datasette configuration file, as for datasette serve",
+        ),
+        click.option(
+            "-s",
+            "--setting",
+            "settings",
+            type=Setting(),
+            multiple=True,
+            help="nested.key, value setting, as for datasette serve",
+        ),
+        click.option(
+            "--internal",
+            type=click.Path(dir_okay=False),
+            envvar="DATASETTE_INTERNAL",
+            help="Path to the persistent internal database datasette serve uses",
+        ),
+        click.option(
+            "--plugins-dir",
+            type=click.Path(exists=True, file_okay=False, dir_okay=True),
+            help="Path to directory containing custom plugins, as for datasette serve",
+        ),
+    ]
+    for option in reversed(options):  # click lists them in the order above
+        with_datasette = option(with_datasette)
+    return with_datasette
 
 
 def _datasette(files, config, settings, internal, plugins_dir):
@@ -138,10 +290,11 @@ def _datasette(files, config, settings, internal, plugins_dir):
 
     if internal is not None:
         if not os.path.exists(internal):
-            # Datasette would create an empty one, and report nothing to rotate.
+            # Datasette would make an empty one: a mistyped path would look like no secrets.
             raise click.ClickException(
                 f"--internal {internal}: no such file, so nothing is stored there. "
-                "Pass the path datasette serve uses with --internal."
+                "Pass the path datasette serve uses with --internal "
+                "(datasette serve --internal PATH makes a new one)."
             )
         kwargs["internal"] = internal
     try:
@@ -164,14 +317,364 @@ def _datasette(files, config, settings, internal, plugins_dir):
     return ds
 
 
-async def _rotate(ds, dry_run, batch_size):
-    """Run the rotation, printing what it does; True when nothing was left behind."""
+@contextlib.asynccontextmanager
+async def _started(ds):
+    """The plugin's State of ``ds``, started; shut down afterwards (writing what is buffered)."""
     try:
         await ds.invoke_startup()
         state = await ready(ds)
     except (StartupError, ConfigError) as e:
         raise click.ClickException(str(e))
     try:
+        yield state
+    finally:
+        await ds.invoke_shutdown()
+
+
+def _run(ds, work):
+    """``await work(state)`` with ``ds`` started; its errors become messages."""
+
+    async def run():
+        async with _started(ds) as state:
+            return await work(state)
+
+    try:
+        return asyncio.run(run())
+    except Conflict as e:
+        raise click.ClickException(e.args[0])
+    except store.SecretStoreError as e:  # a read through the plugin's cache
+        raise click.ClickException(str(e))
+    except sqlite3.Error as e:  # each change is one transaction: a failed one changed nothing
+        raise click.ClickException(store.describe(e))
+
+
+def _require_key(state):
+    if not state.settings.has_key:
+        raise click.ClickException(
+            f"{PLUGIN}: no encryption_key is configured, so values cannot be stored. "
+            f"Make a key with: {GENERATE_COMMAND}"
+        )
+
+
+def _unknown(name, nothing_stored=False):
+    also = ", and nothing is stored for it" if nothing_stored else ""
+    return click.ClickException(f"No installed plugin registers a secret called {_printable(name)}{also}.")
+
+
+def _warn_shadowed(name):
+    click.echo(
+        f"Warning: {core.env_var(name)} is set, and takes precedence: plugins get its value, "
+        "not the stored one, until it is unset.",
+        err=True,
+    )
+
+
+# datasette secrets list
+
+
+def source(entry):
+    """Where a listed secret's value comes from, as ``list`` reports it."""
+    if entry.is_orphan:
+        return "orphan"
+    if entry.env:
+        return "environment"
+    if entry.is_set:
+        return "stored"
+    if entry.is_deleted:
+        return "deleted"
+    return "not set"
+
+
+async def _list_rows(ds, state):
+    listing = await core.listing(ds, state)
+    return [_list_row(entry) for entry in listing.entries(listing.names, state.usage.pending())]
+
+
+def _list_row(entry):
+    """One secret as ``list --json`` prints it. Stable keys; never a value, nor
+    any part of one (so never ``entry.hint``).
+
+    ``updated_*`` is the last change: for a deleted secret, its deletion.
+    ``version`` and ``last_used_*`` are those of the stored value, also when
+    an environment variable shadows it (``shadowed``).
+    """
+    stored = entry.stored or {}
+    if entry.is_set:
+        updated_at, updated_by = stored.get("updated_at"), stored.get("updated_by")
+    elif entry.is_deleted:
+        updated_at, updated_by = stored.get("deleted_at"), stored.get("deleted_by")
+    else:
+        updated_at = updated_by = None
+    return {
+        "name": entry.name,
+        "plugin": entry.registration.plugin if entry.registration else None,
+        "source": source(entry),
+        "shadowed": entry.is_shadowed,
+        "version": entry.version,
+        "updated_at": _iso(updated_at),
+        "updated_by": updated_by,
+        "last_used_at": _iso(stored.get("last_used_at")) if entry.is_set else None,
+        "last_used_by": stored.get("last_used_by") if entry.is_set else None,
+        # More facts about a secret (such as "due for rotation") go here as
+        # keys, and into _list_notes for the table.
+    }
+
+
+def _list_notes(row):
+    """The table's last column: what else to know about a secret."""
+    notes = []
+    if row["shadowed"]:
+        notes.append(f"{core.env_var(row['name'])} overrides the stored value")
+    if row["source"] == "orphan":
+        notes.append("no installed plugin registers it")
+    return "; ".join(notes)
+
+
+def _list_cells(row):
+    return (
+        _printable(row["name"]),
+        row["source"],
+        str(row["version"] or ""),
+        _when(row["updated_at"], row["updated_by"]),
+        _when(row["last_used_at"], row["last_used_by"], "never") if row["version"] else "",
+        _list_notes(row),
+    )
+
+
+# datasette secrets set, delete, history
+
+
+async def _set(ds, state, name, note):
+    """(version number, whether an environment variable shadows it)."""
+    entry = await core.entry(ds, state, name)
+    if entry is None:
+        raise _unknown(name)
+    if entry.is_orphan:
+        raise click.ClickException(
+            f"No installed plugin registers {_printable(name)}: it can only be deleted."
+        )
+    _require_key(state)
+    if note is None:  # as on the admin page, whose form starts with the current note
+        note = (entry.stored or {}).get("note") or "" if entry.is_set else ""
+    note = note.strip()
+    # Checked before asking for the value, which would otherwise be typed for nothing.
+    if problem := core.validate(entry, "placeholder", note).get("note"):
+        raise click.ClickException(problem + " Nothing was stored.")
+    value = _read_value(name)
+    if not value:
+        raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
+    errors = core.validate(entry, value, note)
+    if errors:
+        raise click.ClickException(" ".join(errors.values()) + " Nothing was stored.")
+    number, _ = await core.save(ds, state, entry, value, note, None, detail=FROM_COMMAND_LINE)
+    return number, entry.env
+
+
+def _stdin_is_terminal():
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _read_stdin():
+    return sys.stdin.read() if sys.stdin is not None else ""
+
+
+def _read_value(name):
+    """The value, stripped as the admin page strips it: from stdin, or a hidden prompt."""
+    if _stdin_is_terminal():
+        return click.prompt(
+            f"Value for {name}", hide_input=True, confirmation_prompt=True, err=True
+        ).strip()
+    return _read_stdin().strip()
+
+
+async def _delete(ds, state, name):
+    """The entry as it was before it was deleted."""
+    entry = await core.entry(ds, state, name)
+    if entry is None:
+        if await store.summary(state.db, name) is None:
+            raise _unknown(name, nothing_stored=True)
+        raise click.ClickException(f"{_printable(name)} has no stored value to delete: it is already deleted.")
+    if not entry.is_set:
+        already = " (it is already deleted)" if entry.is_deleted else ""
+        raise click.ClickException(f"{name} has no stored value to delete{already}.")
+    await core.delete(ds, state, name, None, detail=FROM_COMMAND_LINE)
+    return entry
+
+
+async def _history(ds, state, name):
+    """(registration or None, whether an environment variable sets it, versions newest first)."""
+    registration = (await state.registry.get(ds)).get(name)
+    versions = await store.history(state.db, name)
+    if registration is None and not versions:
+        raise _unknown(name, nothing_stored=True)
+    return registration, registration is not None and core.env_value(name) is not None, versions
+
+
+def _version_cells(version, current):
+    if version["deleted_at"]:
+        status = "deleted " + _when(_iso(version["deleted_at"]), version["deleted_by"])
+    else:
+        status = "current" if version["version"] == current else ""
+    return (
+        str(version["version"]),
+        _when(_iso(version["created_at"]), version["created_by"]),
+        _printable(version["note"] or ""),
+        _printable(version["encryption_key_name"] or ""),
+        status,
+    )
+
+
+# datasette secrets import
+
+
+@dataclass
+class Planned:
+    """What import does with one entry of the file."""
+
+    entry: dotenv.Entry
+    status: str  # new, changed, unchanged (not stored again), unknown or empty (not stored)
+    shadowed: bool = False  # an environment variable takes precedence over it
+    expected: int | None = None  # the live version compared against
+    note: str = ""  # the note the new version gets: the current one, as on the admin page
+    remark: str = ""
+
+    @property
+    def stores(self):
+        return self.status in ("new", "changed")
+
+
+def _read_dotenv(path):
+    """The entries of the .env file at ``path`` ("-": stdin); a bad file stops the command."""
+    shown = "standard input" if path == "-" else path
+    try:
+        if path == "-":
+            text = _read_stdin()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+    except OSError as e:
+        raise click.ClickException(f"Could not read {shown}: {e.strerror or e}. Nothing was stored.")
+    except UnicodeDecodeError as e:
+        raise click.ClickException(
+            f"Could not read {shown}: it is not UTF-8 text (byte {e.start + 1}). Nothing was stored."
+        )
+    try:
+        return dotenv.parse(text)
+    except dotenv.DotenvError as e:
+        lines = "\n".join(f"  {error}" for error in e.errors)
+        raise click.ClickException(
+            f"{shown} is not a .env file this can read, so nothing was stored:\n{lines}"
+        )
+
+
+async def _import(ds, state, entries, dry_run):
+    """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
+    _require_key(state)
+    registered = await state.registry.get(ds)
+    keyring = state.settings.keyring
+    planned, too_long = [], []
+    for entry in entries:
+        value = entry.value.strip()
+        if entry.name not in registered:
+            planned.append(Planned(entry, "unknown", remark="no installed plugin registers it; not stored"))
+            continue
+        shadowed = core.env_value(entry.name) is not None
+        if not value:
+            planned.append(Planned(entry, "empty", shadowed, remark="empty value; not stored"))
+            continue
+        if len(value) > core.MAX_VALUE_LENGTH:
+            too_long.append(entry)
+            continue
+        current = await store.current(state.db, entry.name)
+        if current is None:
+            planned.append(Planned(entry, "new", shadowed))
+            continue
+        plan = Planned(entry, "changed", shadowed, expected=current.version, note=current.note or "")
+        try:
+            stored = keyring.decrypt(entry.name, current.version, current.key_id, current.encrypted)
+        except SecretDecryptionError:
+            plan.remark = "the stored value could not be decrypted"
+        else:
+            if stored == value:
+                plan.status, plan.remark = "unchanged", "not stored again"
+        planned.append(plan)
+    if too_long:
+        lines = ", ".join(str(entry.line) for entry in too_long)
+        raise click.ClickException(
+            f"Values too long (at most {core.MAX_VALUE_LENGTH:,} characters) on "
+            f"line{_s(len(too_long))} {lines}, so nothing was stored."
+        )
+    changes = [
+        (plan.entry.name, plan.entry.value.strip(), plan.note, plan.expected)
+        for plan in planned
+        if plan.stores
+    ]
+    if dry_run or not changes:
+        return planned, {}
+    try:
+        numbers = await core.save_many(ds, state, changes, None, detail=IMPORTED)
+    except Conflict as e:
+        raise click.ClickException(f"{e.args[0]}: run the import again.")
+    return planned, numbers
+
+
+def _print_import(name, planned, numbers, dry_run):
+    if not planned:
+        click.echo(f"{name} holds no secrets: nothing to store.")
+        return
+    rows = [("line", "name", "result", "")]
+    for plan in planned:
+        remarks = [plan.remark] if plan.remark else []
+        if plan.shadowed:
+            remarks.append(f"{core.env_var(plan.entry.name)} is set and takes precedence")
+        rows.append((str(plan.entry.line), plan.entry.name, plan.status, "; ".join(remarks)))
+    _print_table(rows, right=[0])
+    storing = [plan.entry.name for plan in planned if plan.stores]
+    click.echo()
+    if dry_run:
+        click.echo(
+            f"Dry run: nothing was stored. {len(storing)} secret{_s(len(storing))} would be stored."
+        )
+    elif not numbers:
+        click.echo("Nothing to store: every registered secret is unchanged or empty.")
+    else:
+        stored = ", ".join(f"{name} version {numbers[name]}" for name in storing)
+        click.echo(f"Stored {len(numbers)} secret{_s(len(numbers))} in one transaction: {stored}.")
+    unknown = [plan.entry.name for plan in planned if plan.status == "unknown"]
+    if unknown:
+        click.echo(f"Not stored, since no installed plugin registers them: {', '.join(unknown)}.")
+
+
+# Output
+
+
+def _iso(timestamp):
+    """A stored UTC time ("YYYY-MM-DD HH:MM:SS") in ISO 8601, or None."""
+    if not timestamp:
+        return None
+    try:
+        return datetime.fromisoformat(str(timestamp)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return str(timestamp)
+
+
+def _when(iso, actor_id, nothing=""):
+    """ "2025-01-02 10:00:00 UTC by root" for an _iso time and an actor id."""
+    if not iso:
+        return nothing
+    text = iso.replace("T", " ").replace("Z", " UTC")
+    return text + (f" by {_printable(str(actor_id))}" if actor_id is not None else "")
+
+
+def _printable(text):
+    """``text`` with control characters escaped: a stored note or name must not
+    drive the terminal (escape sequences) or break a table (newlines)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
+async def _rotate(ds, dry_run, batch_size):
+    """Run the rotation, printing what it does; True when nothing was left behind."""
+    async with _started(ds) as state:
         keyring = state.settings.keyring
         if keyring.primary is None:
             raise click.ClickException(
@@ -233,8 +736,6 @@ async def _rotate(ds, dry_run, batch_size):
                 "previous_encryption_keys."
             )
         return report.complete
-    finally:
-        await ds.invoke_shutdown()
 
 
 def _key_labels(keyring):
