@@ -12,7 +12,7 @@ import math
 import sqlite3
 import re
 from datetime import datetime, timezone
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 from datasette import Forbidden, NotFound, Response
@@ -51,7 +51,18 @@ def limit_reveals(state, request):
         )
 
 
+class UnsupportedMediaType(BadRequest):
+    status = 415
+
+
 async def read_form(request):
+    """The POSTed form; refused (never half-read) unless it is urlencoded UTF-8,
+    which is how browsers and htmx send these forms."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/x-www-form-urlencoded"):
+        raise UnsupportedMediaType(
+            "Send this form as application/x-www-form-urlencoded, as a browser does. Nothing was changed."
+        )
     try:
         return await request.post_vars()
     except (UnicodeDecodeError, ValueError):
