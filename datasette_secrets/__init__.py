@@ -2,28 +2,23 @@
 
 Plugin authors use ``Secret``, ``get_secret`` and ``get_secrets``; the rest of
 this module is Datasette hook implementations.
+
+Import order: Datasette loads every installed plugin, this one included, the
+first time anything imports ``datasette.plugins``, and registers each plugin
+module as it is at that moment. So nothing above the last lines of this module
+imports Datasette or a module of ours that does: the hooks import what they
+need when they run, the public names are loaded on first use, and the last
+lines load Datasette's plugins once every hook here is defined. Imported before
+Datasette or after it, this package is registered whole, and other plugins that
+Datasette loads meanwhile can import ``Secret`` and ``get_secret`` from it.
 """
 
+import importlib
 import json
+from typing import TYPE_CHECKING
 
-from datasette import hookimpl
-from datasette.permissions import Action, PermissionSQL
-from datasette.resources import TableResource
-from datasette.plugins import pm
-from datasette.utils import StartupError
-from datasette.utils.asgi import Base400
-
-from . import hookspecs, store
-from .cli import register
-from .config import PLUGIN, ConfigError, own_database
-from .core import flush_usage, get_secret, ready
-from .crypto import EncryptionKeyError, SecretDecryptionError
-from .events import EVENTS
-from .registry import Secret
-from .state import forget
-from . import views
-
-pm.add_hookspecs(hookspecs)
+from . import hookspecs
+from .hookspecs import hookimpl
 
 __all__ = [
     "Secret",
@@ -33,6 +28,29 @@ __all__ = [
     "SecretDecryptionError",
     "EncryptionKeyError",
 ]
+
+# The public names defined in other modules, imported on first use.
+_DEFINED_IN = {
+    "Secret": ".registry",
+    "get_secret": ".core",
+    "flush_usage": ".core",
+    "SecretDecryptionError": ".crypto",
+    "EncryptionKeyError": ".crypto",
+}
+
+if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
+    from .core import flush_usage, get_secret
+    from .crypto import EncryptionKeyError, SecretDecryptionError
+    from .registry import Secret
+
+
+def __getattr__(name):
+    if name not in _DEFINED_IN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_DEFINED_IN[name], __name__), name)
+    globals()[name] = value  # later lookups find it without coming here
+    return value
+
 
 MANAGE_SECRETS = "manage-secrets"
 REVEAL_SECRETS = "reveal-secrets"
@@ -45,12 +63,16 @@ NO_FRAMING = [
 
 async def get_secrets(datasette):
     """Every ``Secret`` registered by a plugin, one per name."""
+    from .core import ready
+
     state = await ready(datasette)
     return [registration.secret for registration in (await state.registry.get(datasette)).values()]
 
 
 @hookimpl
 def register_actions(datasette):
+    from datasette.permissions import Action
+
     return [
         Action(
             name=MANAGE_SECRETS,
@@ -66,11 +88,15 @@ def register_actions(datasette):
 
 @hookimpl
 def register_events(datasette):
+    from .events import EVENTS
+
     return EVENTS
 
 
 def is_table_action(datasette, action):
     """Whether Datasette (or a plugin) registered ``action`` as acting on a table."""
+    from datasette.resources import TableResource
+
     registered = datasette.actions.get(action)
     resource = getattr(registered, "resource_class", None)
     return isinstance(resource, type) and issubclass(resource, TableResource)
@@ -82,6 +108,11 @@ def permission_resources_sql(datasette, action):
     # live in an ordinary database: /-/secrets is the only way in.
     if not is_table_action(datasette, action):
         return None
+    from datasette.permissions import PermissionSQL
+
+    from . import store
+    from .config import PLUGIN, own_database
+
     database = own_database(datasette.plugin_config(PLUGIN) or {})
     if database is None:
         return None
@@ -100,6 +131,11 @@ def permission_resources_sql(datasette, action):
 
 @hookimpl
 def startup(datasette):
+    from datasette.utils import StartupError
+
+    from .config import ConfigError
+    from .core import ready
+
     async def create_tables():
         try:
             await ready(datasette)
@@ -111,6 +147,8 @@ def startup(datasette):
 
 @hookimpl
 def shutdown(datasette):
+    from .state import forget
+
     async def write_what_is_buffered():
         state = forget(datasette)
         if state is not None:
@@ -131,7 +169,9 @@ def menu_links(datasette, actor):
 
 @hookimpl
 def register_routes():
-    return views.ROUTES
+    from .views import ROUTES
+
+    return ROUTES
 
 
 # htmx swaps error responses too: these send a fragment's 4xx to the status region.
@@ -139,12 +179,18 @@ def register_routes():
 
 @hookimpl
 def forbidden(datasette, request, message):
+    from . import views
+
     if views.wants_fragment_error(datasette, request):
         return views.error_fragment(datasette, request, message, 403)
 
 
 @hookimpl
 def handle_exception(datasette, request, exception):
+    from datasette.utils.asgi import Base400
+
+    from . import views
+
     if isinstance(exception, Base400) and views.wants_fragment_error(datasette, request):
         message = exception.args[0] if exception.args else "Bad request"
         return views.error_fragment(datasette, request, message, exception.status)
@@ -173,4 +219,13 @@ def asgi_wrapper(datasette):
 
 @hookimpl
 def register_commands(cli):
+    from .cli import register
+
     register(cli)
+
+
+# Last, on purpose (see the module docstring): the first import of
+# datasette.plugins loads every installed plugin, this module among them.
+from datasette.plugins import pm  # noqa: E402
+
+pm.add_hookspecs(hookspecs)

@@ -1,6 +1,14 @@
-from pluggy import HookspecMarker
+"""The ``register_secrets`` hook spec, and the marker for this plugin's hooks.
+
+Both come from pluggy, not Datasette: this module is imported before anything
+from Datasette (see ``datasette_secrets/__init__.py``).
+"""
+
+from pluggy import HookimplMarker, HookspecMarker
 
 hookspec = HookspecMarker("datasette")
+# The same marker as ``datasette.hookimpl``, made without importing Datasette.
+hookimpl = HookimplMarker("datasette")
 
 
 @hookspec
