@@ -257,8 +257,13 @@ class DataVersionWatch:
 
 
 def _watch_for(db):
-    """A watch for a database file other processes can open; None otherwise."""
-    if db.is_memory or getattr(db, "is_temp_disk", False) or not db.path:
+    """A watch for a database file; None for one held in memory.
+
+    Datasette's default internal database is a temporary file no other process
+    knows, but it is watched too: a write made in this process without this
+    plugin (SQL from another plugin, say) is then noticed within a second.
+    """
+    if db.is_memory or not db.path:
         return None
     try:
         return DataVersionWatch(db.path)
