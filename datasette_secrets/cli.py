@@ -15,7 +15,6 @@ import json
 import os
 import pathlib
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 
 import click
@@ -28,10 +27,10 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import core, dotenv, rotation, store
+from . import core, dotenv, imports, rotation, store
 from .config import PLUGIN, ConfigError, own_database
 from .core import Conflict, ready
-from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, SecretDecryptionError, generate_key
+from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
 FROM_COMMAND_LINE = "command line"
@@ -387,7 +386,8 @@ def source(entry):
 
 async def _list_rows(ds, state):
     listing = await core.listing(ds, state)
-    return [_list_row(entry) for entry in listing.entries(listing.names, state.usage.pending())]
+    entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
+    return [_list_row(entry) for entry in entries]
 
 
 def _list_row(entry):
@@ -415,8 +415,8 @@ def _list_row(entry):
         "updated_by": updated_by,
         "last_used_at": _iso(stored.get("last_used_at")) if entry.is_set else None,
         "last_used_by": stored.get("last_used_by") if entry.is_set else None,
-        # More facts about a secret (such as "due for rotation") go here as
-        # keys, and into _list_notes for the table.
+        # Stored longer ago than max_age_days (always false without it).
+        "due_for_rotation": entry.due,
     }
 
 
@@ -427,6 +427,8 @@ def _list_notes(row):
         notes.append(f"{core.env_var(row['name'])} overrides the stored value")
     if row["source"] == "orphan":
         notes.append("no installed plugin registers it")
+    if row["due_for_rotation"]:
+        notes.append("due for rotation")
     return "; ".join(notes)
 
 
@@ -527,22 +529,6 @@ def _version_cells(version, current):
 # datasette secrets import
 
 
-@dataclass
-class Planned:
-    """What import does with one entry of the file."""
-
-    entry: dotenv.Entry
-    status: str  # new, changed, unchanged (not stored again), unknown or empty (not stored)
-    shadowed: bool = False  # an environment variable takes precedence over it
-    expected: int | None = None  # the live version compared against
-    note: str = ""  # the note the new version gets: the current one, as on the admin page
-    remark: str = ""
-
-    @property
-    def stores(self):
-        return self.status in ("new", "changed")
-
-
 def _read_dotenv(path):
     """The entries of the .env file at ``path`` ("-": stdin); a bad file stops the command."""
     shown = "standard input" if path == "-" else path
@@ -570,49 +556,14 @@ def _read_dotenv(path):
 async def _import(ds, state, entries, dry_run):
     """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
     _require_key(state)
-    registered = await state.registry.get(ds)
-    keyring = state.settings.keyring
-    planned, too_long = [], []
-    for entry in entries:
-        value = entry.value.strip()
-        if entry.name not in registered:
-            planned.append(Planned(entry, "unknown", remark="no installed plugin registers it; not stored"))
-            continue
-        shadowed = core.env_value(entry.name) is not None
-        if not value:
-            planned.append(Planned(entry, "empty", shadowed, remark="empty value; not stored"))
-            continue
-        if len(value) > core.MAX_VALUE_LENGTH:
-            too_long.append(entry)
-            continue
-        current = await store.current(state.db, entry.name)
-        if current is None:
-            planned.append(Planned(entry, "new", shadowed))
-            continue
-        plan = Planned(entry, "changed", shadowed, expected=current.version, note=current.note or "")
-        try:
-            stored = keyring.decrypt(entry.name, current.version, current.key_id, current.encrypted)
-        except SecretDecryptionError:
-            plan.remark = "the stored value could not be decrypted"
-        else:
-            if stored == value:
-                plan.status, plan.remark = "unchanged", "not stored again"
-        planned.append(plan)
-    if too_long:
-        lines = ", ".join(str(entry.line) for entry in too_long)
-        raise click.ClickException(
-            f"Values too long (at most {core.MAX_VALUE_LENGTH:,} characters) on "
-            f"line{_s(len(too_long))} {lines}, so nothing was stored."
-        )
-    changes = [
-        (plan.entry.name, plan.entry.value.strip(), plan.note, plan.expected)
-        for plan in planned
-        if plan.stores
-    ]
-    if dry_run or not changes:
+    try:
+        planned = await imports.plan(ds, state, entries)
+    except imports.ValuesTooLong as e:
+        raise click.ClickException(str(e))
+    if dry_run:
         return planned, {}
     try:
-        numbers = await core.save_many(ds, state, changes, None, detail=IMPORTED)
+        numbers = await imports.store_planned(ds, state, planned, None, detail=IMPORTED)
     except Conflict as e:
         raise click.ClickException(f"{e.args[0]}: run the import again.")
     return planned, numbers

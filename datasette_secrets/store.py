@@ -7,7 +7,6 @@ transaction on Datasette's write connection. Timestamps are UTC, in SQLite's
 ``datetime('now')`` form, as the published plugin wrote them.
 """
 
-import sqlite3
 from dataclasses import dataclass
 
 TABLE = "datasette_secrets"

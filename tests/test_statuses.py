@@ -66,3 +66,42 @@ async def test_bad_max_age_stops_startup(bad, example_plugin, make_datasette):
     with pytest.raises(StartupError) as info:
         await make_datasette(settings={"max_age_days": bad}).invoke_startup()
     assert "max_age_days" in str(info.value)
+
+
+def test_list_json_flags_values_due_for_rotation(tmp_path, key):
+    """datasette secrets list --json says which stored values are due."""
+    import asyncio
+    import json
+
+    import datasette_test
+    from click.testing import CliRunner
+    from datasette.cli import cli
+    from datasette.plugins import pm
+
+    from secret_helpers import EXAMPLE_SECRETS, secrets_plugin
+
+    internal = str(tmp_path / "internal.db")
+    config = tmp_path / "datasette.json"
+    config.write_text(json.dumps({"plugins": {"datasette-secrets": {"encryption_key": key, "max_age_days": 7}}}))
+    pm.register(secrets_plugin(*EXAMPLE_SECRETS), name="due-example")
+    try:
+        async def seed():
+            ds = datasette_test.Datasette(
+                internal=internal,
+                plugin_config={"datasette-secrets": {"encryption_key": key}},
+                permissions={"manage-secrets": {"id": "root"}},
+            )
+            await store_value(ds, "API_KEY", "old value")
+            await store_value(ds, "OTHER_KEY", "new value")
+            await ds.get_internal_database().execute_write(
+                "update datasette_secrets set created_at = datetime('now', '-8 days') where name = 'API_KEY'"
+            )
+            await ds.invoke_shutdown()
+
+        asyncio.run(seed())
+        result = CliRunner().invoke(cli, ["secrets", "list", "--json", "--internal", internal, "-c", str(config)])
+    finally:
+        pm.unregister(name="due-example")
+    assert result.exit_code == 0, result.output
+    due = {row["name"]: row["due_for_rotation"] for row in json.loads(result.output)}
+    assert due == {"API_KEY": True, "ENV_KEY": False, "OTHER_KEY": False}

@@ -1,0 +1,86 @@
+"""Importing a .env file: what each entry would do, shared by the admin page
+and ``datasette secrets import``. Storing goes through ``core.save_many``:
+one transaction, the same versions, audit rows and events as any save."""
+
+from dataclasses import dataclass
+
+from . import core, dotenv, store
+from .crypto import SecretDecryptionError
+
+
+@dataclass
+class Planned:
+    """What an import does with one entry of the file."""
+
+    entry: dotenv.Entry
+    status: str  # new, changed, unchanged (not stored again), unknown or empty (not stored)
+    shadowed: bool = False  # an environment variable takes precedence over it
+    expected: int | None = None  # the live version compared against
+    note: str = ""  # the note the new version gets: the current one, as on the admin page
+    remark: str = ""
+
+    @property
+    def stores(self):
+        return self.status in ("new", "changed")
+
+    @property
+    def value(self):
+        return core.clean_value(self.entry.value)
+
+
+class ValuesTooLong(ValueError):
+    def __init__(self, lines):
+        self.lines = lines
+        super().__init__(
+            f"Values too long (at most {core.MAX_VALUE_LENGTH:,} characters) on "
+            f"line{'s' if len(lines) != 1 else ''} {', '.join(map(str, lines))}, so nothing was stored."
+        )
+
+
+async def plan(datasette, state, entries):
+    """A Planned for each entry, in file order. Raises ValuesTooLong."""
+    registered = await state.registry.get(datasette)
+    keyring = state.settings.keyring
+    planned, too_long = [], []
+    for entry in entries:
+        value = core.clean_value(entry.value)
+        if entry.name not in registered:
+            planned.append(Planned(entry, "unknown", remark="no installed plugin registers it; not stored"))
+            continue
+        shadowed = core.env_value(entry.name) is not None
+        if not value:
+            planned.append(Planned(entry, "empty", shadowed, remark="empty value; not stored"))
+            continue
+        if len(value) > core.MAX_VALUE_LENGTH:
+            too_long.append(entry.line)
+            continue
+        current = await store.current(state.db, entry.name)
+        if current is None:
+            planned.append(Planned(entry, "new", shadowed))
+            continue
+        planned_entry = Planned(entry, "changed", shadowed, expected=current.version, note=current.note or "")
+        try:
+            stored = keyring.decrypt(entry.name, current.version, current.key_id, current.encrypted)
+        except SecretDecryptionError:
+            planned_entry.remark = "the stored value could not be decrypted"
+        else:
+            if stored == value:
+                planned_entry.status, planned_entry.remark = "unchanged", "not stored again"
+        planned.append(planned_entry)
+    if too_long:
+        raise ValuesTooLong(too_long)
+    return planned
+
+
+async def store_planned(datasette, state, planned, actor, detail, only=None):
+    """Store every planned new or changed value (of ``only`` these names, if given),
+    in one transaction: {name: new version}. Raises core.Conflict if any
+    secret changed since it was planned (then nothing is stored)."""
+    changes = [
+        (p.entry.name, p.value, p.note, p.expected)
+        for p in planned
+        if p.stores and (only is None or p.entry.name in only)
+    ]
+    if not changes:
+        return {}
+    return await core.save_many(datasette, state, changes, actor, detail=detail)
