@@ -21,6 +21,7 @@ Caching rules, each chosen so a cached answer is never wrong for long:
 import asyncio
 import collections
 import logging
+import secrets
 import sqlite3
 import time
 import weakref
@@ -71,6 +72,7 @@ class State:
         self.listing = None  # the list page's Listing, kept while nothing changes
         self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
         self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
+        self.imports = PendingImports(settings.keyring)
 
     @property
     def db(self):
@@ -112,6 +114,37 @@ class Current:
             if keyring.primary is not None
             else None
         )
+
+
+class PendingImports:
+    """Pasted .env text between its preview and its confirmation, for 15 minutes.
+
+    Kept here, encrypted with the current key, so the preview page can stay
+    free of values: it carries only a random token, which only the actor who
+    pasted the text can confirm.
+    """
+
+    LIFETIME = 15 * 60
+
+    def __init__(self, keyring):
+        self._keyring = keyring
+        self._pending = {}  # token -> (actor id, expires at, key id, blob)
+
+    def add(self, actor_id, text):
+        now = time.monotonic()
+        self._pending = {t: p for t, p in self._pending.items() if p[1] > now}
+        token = secrets.token_urlsafe(18)
+        key_id, blob = self._keyring.encrypt("pending .env import", 0, text)
+        self._pending[token] = (actor_id, now + self.LIFETIME, key_id, blob)
+        return token
+
+    def take(self, token, actor_id):
+        """The text for ``token`` (then forgotten), or None if unknown, expired or not theirs."""
+        pending = self._pending.get(token)
+        if pending is None or pending[0] != actor_id or pending[1] <= time.monotonic():
+            return None
+        del self._pending[token]
+        return self._keyring.decrypt("pending .env import", 0, pending[2], pending[3])
 
 
 class RateLimit:

@@ -10,16 +10,16 @@ import bisect
 import functools
 import math
 import sqlite3
-import re
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import jinja2
 from datasette import Forbidden, NotFound, Response
+from datasette.utils import MultiParams
 from markupsafe import Markup, escape
 from datasette.utils.asgi import BadRequest
 
-from . import core, rotation, store
+from . import core, dotenv, imports, rotation, store
 from .core import Conflict
 from .crypto import LEGACY_KEY_NAME, SecretDecryptionError
 
@@ -64,7 +64,8 @@ async def read_form(request):
             "Send this form as application/x-www-form-urlencoded, as a browser does. Nothing was changed."
         )
     try:
-        return await request.post_vars()
+        body = (await request.post_body()).decode("utf-8")
+        return MultiParams(parse_qsl(body, keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("That form could not be read: it must be UTF-8 form data. Nothing was changed.")
 
@@ -355,6 +356,73 @@ async def audit(datasette, request):
     return await render(datasette, request, "secrets_audit.html", context)
 
 
+async def import_env(datasette, request):
+    """Paste a .env block: GET the form; POST it for a preview of what would be stored."""
+    await require(datasette, request)
+    if rejected := check_method(request, "GET", "POST"):
+        return rejected
+    state = await core.ready(datasette)
+    context = await list_context(datasette, request, state, [])
+    context.update(planned=None, errors=None, token=None, result=None, htmx=is_htmx(request))
+    if not is_write(request):
+        return await render(datasette, request, "secrets_import.html", context)
+    if not state.settings.has_key:
+        raise Conflict("No encryption key is configured, so nothing can be imported")
+    text = (await read_form(request)).get("dotenv", "")
+    try:
+        planned = await imports.plan(datasette, state, dotenv.parse(text))
+    except dotenv.DotenvError as e:
+        context["errors"] = [str(error) for error in e.errors]
+        return await import_response(datasette, request, context, 422)
+    except imports.ValuesTooLong as e:
+        context["errors"] = [str(e)]
+        return await import_response(datasette, request, context, 422)
+    if not planned:
+        context["errors"] = ["There are no NAME=value lines in that text."]
+        return await import_response(datasette, request, context, 422)
+    context.update(
+        planned=planned,
+        token=state.imports.add(core.actor_id_of(request.actor), text),
+        env_var=core.env_var,
+        mask=core.MASK,
+    )
+    return await import_response(datasette, request, context)
+
+
+async def import_confirm(datasette, request):
+    """Store the secrets chosen from a preview, in one transaction."""
+    await require(datasette, request)
+    if rejected := check_method(request, "POST"):
+        return rejected
+    state = await core.ready(datasette)
+    form = await read_form(request)
+    text = state.imports.take(form.get("token", ""), core.actor_id_of(request.actor))
+    if text is None:
+        raise Conflict("That preview has expired or was already used: paste the .env text again")
+    chosen = set(form.getlist("store"))
+    planned = await imports.plan(datasette, state, dotenv.parse(text))
+    numbers = await imports.store_planned(
+        datasette, state, planned, request.actor, detail="imported from a .env file", only=chosen
+    )
+    if numbers:
+        stored = ", ".join(f"{name} (version {number})" for name, number in numbers.items())
+        message = f"Stored {len(numbers)} secret{'s' if len(numbers) != 1 else ''}: {stored}."
+    else:
+        message = "Nothing was stored: no new or changed secret was chosen."
+    if not is_htmx(request):
+        datasette.add_message(request, message, datasette.INFO)
+        return Response.redirect(datasette.urls.path("/-/secrets"))
+    context = await list_context(datasette, request, state, [])
+    context.update(planned=None, errors=None, token=None, result=message)
+    return await render(datasette, request, "_secrets_import.html", context)
+
+
+async def import_response(datasette, request, context, status=200):
+    if is_htmx(request):
+        return await render(datasette, request, "_secrets_import.html", context, status)
+    return await render(datasette, request, "secrets_import.html", context, status)
+
+
 async def keys(datasette, request):
     """The key panel: configured keys, stored versions per key id, rotation."""
     await require(datasette, request)
@@ -430,6 +498,8 @@ ROUTES = [
         (r"^/-/secrets/-/keys$", keys),
         (r"^/-/secrets/-/keys/rotate$", rotate),
         (r"^/-/secrets/-/audit(?P<format>\.json)?$", audit),
+        (r"^/-/secrets/-/import$", import_env),
+        (r"^/-/secrets/-/import/confirm$", import_confirm),
         (r"^/-/secrets/(?P<name>[^/]+)$", edit),
         (r"^/-/secrets/(?P<name>[^/]+)/row$", row),
         (r"^/-/secrets/(?P<name>[^/]+)/history$", history),
