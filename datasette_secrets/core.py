@@ -277,15 +277,15 @@ class Listing:
         ]
 
     def search(self, q, status=None, max_age_days=None):
-        """(names, counts): the names matching ``q`` (in name, description or
-        note, ignoring case) and ``status``, and how many of those matching
-        ``q`` have each status."""
-        q = q.lower()
+        """(names, counts): the names matching every word of ``q``, in any order
+        (in the name, description, note or plugin, ignoring case), and
+        ``status``; and how many of those matching ``q`` have each status."""
+        words = q.lower().split()
         names = self.names
-        if q:
+        if words:
             if self._haystacks is None:
                 self._haystacks = [(name, self._haystack(name)) for name in self.names]
-            names = [name for name, haystack in self._haystacks if q in haystack]
+            names = [name for name, haystack in self._haystacks if all(w in haystack for w in words)]
         cutoff = rotation_cutoff(max_age_days)
         statuses = {name: self._statuses(name, cutoff) for name in names}
         counts = {key: 0 for key in STATUSES}
@@ -313,7 +313,8 @@ class Listing:
         registration = self.registered.get(name)
         description = registration.secret.description if registration else None
         note = (self.rows.get(name) or {}).get("note")
-        return " ".join([name, TAGS.sub("", description or ""), note or ""]).lower()
+        plugin = registration.plugin if registration else ""
+        return " ".join([name, TAGS.sub("", description or ""), note or "", plugin]).lower()
 
 
 async def listing(datasette, state):

@@ -193,6 +193,10 @@ async def test_mask_does_not_reveal_length(ds):
         ("_KEY", ["API_KEY", "ENV_KEY", "OTHER_KEY"]),
         ("OTHER SERVICE", ["OTHER_KEY"]),
         ("example api", ["API_KEY"]),
+        ("api example", ["API_KEY"]),  # words in any order
+        ("key service other", ["OTHER_KEY"]),
+        ("example-secrets-plugin other", ["OTHER_KEY"]),  # the plugin's name counts
+        ("api billing", []),  # every word must match
         ("billing", ["ENV_KEY"]),
         ("  billing  ", ["ENV_KEY"]),
         ("nothing-matches-this", []),
