@@ -15,10 +15,11 @@ import datasette_test
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
+from datasette import hookimpl
 from datasette.plugins import pm
 
 from datasette_secrets.views import SharedBytecodeCache
-from secret_helpers import DEFAULT_PERMISSIONS, EXAMPLE_SECRETS, secrets_plugin
+from secret_helpers import DEFAULT_PERMISSIONS, EXAMPLE_SECRETS, plugin_module, secrets_plugin
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
@@ -52,6 +53,19 @@ def register_plugin():
     for name in reversed(names):
         if pm.get_plugin(name) is not None:
             pm.unregister(name=name)
+
+
+@pytest.fixture
+def events(register_plugin):
+    """Every Datasette event tracked during the test, in order."""
+    tracked = []
+
+    @hookimpl
+    def track_event(datasette, event):
+        tracked.append(event)
+
+    register_plugin(plugin_module("event_tracker", track_event=track_event), "event-tracker")
+    return tracked
 
 
 @pytest.fixture

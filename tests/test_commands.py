@@ -11,14 +11,13 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.cli import cli
 
 from datasette_secrets import Secret, core, flush_usage, get_secret, store
 from datasette_secrets import cli as secrets_cli
 from datasette_secrets.crypto import Key, Keyring
-from secret_helpers import plugin_module, secrets_plugin
+from secret_helpers import secrets_plugin
 
 # At least 16 characters, so a leaked "last four" hint would be caught too.
 VALUE = "sk-live-4f9a8b7c6d5e4f3a"
@@ -66,18 +65,6 @@ def internal(tmp_path):
 def options(tmp_path, internal, key, example_plugin):
     """The serve-like options every command here takes."""
     return ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]
-
-
-@pytest.fixture
-def events(register_plugin):
-    tracked = []
-
-    @hookimpl
-    def track_event(datasette, event):
-        tracked.append(event)
-
-    register_plugin(plugin_module("command_tracker", track_event=track_event), "command-tracker")
-    return tracked
 
 
 def query(path, sql, params=()):
@@ -203,7 +190,7 @@ def test_set_prompts_without_echo_on_a_terminal(options, internal, key, monkeypa
 
 def test_a_value_given_as_an_argument_is_not_taken(options, internal):
     # the only positional arguments after NAME are database files, as for serve
-    result = failed(run("set", "API_KEY", VALUE, *options, input=""), "does not exist")
+    failed(run("set", "API_KEY", VALUE, *options, input=""), "does not exist")
     assert rows(internal) == []
 
 

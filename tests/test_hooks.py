@@ -158,18 +158,6 @@ async def test_hook_returning_nothing_registers_nothing(register_plugin, make_da
     assert parse(response).select_one("p.secrets-empty") is not None
 
 
-@pytest.fixture
-def events(register_plugin):
-    tracked = []
-
-    @hookimpl
-    def track_event(datasette, event):
-        tracked.append(event)
-
-    register_plugin(plugin_module("tracker", track_event=track_event), "event-tracker")
-    return tracked
-
-
 @pytest.mark.asyncio
 async def test_events_are_tracked_without_values(ds, events):
     value = "event-value-must-not-leak-9271"

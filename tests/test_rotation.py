@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.cli import cli
 from datasette.utils import StartupError
@@ -29,7 +28,6 @@ from secret_helpers import (
     insert_row,
     legacy_token,
     parse,
-    plugin_module,
     secret_rows,
     store_value,
 )
@@ -54,18 +52,6 @@ def previous(old):
 @pytest.fixture
 def internal(tmp_path):
     return str(tmp_path / "internal.db")
-
-
-@pytest.fixture
-def events(register_plugin):
-    tracked = []
-
-    @hookimpl
-    def track_event(datasette, event):
-        tracked.append(event)
-
-    register_plugin(plugin_module("rotation_tracker", track_event=track_event), "rotation-tracker")
-    return tracked
 
 
 async def seed(make_datasette, old, internal):
