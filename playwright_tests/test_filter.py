@@ -100,3 +100,21 @@ def test_filter_without_javascript(new_context, server):
     expect(page).to_have_url(server.path("/-/secrets?q=env"))
     expect_only(page, "ENV_SECRET")
     expect(filter_box(page)).to_have_value("env")
+
+
+def test_status_links_filter_in_place_and_keep_the_words(root_page, context, server):
+    page = root_page
+    seed(context, server, "ALPHA_API_KEY", "alpha-value")
+    open_secrets(page, server)
+    page.get_by_role("link", name="Not set (2)").click()
+    expect_only(page, "BETA_TOKEN", "GAMMA_WEBHOOK_SECRET")
+    expect(page).to_have_url(re.compile(r"/-/secrets\?status=unset$"))
+    expect(page.get_by_role("link", name="Not set (2)")).to_have_attribute("aria-current", "true")
+    assert_no_page_load(page)
+
+    filter_box(page).fill("gamma")
+    expect_only(page, "GAMMA_WEBHOOK_SECRET")
+    expect(page).to_have_url(re.compile(r"q=gamma&status=unset$"))
+    page.get_by_role("link", name=re.compile(r"^All \(")).click()
+    expect_only(page, "GAMMA_WEBHOOK_SECRET")  # the words still apply
+    expect(page).to_have_url(re.compile(r"/-/secrets\?q=gamma$"))
