@@ -26,6 +26,7 @@ __all__ = [
     "get_secrets",
     "flush_usage",
     "SecretDecryptionError",
+    "SecretStoreError",
     "EncryptionKeyError",
 ]
 
@@ -35,6 +36,7 @@ _DEFINED_IN = {
     "get_secret": ".core",
     "flush_usage": ".core",
     "SecretDecryptionError": ".crypto",
+    "SecretStoreError": ".store",
     "EncryptionKeyError": ".crypto",
 }
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
     from .core import flush_usage, get_secret
     from .crypto import EncryptionKeyError, SecretDecryptionError
     from .registry import Secret
+    from .store import SecretStoreError
 
 
 def __getattr__(name):
