@@ -38,6 +38,7 @@ MASK = "•" * 8
 # Values at least this long show their last four characters beside the mask,
 # to those who may reveal the value anyway.
 HINT_MIN_LENGTH = 16
+LINE_BREAK = re.compile(r"\r\n?|\n")
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 TAGS = re.compile(r"<[^>]+>")
 
@@ -388,8 +389,17 @@ def check_values(state, entries):
         except SecretDecryptionError as e:
             entry.error = str(e)
         else:
-            if len(value) >= HINT_MIN_LENGTH:
+            # Not for a value of several lines: its last four are boilerplate
+            # ("----", "}") and could show where a line ends.
+            if len(value) >= HINT_MIN_LENGTH and not LINE_BREAK.search(value):
                 entry.hint = value[-4:]
+
+
+def clean_value(text):
+    """A submitted value as it is stored: leading and trailing whitespace removed
+    (pasted keys often end with a newline), every line break made LF (a browser's
+    textarea sends CRLF), and everything else kept exactly."""
+    return LINE_BREAK.sub("\n", text).strip()
 
 
 def validate(entry, value, note):

@@ -158,15 +158,18 @@ async def edit(datasette, request):
     state, entry = await load(datasette, request)
     ensure_editable(state, entry)
     if not is_write(request):
-        return await edit_form(datasette, request, state, entry)
+        multiline = request.args.get("multiline") == "1"
+        return await edit_form(datasette, request, state, entry, multiline=multiline)
 
     form = await read_form(request)
-    value = form.get("secret", "").strip()
+    value = core.clean_value(form.get("secret", ""))
     note = form.get("note", "").strip()
     errors = core.validate(entry, value, note)
     if errors:
+        multiline = form.get("multiline") == "1" or "\n" in value
         return await edit_form(
-            datasette, request, state, entry, errors, note, value_dropped=bool(value)
+            datasette, request, state, entry, errors, note, value_dropped=bool(value),
+            multiline=multiline,
         )
     version, note_changed = await core.save(
         datasette, state, entry, value, note, request.actor
@@ -621,17 +624,21 @@ async def done(datasette, request, state, entry, message, history=False):
     )
 
 
-async def edit_form(datasette, request, state, entry, errors=None, note=None, value_dropped=False):
+async def edit_form(
+    datasette, request, state, entry, errors=None, note=None, value_dropped=False, multiline=False
+):
     """The edit form; with errors, status 422 and the note as typed.
 
     The typed value is never sent back: in the browser secrets.js carries it
     over from the form being replaced; without JavaScript the page asks for it again.
+    ``multiline`` asks for a textarea instead of the password input.
     """
     context = await list_context(datasette, request, state, [entry])
     context.update(
         entry=entry,
         errors=errors or {},
         value_dropped=value_dropped,
+        multiline=multiline,
         note=(entry.stored or {}).get("note") or "" if note is None else note,
     )
     status = 422 if errors else 200

@@ -1,6 +1,6 @@
 // Glue that htmx does not express: copy to clipboard, the edit form's keys
-// (Escape cancels, Ctrl/Cmd+Enter in the note saves), and keeping a typed
-// value across a validation error.
+// (Escape cancels, Ctrl/Cmd+Enter in a textarea saves), and keeping what was
+// typed when the form is replaced.
 
 function announce(text) {
   const status = document.getElementById("secrets-status");
@@ -34,18 +34,46 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// A form sent back with errors (422) never contains the typed value: carry it
-// over from the form being replaced, so nothing typed is lost.
+// What was typed, carried into the form that replaces the edit form: after a
+// validation error (422: the page never sends a typed value back), and after a
+// switch between the single-line and the multi-line value field.
 let carried = null;
+let pasted = null; // a paste of several lines that made the switch (below)
 document.addEventListener("htmx:before:swap", (event) => {
   const { ctx } = event.detail;
-  if (!ctx.response || ctx.response.status !== 422) return;
-  const input = ctx.sourceElement.querySelector && ctx.sourceElement.querySelector("input[name=secret]");
-  carried = input && input.value ? { id: input.id, value: input.value } : null;
+  const source = ctx.sourceElement;
+  if (!ctx.response || !source || !source.matches) return;
+  let form = null;
+  if (source.matches(".secret-form") && ctx.response.status === 422) form = source;
+  else if (source.matches(".secret-lines-form")) form = document.getElementById(source.dataset.carryFrom);
+  if (!form) return;
+  carried = [...form.querySelectorAll("[name=secret], [name=note]")]
+    .map((field) => ({ id: field.id, value: pasted && pasted.id === field.id ? pasted.value : field.value }))
+    .filter((field) => field.value);
+  pasted = null;
 });
 document.addEventListener("htmx:after:swap", () => {
   if (!carried) return;
-  const input = document.getElementById(carried.id);
-  if (input) input.value = carried.value;
+  for (const { id, value } of carried) {
+    const field = document.getElementById(id);
+    // A password input drops line breaks: it only gets a value it keeps exactly.
+    if (field && (field.tagName === "TEXTAREA" || !/[\r\n]/.test(value))) field.value = value;
+  }
   carried = null;
+});
+
+// Several lines pasted into the single-line field would lose their line breaks
+// (a PEM key, a JSON file): switch to the multi-line field, carrying the paste.
+document.addEventListener("paste", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.name !== "secret" || !input.form) return;
+  const text = event.clipboardData ? event.clipboardData.getData("text") : "";
+  if (!/[\r\n]/.test(text.trim())) return; // one line, perhaps with a newline at the end
+  const switcher = document.querySelector(`.secret-lines-form[data-carry-from="${input.form.id}"][hx-get]`);
+  if (!switcher) return;
+  event.preventDefault();
+  const { value, selectionStart, selectionEnd } = input;
+  pasted = { id: input.id, value: value.slice(0, selectionStart) + text + value.slice(selectionEnd) };
+  announce("That paste has several lines: switched to a multi-line value.");
+  switcher.requestSubmit();
 });
