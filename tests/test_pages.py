@@ -63,9 +63,8 @@ async def test_page_links_load_in_place_with_htmx(many):
 
 @pytest.mark.asyncio
 async def test_filter_searches_every_page(many):
-    response = await many.client.get("/-/secrets?q=number+5", actor=ROOT)
-    expected = [name for i, name in enumerate(NAMES) if f"number {i}".startswith("number 5")]
-    assert shown(response) == expected
+    response = await many.client.get("/-/secrets?q=number+54", actor=ROOT)
+    assert shown(response) == ["KEY_054"]
     assert NAMES[-1] == f"KEY_{COUNT - 1:03d}"
     response = await many.client.get(f"/-/secrets?q=KEY_{COUNT - 1:03d}", actor=ROOT)
     assert shown(response) == [NAMES[-1]]

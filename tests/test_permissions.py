@@ -142,6 +142,10 @@ MANAGER_STATUSES = {
     ("/-/secrets/-/audit", "POST"): (405, 405),
     ("/-/secrets/-/audit.json", "GET"): (200, 200),
     ("/-/secrets/-/audit.json", "POST"): (405, 405),
+    ("/-/secrets/-/import", "GET"): (200, 200),
+    ("/-/secrets/-/import", "POST"): (422, 422),  # the matrix's form holds no .env text
+    ("/-/secrets/-/import/confirm", "GET"): (405, 405),
+    ("/-/secrets/-/import/confirm", "POST"): (409, 409),  # no preview to confirm
     (SECRET, "GET"): (200, 200),
     (SECRET, "POST"): (302, 200),
     (SECRET + "/row", "GET"): (302, 200),
@@ -169,6 +173,8 @@ ALLOWED_METHODS = {
     "/-/secrets/-/keys/rotate": "POST",
     "/-/secrets/-/audit": "GET, HEAD",
     "/-/secrets/-/audit.json": "GET, HEAD",
+    "/-/secrets/-/import": "GET, POST, HEAD",
+    "/-/secrets/-/import/confirm": "POST",
     SECRET: "GET, POST, HEAD",
     SECRET + "/row": "GET, HEAD",
     SECRET + "/history": "GET, HEAD",
