@@ -481,12 +481,13 @@ def _read_stdin():
 
 
 def _read_value(name):
-    """The value, stripped as the admin page strips it: from stdin, or a hidden prompt."""
+    """The value, cleaned as the admin page cleans it (core.clean_value): from
+    stdin (a PEM file piped in keeps its lines), or a hidden prompt."""
     if _stdin_is_terminal():
-        return click.prompt(
-            f"Value for {name}", hide_input=True, confirmation_prompt=True, err=True
-        ).strip()
-    return _read_stdin().strip()
+        return core.clean_value(
+            click.prompt(f"Value for {name}", hide_input=True, confirmation_prompt=True, err=True)
+        )
+    return core.clean_value(_read_stdin())
 
 
 async def _delete(ds, state, name):

@@ -167,6 +167,12 @@ def test_set_keeps_inner_newlines(options, internal, key):
     assert decrypted(internal, key, "API_KEY") == {1: pem}
 
 
+def test_set_makes_line_breaks_lf_as_the_admin_page_does(options, internal, key):
+    pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----"
+    ok(run("set", "API_KEY", *options, input=pem.replace("\n", "\r\n") + "\r\n"))
+    assert decrypted(internal, key, "API_KEY") == {1: pem}
+
+
 def test_set_again_makes_a_new_version_keeping_the_note(options, internal, key):
     set_value(options, "API_KEY", VALUE, "--note", "  from the vendor  ")
     result = set_value(options, "API_KEY", NEW_VALUE)
