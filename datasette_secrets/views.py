@@ -643,7 +643,9 @@ async def edit_form(
     )
     status = 422 if errors else 200
     if is_htmx(request):
-        context["mode"] = "edit"
+        # A fresh editor replaces just the row's <tr>; one sent back with errors
+        # answers the form's own POST, which swaps the whole tbody.
+        context.update(mode="edit", editor_only=not errors)
         return await render(datasette, request, "_secrets_row.html", context, status)
     return await render(datasette, request, "secrets_edit.html", context, status)
 

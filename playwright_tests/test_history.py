@@ -114,7 +114,7 @@ def test_delete_then_restore(root_page, context, server):
     expect(value_cell(page, "BETA_TOKEN")).to_have_text("Deleted")
     expect(version_cell(page, "BETA_TOKEN")).to_have_text("")
     expect(note_cell(page, "BETA_TOKEN")).to_have_text("")
-    expect(secret.locator("td[data-label='Last updated']")).to_have_text("Deleted just now by root")
+    expect(secret.locator("td.secret-updated")).to_have_text("Deleted just now by root")
     expect(edit_link(page, "BETA_TOKEN")).to_have_text("Set BETA_TOKEN")
     expect(edit_link(page, "BETA_TOKEN")).to_be_focused()
     expect(secret.get_by_role("link", name="Delete BETA_TOKEN")).to_have_count(0)

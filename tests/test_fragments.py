@@ -53,7 +53,7 @@ def assert_error_fragment(response, status):
 # Each htmx request answers with the fragment htmx swaps in.
 FRAGMENTS = [
     ("GET", "/-/secrets", None, "div#secrets-results"),
-    ("GET", "/-/secrets/API_KEY", None, "tbody#secret-API_KEY form.secret-form"),
+    ("GET", "/-/secrets/API_KEY", None, "tr.secret-editing form.secret-form"),
     ("POST", "/-/secrets/API_KEY", {"secret": "new-value", "note": "n"}, "tbody#secret-API_KEY"),
     ("GET", "/-/secrets/API_KEY/row", None, "tbody#secret-API_KEY"),
     ("GET", "/-/secrets/API_KEY/history", None, "tbody#secret-API_KEY table.secret-versions"),

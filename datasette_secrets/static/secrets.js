@@ -45,7 +45,7 @@ document.addEventListener("htmx:before:swap", (event) => {
   if (!ctx.response || !source || !source.matches) return;
   let form = null;
   if (source.matches(".secret-form") && ctx.response.status === 422) form = source;
-  else if (source.matches(".secret-lines-form")) form = document.getElementById(source.dataset.carryFrom);
+  else if (source.matches("[data-lines]")) form = source.form;
   if (!form) return;
   carried = [...form.querySelectorAll("[name=secret], [name=note]")]
     .map((field) => ({ id: field.id, value: pasted && pasted.id === field.id ? pasted.value : field.value }))
@@ -69,11 +69,11 @@ document.addEventListener("paste", (event) => {
   if (!(input instanceof HTMLInputElement) || input.name !== "secret" || !input.form) return;
   const text = event.clipboardData ? event.clipboardData.getData("text") : "";
   if (!/[\r\n]/.test(text.trim())) return; // one line, perhaps with a newline at the end
-  const switcher = document.querySelector(`.secret-lines-form[data-carry-from="${input.form.id}"][hx-get]`);
+  const switcher = input.form.querySelector("[data-lines]");
   if (!switcher) return;
   event.preventDefault();
   const { value, selectionStart, selectionEnd } = input;
   pasted = { id: input.id, value: value.slice(0, selectionStart) + text + value.slice(selectionEnd) };
   announce("That paste has several lines: switched to a multi-line value.");
-  switcher.requestSubmit();
+  switcher.click();
 });
