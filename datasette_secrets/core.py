@@ -268,6 +268,8 @@ class Listing:
             set(registered) | {name for name, row in rows.items() if not row["deleted_at"]}
         )
         self._haystacks = None
+        self._statuses_for = None
+        self._statuses_cache = None
 
     def entries(self, names, used, max_age_days=None):
         """Entry objects for these names; ``used`` holds uses not written yet."""
@@ -287,8 +289,7 @@ class Listing:
             if self._haystacks is None:
                 self._haystacks = [(name, self._haystack(name)) for name in self.names]
             names = [name for name, haystack in self._haystacks if all(w in haystack for w in words)]
-        cutoff = rotation_cutoff(max_age_days)
-        statuses = {name: self._statuses(name, cutoff) for name in names}
+        statuses = self._all_statuses(rotation_cutoff(max_age_days))
         counts = {key: 0 for key in STATUSES}
         for found in statuses.values():
             for key in found:
@@ -297,12 +298,25 @@ class Listing:
             names = [name for name in names if status in statuses[name]]
         return names, counts
 
-    def _statuses(self, name, cutoff):
+    def _all_statuses(self, cutoff):
+        """{name: statuses} of every name, kept while the environment's secrets
+        and the cutoff stay the same (a page load then costs no pass over them)."""
+        in_environment = frozenset(
+            key[len(ENV_PREFIX):] for key, value in os.environ.items() if key.startswith(ENV_PREFIX) and value
+        )
+        if self._statuses_for != (in_environment, cutoff):
+            self._statuses_cache = {
+                name: self._statuses(name, cutoff, in_environment) for name in self.names
+            }
+            self._statuses_for = (in_environment, cutoff)
+        return self._statuses_cache
+
+    def _statuses(self, name, cutoff, in_environment):
         """The statuses of one name: one of unset/set/env/deleted/orphan, maybe due."""
         row = self.rows.get(name)
         if name not in self.registered:
             return ("orphan",)
-        if env_value(name) is not None:
+        if name in in_environment:
             return ("env",)
         if row is None:
             return ("unset",)
@@ -366,7 +380,7 @@ def rotation_cutoff(max_age_days):
     if not max_age_days:
         return None
     moment = datetime.now(timezone.utc) - timedelta(days=max_age_days)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M:00")  # to the minute: ample for days, and cacheable
 
 
 def _older(row, cutoff):
