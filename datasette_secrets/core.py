@@ -291,8 +291,8 @@ class Listing:
             names = [name for name, haystack in self._haystacks if all(w in haystack for w in words)]
         statuses = self._all_statuses(rotation_cutoff(max_age_days))
         counts = {key: 0 for key in STATUSES}
-        for found in statuses.values():
-            for key in found:
+        for name in names:
+            for key in statuses[name]:
                 counts[key] += 1
         if status:
             names = [name for name in names if status in statuses[name]]
@@ -559,17 +559,20 @@ async def check(datasette, state, entry, actor):
     if value is None:
         raise Conflict(f"{entry.name} has no value to test")
     try:
-        result = await asyncio.wait_for(
+        returned = await asyncio.wait_for(
             await_me_maybe(entry.secret.check(datasette, value)), CHECK_SECONDS
         )
-        ok, message = result
-        result = CheckResult(bool(ok), str(message))
     except asyncio.TimeoutError:
         result = CheckResult(False, f"The check took longer than {CHECK_SECONDS} seconds, so it was stopped.")
-    except (TypeError, ValueError) as e:
-        result = CheckResult(False, f"The check did not return (ok, message): {type(e).__name__}.")
     except Exception as e:  # a plugin's check failing is a result to show, not an error page
         result = CheckResult(False, f"The check failed with {type(e).__name__}: {e}")
+    else:
+        try:
+            ok, message = returned
+        except (TypeError, ValueError) as e:
+            result = CheckResult(False, f"The check did not return (ok, message): {type(e).__name__}.")
+        else:
+            result = CheckResult(bool(ok), str(message))
     message = _scrub(result.message, value)
     if len(message) > MAX_CHECK_MESSAGE:
         message = message[: MAX_CHECK_MESSAGE - 1] + "…"

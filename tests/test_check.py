@@ -21,6 +21,10 @@ async def broken_check(datasette, value):
     raise RuntimeError("the service is down")
 
 
+async def raising_value_error_check(datasette, value):
+    raise ValueError("quota exceeded")
+
+
 async def slow_check(datasette, value):
     await asyncio.sleep(5)
     return True, "too late"
@@ -39,6 +43,7 @@ async def checked(register_plugin, make_datasette, monkeypatch):
             Secret("BROKEN_KEY", check=broken_check),
             Secret("SLOW_KEY", check=slow_check),
             Secret("ODD_KEY", check=wrong_shape_check),
+            Secret("QUOTA_KEY", check=raising_value_error_check),
             Secret("PLAIN_KEY", "No check"),
         ),
         "checked-plugin",
@@ -105,6 +110,8 @@ async def test_pass_and_fail_shown_in_place_never_the_value(checked):
         ("BROKEN_KEY", "✗ The check failed with RuntimeError: the service is down"),
         ("SLOW_KEY", "✗ The check took longer than 0.2 seconds, so it was stopped."),
         ("ODD_KEY", "✗ The check did not return (ok, message): ValueError."),
+        # an error raised by the check itself is reported as such, whatever its type
+        ("QUOTA_KEY", "✗ The check failed with ValueError: quota exceeded"),
     ],
 )
 async def test_a_check_that_fails_to_run_is_a_failed_result_not_an_error(name, expected, checked):

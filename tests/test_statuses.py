@@ -36,6 +36,9 @@ async def test_status_filters_with_counts(ds, key, monkeypatch):
     assert "No secrets match with status “Deleted”" in response.text
     fragment = await ds.client.get("/-/secrets?status=unset&q=other", actor=ROOT, headers=HX)
     assert shown(fragment) == ["OTHER_KEY"]
+    # the counts are of the secrets matching the filter words
+    assert status_links(fragment)["All (1)"] == "/-/secrets?q=other"
+    assert "Not set (1)" in status_links(fragment) and "Set (0)" in status_links(fragment)
     assert parse(fragment).select_one("hx-partial input#secrets-q-status")["value"] == "unset"
     assert (await ds.client.get("/-/secrets?status=nope", actor=ROOT)).status_code == 400
 
