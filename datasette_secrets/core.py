@@ -6,10 +6,10 @@ this module turns their requests into store and crypto calls.
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from urllib.parse import quote, unquote
 
@@ -416,6 +416,11 @@ def clean_value(text):
     return LINE_BREAK.sub("\n", text).strip()
 
 
+def _sealer(keyring, name, value):
+    """``seal(number)`` for store.add_version: ``value`` encrypted for the version it gets."""
+    return lambda number: keyring.encrypt(name, number, value)
+
+
 def validate(entry, value, note):
     """{field: message} for what is wrong with a submitted value and note."""
     errors = {}
@@ -437,10 +442,9 @@ async def save(datasette, state, entry, value, note, actor, detail=None):
     """
     actor_id = actor_id_of(actor)
     if value:
-        keyring = state.settings.keyring
         try:
             number = await store.add_version(
-                state.db, entry.name, lambda number: keyring.encrypt(entry.name, number, value),
+                state.db, entry.name, _sealer(state.settings.keyring, entry.name, value),
                 note, actor_id, detail=detail,
             )
         finally:
@@ -469,11 +473,9 @@ async def save_many(datasette, state, changes, actor, detail=None):
     Raises Conflict, storing nothing, if any of them changed meanwhile.
     """
     keyring = state.settings.keyring
-
-    def sealer(name, value):
-        return lambda number: keyring.encrypt(name, number, value)
-
-    versions = [(name, sealer(name, value), note, expected) for name, value, note, expected in changes]
+    versions = [
+        (name, _sealer(keyring, name, value), note, expected) for name, value, note, expected in changes
+    ]
     try:
         numbers, moved = await store.add_versions(state.db, versions, actor_id_of(actor), detail=detail)
     finally:
@@ -500,7 +502,7 @@ async def restore(datasette, state, name, version_number, actor):
     actor_id = actor_id_of(actor)
     try:
         number = await store.add_version(
-            state.db, name, lambda number: keyring.encrypt(name, number, value), old.note, actor_id,
+            state.db, name, _sealer(keyring, name, value), old.note, actor_id,
             action="restore", detail=f"from version {version_number}",
         )
     finally:
