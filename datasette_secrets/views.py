@@ -41,13 +41,14 @@ class TooManyRequests(BadRequest):
     status = 429
 
 
-def limit_reveals(state, request):
-    """At most ``reveals_per_minute`` reveals per actor: slows down a stolen session."""
+def limit(rate_limit, request, what, consequence=""):
+    """At most ``rate_limit.limit`` of ``what`` per actor a minute (reveals and
+    key tests, ``reveals_per_minute``): slows down a stolen session."""
     actor_id = core.actor_id_of(request.actor)
-    if not state.reveals.allow(actor_id):
+    if not rate_limit.allow(actor_id):
         raise TooManyRequests(
-            f"Too many reveals: at most {state.reveals.limit} a minute. Nothing was revealed; "
-            f"try again in {state.reveals.retry_after(actor_id)} seconds."
+            f"Too many {what}: at most {rate_limit.limit} a minute.{consequence} "
+            f"Try again in {rate_limit.retry_after(actor_id)} seconds."
         )
 
 
@@ -146,9 +147,7 @@ async def index(datasette, request):
         status_url=lambda key: page_url(datasette, q, 1, key),
         htmx=is_htmx(request),
     )
-    if is_htmx(request):
-        return await render(datasette, request, "_secrets_table.html", context)
-    return await render(datasette, request, "secrets_index.html", context)
+    return await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
 
 
 async def edit(datasette, request):
@@ -265,7 +264,7 @@ async def reveal(datasette, request):
         raise Forbidden("Values set by environment variables are never revealed")
     if not state.settings.has_key or not entry.is_set:
         raise NotFound(f"{entry.name} has no stored value to reveal")
-    limit_reveals(state, request)
+    limit(state.reveals, request, "reveals", " Nothing was revealed.")
     try:
         version, value = await core.reveal(datasette, state, entry.name, request.actor)
     except SecretDecryptionError as e:
@@ -278,9 +277,7 @@ async def reveal(datasette, request):
         seconds=state.settings.reveal_seconds,
         back_url=await list_url(datasette, state, entry),
     )
-    if is_htmx(request):
-        return await render(datasette, request, "_secrets_revealed.html", context)
-    return await render(datasette, request, "secrets_reveal.html", context)
+    return await render_either(datasette, request, "secrets_reveal.html", "_secrets_revealed.html", context)
 
 
 async def check(datasette, request):
@@ -291,12 +288,7 @@ async def check(datasette, request):
     state, entry = await load(datasette, request)
     if not entry.checkable:
         raise NotFound(f"{entry.name} has no check, or no value to check")
-    actor_id = core.actor_id_of(request.actor)
-    if not state.checks.allow(actor_id):
-        raise TooManyRequests(
-            f"Too many tests: at most {state.checks.limit} a minute. "
-            f"Try again in {state.checks.retry_after(actor_id)} seconds."
-        )
+    limit(state.checks, request, "tests")
     result = await core.check(datasette, state, entry, request.actor)
     text = ("✓ " if result.ok else "✗ ") + result.message
     if not is_htmx(request):
@@ -354,9 +346,7 @@ async def audit(datasette, request):
         json_url=audit_url(datasette, filters, before, True),
         actor_name=lambda actor_id: display_name(actors, actor_id),
     )
-    if is_htmx(request):
-        return await render(datasette, request, "_secrets_audit.html", context)
-    return await render(datasette, request, "secrets_audit.html", context)
+    return await render_either(datasette, request, "secrets_audit.html", "_secrets_audit.html", context)
 
 
 async def import_env(datasette, request):
@@ -421,9 +411,7 @@ async def import_confirm(datasette, request):
 
 
 async def import_response(datasette, request, context, status=200):
-    if is_htmx(request):
-        return await render(datasette, request, "_secrets_import.html", context, status)
-    return await render(datasette, request, "secrets_import.html", context, status)
+    return await render_either(datasette, request, "secrets_import.html", "_secrets_import.html", context, status)
 
 
 async def keys(datasette, request):
@@ -433,9 +421,7 @@ async def keys(datasette, request):
         return rejected
     state = await core.ready(datasette)
     context = await key_context(datasette, request, state)
-    if is_htmx(request):
-        return await render(datasette, request, "_secrets_keys.html", context)
-    return await render(datasette, request, "secrets_keys.html", context)
+    return await render_either(datasette, request, "secrets_keys.html", "_secrets_keys.html", context)
 
 
 async def rotate(datasette, request):
@@ -797,6 +783,12 @@ async def render(datasette, request, template, context, status=200):
         context["fragment"] = lambda name: Markup(environment.get_template(name).render(context))
         html = await datasette.render_template(template, context, request=request)
     return Response.html(html, status=status, headers=dict(VARY))
+
+
+async def render_either(datasette, request, page, fragment, context, status=200):
+    """The fragment for an htmx request, the whole page otherwise (same URL, Vary)."""
+    template = fragment if is_htmx(request) else page
+    return await render(datasette, request, template, context, status)
 
 
 async def error_fragment(datasette, request, message, status):
