@@ -522,8 +522,9 @@ async def delete(datasette, state, name, actor, detail=None):
     await datasette.track_event(DeleteSecretEvent(actor=actor, secret_name=name))
 
 
-async def reveal(datasette, state, name, actor):
-    """(version, value) of the current stored value, with the reveal recorded.
+async def reveal(datasette, state, name, actor, detail=None):
+    """(version, value) of the current stored value, with the reveal recorded
+    (``detail`` in its audit row: a copy to the clipboard says so).
 
     Raises Conflict if it was deleted meanwhile, SecretDecryptionError if it
     cannot be decrypted (and then records nothing).
@@ -532,6 +533,7 @@ async def reveal(datasette, state, name, actor):
     found = await store.reveal(
         state.db, name, actor_id_of(actor),
         lambda stored: keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted),
+        detail,
     )
     if found == store.GONE:
         raise Conflict(f"{name} has no stored value any more: it was deleted meanwhile")

@@ -375,7 +375,7 @@ async def record_uses(db, rows):
     await db.execute_write_fn(lambda conn: conn.executemany(RECORD_USE, rows))
 
 
-async def reveal(db, name, actor_id, decrypt):
+async def reveal(db, name, actor_id, decrypt, detail=None):
     """The current version's value, ``decrypt(stored)``, with the reveal audited.
 
     In one write transaction, so a reveal racing a delete either sees the value
@@ -388,7 +388,7 @@ async def reveal(db, name, actor_id, decrypt):
         if current is None:
             return GONE
         value = decrypt(current)
-        conn.execute(INSERT_AUDIT, [name, current.version, "reveal", None, actor_id])
+        conn.execute(INSERT_AUDIT, [name, current.version, "reveal", detail, actor_id])
         return current.version, value
 
     return await db.execute_write_fn(write)
