@@ -395,8 +395,9 @@ def _list_row(entry):
     any part of one (so never ``entry.hint``).
 
     ``updated_*`` is the last change: for a deleted secret, its deletion.
-    ``version`` and ``last_used_*`` are those of the stored value, also when
-    an environment variable shadows it (``shadowed``).
+    ``version`` is that of the stored value, also when an environment variable
+    shadows it (``shadowed``). ``last_used_*`` is the name's last use, from
+    the environment or stored, for a secret that has a value.
     """
     stored = entry.stored or {}
     if entry.is_set:
@@ -405,6 +406,7 @@ def _list_row(entry):
         updated_at, updated_by = stored.get("deleted_at"), stored.get("deleted_by")
     else:
         updated_at = updated_by = None
+    has_value = entry.is_set or entry.env
     return {
         "name": entry.name,
         "plugin": entry.registration.plugin if entry.registration else None,
@@ -413,8 +415,8 @@ def _list_row(entry):
         "version": entry.version,
         "updated_at": _iso(updated_at),
         "updated_by": updated_by,
-        "last_used_at": _iso(stored.get("last_used_at")) if entry.is_set else None,
-        "last_used_by": stored.get("last_used_by") if entry.is_set else None,
+        "last_used_at": _iso(entry.last_used_at) if has_value else None,
+        "last_used_by": entry.last_used_by if has_value else None,
         # Stored longer ago than max_age_days (always false without it).
         "due_for_rotation": entry.due,
     }
@@ -438,7 +440,9 @@ def _list_cells(row):
         row["source"],
         str(row["version"] or ""),
         _when(row["updated_at"], row["updated_by"]),
-        _when(row["last_used_at"], row["last_used_by"], "never") if row["version"] else "",
+        _when(row["last_used_at"], row["last_used_by"], "never")
+        if row["version"] or row["source"] == "environment"
+        else "",
         _list_notes(row),
     )
 

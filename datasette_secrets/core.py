@@ -122,8 +122,9 @@ async def get_secret(datasette, name, actor_id=None):
     """The value of the secret ``name``, or None.
 
     The environment variable ``DATASETTE_SECRETS_<NAME>`` wins when it is set and
-    not empty; otherwise the newest stored version is decrypted and its use
-    (when, and by ``actor_id``) recorded. Names no plugin registered return None.
+    not empty; otherwise the newest stored version is decrypted. Either way the
+    use (when, and by ``actor_id``) is recorded for the name, in memory, and
+    written within a second. Names no plugin registered return None.
 
     Raises ``SecretDecryptionError`` when a stored value cannot be decrypted by
     any configured key, or was tampered with: a wrong value is never returned.
@@ -141,6 +142,7 @@ async def get_secret(datasette, name, actor_id=None):
         return None
     value = read_environment(ENV_PREFIX + name)
     if value:
+        state.usage.record(name, actor_id, None)
         return value
     current = state.cache.cached(name)
     if current is UNKNOWN:
@@ -151,7 +153,7 @@ async def get_secret(datasette, name, actor_id=None):
         _warn_no_key(state)
         return None
     value = current.open()
-    state.usage.record(current.id, actor_id)
+    state.usage.record(name, actor_id, current.version)
     return value
 
 
@@ -193,6 +195,9 @@ class Entry:
     hint: str | None = None  # last four characters, for long values
     due: bool = False  # stored longer ago than max_age_days: due for rotation
     error: str | None = None  # why the stored value could not be read
+    # The name's last use by get_secret, from the environment or stored; None if never.
+    last_used_at: str | None = None
+    last_used_by: str | None = None
 
     @property
     def secret(self):
@@ -261,9 +266,10 @@ class Listing:
     rows it shows, so a long list costs little more than a short one.
     """
 
-    def __init__(self, registered, rows):
+    def __init__(self, registered, rows, uses):
         self.registered = registered
         self.rows = rows  # {name: summary row}, shared with the cache: never changed here
+        self.uses = uses  # {name: (last_used_at, last_used_by)}, shared likewise
         self.names = sorted(
             set(registered) | {name for name, row in rows.items() if not row["deleted_at"]}
         )
@@ -274,8 +280,12 @@ class Listing:
     def entries(self, names, used, max_age_days=None):
         """Entry objects for these names; ``used`` holds uses not written yet."""
         cutoff = rotation_cutoff(max_age_days)
+        uses = self.uses
         return [
-            _entry(name, self.registered.get(name), self.rows.get(name), used, cutoff)
+            _entry(
+                name, self.registered.get(name), self.rows.get(name),
+                used.get(name) or uses.get(name), cutoff,
+            )
             for name in names
         ]
 
@@ -333,12 +343,13 @@ class Listing:
 
 
 async def listing(datasette, state):
-    """The Listing of every secret, rebuilt only when registrations or stored rows change."""
+    """The Listing of every secret, rebuilt only when registrations or stored rows change
+    (a write of "last used" counts: the cache forgets rows and uses together)."""
     registered = await state.registry.get(datasette)
-    rows = await state.cache.summaries()
+    rows, uses = await state.cache.summaries()
     built = state.listing
     if built is None or built.registered is not registered or built.rows is not rows:
-        built = state.listing = Listing(registered, rows)
+        built = state.listing = Listing(registered, rows, uses)
     return built
 
 
@@ -348,18 +359,23 @@ async def entry(datasette, state, name):
     row = await store.summary(state.db, name)
     if name not in registered and (row is None or row["deleted_at"]):
         return None
-    found = _entry(
-        name, registered.get(name), row, state.usage.pending(), rotation_cutoff(state.settings.max_age_days)
-    )
+    use = state.usage.pending_use(name) or await store.use(state.db, name)
+    found = _entry(name, registered.get(name), row, use, rotation_cutoff(state.settings.max_age_days))
     check_values(state, [found])
     return found
 
 
-def _entry(name, registration, row, used, cutoff=None):
-    if row is not None and row["id"] in used:  # a use not written yet
+def _entry(name, registration, row, use, cutoff=None):
+    """``use``: the name's last (last_used_at, last_used_by), written or not, or None."""
+    last_used_at, last_used_by = use or (None, None)
+    if use and row is not None and (row["last_used_at"], row["last_used_by"]) != use:
+        # The summary row's own columns say the same, for what still reads them there.
         row = dict(row)
-        row["last_used_at"], row["last_used_by"] = used[row["id"]]
-    entry = Entry(name, registration, row, env=registration is not None and env_value(name) is not None)
+        row["last_used_at"], row["last_used_by"] = use
+    entry = Entry(
+        name, registration, row, env=registration is not None and env_value(name) is not None,
+        last_used_at=last_used_at, last_used_by=last_used_by,
+    )
     entry.due = entry.is_set and not entry.env and _older(row, cutoff)
     return entry
 

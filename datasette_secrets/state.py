@@ -14,8 +14,9 @@ Caching rules, each chosen so a cached answer is never wrong for long:
 - Another process writing to the same database file is noticed with
   ``PRAGMA data_version``, checked at most once a second on the next read,
   which then forgets everything cached.
-- "Last used" is recorded in memory and written at most once a second, in one
-  transaction, instead of one write per read.
+- "Last used" is recorded per name in memory (values from the environment
+  too) and written at most once a second, in one transaction, instead of one
+  write per read.
 """
 
 import asyncio
@@ -104,10 +105,9 @@ class Current:
     ``open`` is None when no key is configured.
     """
 
-    __slots__ = ("id", "version", "open")
+    __slots__ = ("version", "open")
 
     def __init__(self, stored, keyring):
-        self.id = stored.id
         self.version = stored.version
         self.open = (
             keyring.opener(stored.name, stored.version, stored.key_id, stored.encrypted)
@@ -181,7 +181,7 @@ class RateLimit:
 class Cache:
     """What is stored, as last read: each secret's newest live version
     (ciphertext only), by name, for ``get_secret``; and the summary row of
-    every stored name, for the list page.
+    every stored name and the last use of every used name, for the list page.
     """
 
     def __init__(self, db_ref, keyring, watch):
@@ -201,13 +201,15 @@ class Cache:
         return self._cache.get(name, UNKNOWN)
 
     async def summaries(self):
-        """{name: summary row} of every stored name (the rows are shared: copy to change)."""
+        """({name: summary row} of every stored name, {name: (last_used_at,
+        last_used_by)} of every used name): shared, so copy to change."""
         if self._watch is not None and self._watch.changed():
             self.forget()
         if self._summaries is None:
             generation = self._generation
+            db = self._db()
             try:
-                summaries = await store.summaries(self._db())
+                summaries = await store.summaries(db), await store.uses(db)
             except sqlite3.Error as e:
                 raise store.SecretStoreError(store.describe(e)) from e
             if generation != self._generation:
@@ -306,7 +308,7 @@ def _watch_for(db):
 
 
 class UsageBuffer:
-    """Who used each stored version last, and when: in memory, written once a second.
+    """Who used each secret last, and when: in memory, written once a second.
 
     ``record`` is called on every read and only updates a dict; the first
     record after a write schedules the next write one second later, so there
@@ -318,17 +320,24 @@ class UsageBuffer:
     def __init__(self, db_ref, written):
         self._db = db_ref
         self._written = written  # called after each write: cached summaries are stale
-        self._pending = {}  # version row id -> (unix time, actor id)
+        self._pending = {}  # name -> (unix time, actor id, version or None)
         self._timer = None
 
-    def record(self, row_id, actor_id):
-        self._pending[row_id] = (time.time(), actor_id)
+    def record(self, name, actor_id, version):
+        """A use of ``name`` now; ``version`` is the stored version read, None for
+        the environment variable."""
+        self._pending[name] = (time.time(), actor_id, version)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._flush_later())
 
     def pending(self):
-        """{row id: (last_used_at text, actor id)} not yet written."""
-        return {row_id: (sqlite_time(t), actor) for row_id, (t, actor) in self._pending.items()}
+        """{name: (last_used_at text, actor id)} not yet written."""
+        return {name: (sqlite_time(t), actor) for name, (t, actor, _) in self._pending.items()}
+
+    def pending_use(self, name):
+        """(last_used_at text, actor id) of a use of ``name`` not yet written, or None."""
+        use = self._pending.get(name)
+        return None if use is None else (sqlite_time(use[0]), use[1])
 
     async def _flush_later(self):
         try:
@@ -345,9 +354,9 @@ class UsageBuffer:
         db = self._db()
         if not pending or db is None:
             return
-        rows = [(sqlite_time(t), actor, row_id) for row_id, (t, actor) in pending.items()]
+        uses = [(name, sqlite_time(t), actor, version) for name, (t, actor, version) in pending.items()]
         try:
-            await store.record_uses(db, rows)
+            await store.record_uses(db, uses)
         except Exception as e:  # "last used" is a convenience: never fail a request for it
             log.warning("datasette-secrets: could not record when secrets were used: %s", e)
         else:

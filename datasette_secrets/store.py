@@ -5,12 +5,15 @@ of a secret is its newest version that is not deleted; deleting a secret marks
 every live version deleted, so nothing is ever removed. Each change is a single
 transaction on Datasette's write connection. Timestamps are UTC, in SQLite's
 ``datetime('now')`` form, as the published plugin wrote them.
+
+One row of ``datasette_secrets_usage`` is the last use of one name, whether its
+value came from the environment variable (``version`` null) or was stored.
 """
 
 from dataclasses import dataclass
 
 TABLE = "datasette_secrets"
-TABLES = [TABLE, "datasette_secrets_audit", "datasette_secrets_migrations"]
+TABLES = [TABLE, "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage"]
 
 # The columns of datasette_secrets, with their types, in table order. Tables
 # made by the published plugin have all of these (some also have "redacted",
@@ -53,6 +56,28 @@ create table if not exists datasette_secrets_audit (
     actor_id text,
     created_at text not null
 )
+"""
+
+# version: the stored version read, or null when the environment variable was.
+CREATE_USAGE = """
+create table if not exists datasette_secrets_usage (
+    name text primary key,
+    last_used_at text,
+    last_used_by text,
+    version integer
+)
+"""
+
+# Each name's newest use recorded by earlier releases, which kept it per version.
+COPY_VERSION_USES = """
+insert or ignore into datasette_secrets_usage (name, last_used_at, last_used_by, version)
+select name, last_used_at, last_used_by, version from (
+    select name, last_used_at, last_used_by, version, row_number() over (
+        partition by name order by last_used_at desc, version desc
+    ) as rank
+    from datasette_secrets where last_used_at is not null
+)
+where rank = 1
 """
 
 DUPLICATE_VERSIONS = """
@@ -127,7 +152,25 @@ update datasette_secrets set note = ?, updated_at = datetime('now'), updated_by 
 where id = ?
 """
 
-RECORD_USE = "update datasette_secrets set last_used_at = ?, last_used_by = ? where id = ?"
+# Never moves a name's last use back in time: another process sharing the
+# file may write an older use after a newer one.
+RECORD_USE = """
+insert into datasette_secrets_usage (name, last_used_at, last_used_by, version)
+values (?, ?, ?, ?)
+on conflict (name) do update set
+    last_used_at = excluded.last_used_at,
+    last_used_by = excluded.last_used_by,
+    version = excluded.version
+where excluded.last_used_at >= datasette_secrets_usage.last_used_at
+"""
+
+# The per-version columns the published plugin kept, still kept for what reads them.
+RECORD_VERSION_USE = """
+update datasette_secrets set last_used_at = ?, last_used_by = ? where name = ? and version = ?
+"""
+
+SELECT_USES = "select name, last_used_at, last_used_by from datasette_secrets_usage"
+SELECT_USE = "select last_used_at, last_used_by from datasette_secrets_usage where name = ?"
 
 SOFT_DELETE = """
 update datasette_secrets set deleted_at = datetime('now'), deleted_by = ?
@@ -194,6 +237,11 @@ def _unique_versions(conn):
     conn.execute(CREATE_UNIQUE_VERSION)
 
 
+def _create_usage(conn):
+    conn.execute(CREATE_USAGE)
+    conn.execute(COPY_VERSION_USES)
+
+
 # Applied in order, each once, recorded by name in datasette_secrets_migrations.
 MIGRATIONS = [
     ("create_secrets", lambda conn: conn.execute(CREATE_SECRETS)),
@@ -201,6 +249,7 @@ MIGRATIONS = [
     ("unique_name_version", _unique_versions),
     ("create_audit", lambda conn: conn.execute(CREATE_AUDIT)),
     ("audit_index", lambda conn: conn.execute(CREATE_AUDIT_INDEX)),
+    ("create_usage", _create_usage),
 ]
 
 
@@ -252,6 +301,17 @@ async def summary(db, name):
     """The summary row of one name, or None if nothing was ever stored for it."""
     row = (await db.execute(SELECT_SUMMARY, [name])).first()
     return dict(row) if row else None
+
+
+async def uses(db):
+    """{name: (last_used_at, last_used_by)} for every name ever used."""
+    return {name: (at, by) for name, at, by in (await db.execute(SELECT_USES)).rows}
+
+
+async def use(db, name):
+    """(last_used_at, last_used_by) of the last use of ``name``, or None if never used."""
+    row = (await db.execute(SELECT_USE, [name])).first()
+    return (row[0], row[1]) if row else None
 
 
 async def current(db, name):
@@ -370,9 +430,18 @@ async def soft_delete(db, name, actor_id, detail=None):
     return await db.execute_write_fn(write)
 
 
-async def record_uses(db, rows):
-    """Write buffered uses, (last_used_at, last_used_by, version row id) each, at once."""
-    await db.execute_write_fn(lambda conn: conn.executemany(RECORD_USE, rows))
+async def record_uses(db, uses):
+    """Write buffered uses, (name, last_used_at, last_used_by, version) each, in
+    one transaction; ``version`` is None for a value read from the environment."""
+
+    def write(conn):
+        conn.executemany(RECORD_USE, uses)
+        conn.executemany(
+            RECORD_VERSION_USE,
+            [(at, by, name, version) for name, at, by, version in uses if version is not None],
+        )
+
+    await db.execute_write_fn(write)
 
 
 async def reveal(db, name, actor_id, decrypt, detail=None):

@@ -4,7 +4,8 @@
 - A change made by another process sharing the database file is served
   within a second (PRAGMA data_version, looked at most once a second).
 - Plugins registered or unregistered at runtime are seen on the next call.
-- "Last used" is buffered: many reads, at most one write a second.
+- "Last used" is buffered: many reads, of stored or environment values, at
+  most one write a second.
 """
 
 import asyncio
@@ -186,6 +187,27 @@ async def test_concurrent_reads_write_usage_once(on_disk):
     started = time.monotonic()
     while (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] != "reader":
         assert time.monotonic() - started < 2, "use not recorded within about a second"
+        await asyncio.sleep(0.05)
+    assert len(writes) == 1
+
+
+@pytest.mark.asyncio
+async def test_concurrent_environment_and_stored_reads_write_usage_once(on_disk, monkeypatch):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "stored-value")
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "env-value")
+    writes = count_writes(ds)
+    names = ["ENV_KEY", "API_KEY"] * 500
+    values = await asyncio.gather(*(get_secret(ds, name, "reader") for name in names))
+    assert set(values) == {"env-value", "stored-value"}
+    assert writes == []  # nothing written on the read path
+
+    db = ds.get_internal_database()
+    started = time.monotonic()
+    while (await db.execute(
+        "select count(*) from datasette_secrets_usage where last_used_by = 'reader'"
+    )).single_value() < 2:
+        assert time.monotonic() - started < 2, "uses not recorded within about a second"
         await asyncio.sleep(0.05)
     assert len(writes) == 1
 

@@ -440,6 +440,24 @@ def test_list_shows_when_and_by_whom_a_value_was_last_used(options, internal, ke
     assert "UTC by enricher" in table
 
 
+def test_list_shows_the_last_use_of_a_value_from_the_environment(options, internal, key, monkeypatch):
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-the-environment")
+
+    async def use():
+        ds = Datasette(internal=internal, config={"plugins": {"datasette-secrets": {"encryption_key": key}}})
+        await ds.invoke_startup()
+        assert await get_secret(ds, "ENV_KEY", actor_id="enricher") == "from-the-environment"
+        await flush_usage(ds)
+
+    asyncio.run(use())
+    by_name = {r["name"]: r for r in json.loads(ok(run("list", "--json", *options)).stdout)}
+    assert by_name["ENV_KEY"]["source"] == "environment"
+    assert by_name["ENV_KEY"]["last_used_by"] == "enricher" and by_name["ENV_KEY"]["last_used_at"].endswith("Z")
+    assert by_name["OTHER_KEY"]["last_used_at"] is None  # not set, never used
+    cells = {line.split()[0]: line for line in ok(run("list", *options)).output.splitlines()[1:]}
+    assert "UTC by enricher" in cells["ENV_KEY"]
+
+
 def test_list_works_without_a_key(tmp_path, internal, example_plugin):
     config = write_config(tmp_path, {})
     listed = json.loads(ok(run("list", "--json", "--internal", internal, "-c", config)).stdout)

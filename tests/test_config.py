@@ -9,6 +9,10 @@ from datasette.utils import StartupError
 from datasette_secrets import get_secret
 from secret_helpers import HX, ROOT, parse, row_of, secret_rows, store_value
 
+PLUGIN_TABLES = (
+    "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage",
+)
+
 MALFORMED_KEYS = {
     "words": "not a key",
     "too short": base64.urlsafe_b64encode(b"x" * 16).decode(),
@@ -85,7 +89,7 @@ async def test_configured_database_tables_are_closed_to_table_pages(example_plug
     ds.root_enabled = True
     await ds.invoke_startup()
     await store_value(ds, "API_KEY", "in-the-vault")
-    for table in ("datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations"):
+    for table in PLUGIN_TABLES:
         for path in (f"/vault/{table}", f"/vault/{table}.json"):
             response = await ds.client.get(path, actor=ROOT)
             assert response.status_code == 403, path
@@ -112,7 +116,7 @@ async def test_every_table_action_is_denied_on_the_plugins_tables(example_plugin
     ]
     assert {"view-table", "insert-row", "set-column-type"} <= set(table_actions)
     for action in table_actions:
-        for table in ("datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations"):
+        for table in PLUGIN_TABLES:
             allowed = await ds.allowed(action=action, resource=TableResource("vault", table), actor=ROOT)
             assert not allowed, f"{action} on {table}"
     assert await ds.allowed(action="view-table", resource=TableResource("vault", "other"), actor=ROOT)

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from cryptography.fernet import Fernet
 
-from datasette_secrets import get_secret
+from datasette_secrets import flush_usage, get_secret
 from secret_helpers import ROOT, parse, row_of, secret_rows, store_value
 
 SCHEMA_0_2 = """
@@ -257,7 +257,9 @@ async def test_migrations_run_once(example_plugin, make_datasette, key, tmp_path
 async def test_fresh_install_creates_the_tables(ds):
     db = ds.get_internal_database()
     tables = set(await db.table_names())
-    assert {"datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations"} <= tables
+    assert {
+        "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage",
+    } <= tables
     columns = set(await db.table_columns("datasette_secrets"))
     assert {
         "id", "name", "note", "version", "encrypted", "encryption_key_name", "created_at", "created_by",
@@ -266,3 +268,43 @@ async def test_fresh_install_creates_the_tables(ds):
     audit_columns = set(await db.table_columns("datasette_secrets_audit"))
     assert {"id", "name", "version", "action", "detail", "actor_id", "created_at"} <= audit_columns
     assert (await db.execute("select count(*) from datasette_secrets_migrations")).single_value() > 0
+
+
+@pytest.mark.asyncio
+async def test_last_uses_are_kept_per_name(example_plugin, make_datasette, key, tmp_path):
+    """0.3-era tables kept "last used" per version; each name keeps its newest."""
+    path = str(tmp_path / "internal.db")
+    build_legacy_db(path, key, LEGACY_ROWS, SCHEMA_0_3A0)
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "update datasette_secrets set last_used_at = ?, last_used_by = ? where name = ? and version = ?",
+        [
+            ("2024-03-05 10:00:00", "newest-reader", "API_KEY", 2),
+            ("2024-03-01 10:00:00", "older-reader", "API_KEY", 1),
+            ("2024-03-02 10:00:00", None, "OTHER_KEY", 2),  # the version deleted since
+            ("2024-03-03 10:00:00", "retired", "RETIRED_PLUGIN_KEY", 1),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    ds = make_datasette(key=key, internal=path)
+    await ds.invoke_startup()
+
+    db = ds.get_internal_database()
+    usage = [tuple(row) for row in (await db.execute(
+        "select name, last_used_at, last_used_by, version from datasette_secrets_usage order by name"
+    )).rows]
+    assert usage == [
+        ("API_KEY", "2024-03-05 10:00:00", "newest-reader", 2),
+        ("OTHER_KEY", "2024-03-02 10:00:00", None, 2),
+        ("RETIRED_PLUGIN_KEY", "2024-03-03 10:00:00", "retired", 1),
+    ]
+    # the list shows them, although version 3 of API_KEY was never used itself
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    assert "newest-reader" in row_of(page, "API_KEY").get_text()
+    # and a use now replaces the copied one
+    assert await get_secret(ds, "API_KEY", actor_id="new-reader") == "api-three"
+    await flush_usage(ds)
+    assert tuple((await db.execute(
+        "select last_used_by, version from datasette_secrets_usage where name = 'API_KEY'"
+    )).first()) == ("new-reader", 3)
