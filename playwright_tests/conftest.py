@@ -102,13 +102,15 @@ def write_config(directory, reveal_seconds):
     return path
 
 
-def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0):
+def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False):
     config_path = write_config(directory, reveal_seconds)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATASETTE_SECRETS_")}
     env["DATASETTE_SECRETS_ENCRYPTION_KEY"] = ENCRYPTION_KEY
     env["DATASETTE_SECRETS_ENV_SECRET"] = ENV_SECRET_VALUE
     env["PLAYWRIGHT_EXTRA_SECRETS"] = str(extra_secrets)
+    # plugins/scale_secrets.py registers its 36 secrets only when this is 1.
+    env["PLAYWRIGHT_SCALE"] = "1" if scale else "0"
     log_path = directory / "datasette.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -162,11 +164,14 @@ def stop_server(process):
 
 @pytest.fixture
 def start_datasette(tmp_path_factory):
-    """Starts a Datasette (reveal_seconds, extra_secrets); stopped after the test."""
+    """Starts a Datasette (reveal_seconds, extra_secrets, scale: the 36 secrets
+    of plugins/scale_secrets.py too); stopped after the test."""
     processes = []
 
-    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0):
-        server = start_server(tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets)
+    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False):
+        server = start_server(
+            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale
+        )
         processes.append(server.process)
         return server
 
