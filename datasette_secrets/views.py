@@ -18,6 +18,7 @@ from datasette import Forbidden, NotFound, Response
 from datasette.utils import MultiParams
 from markupsafe import Markup, escape
 from datasette.utils.asgi import BadRequest
+from itsdangerous import BadSignature
 
 from . import core, dotenv, imports, rotation, store
 from .core import Conflict
@@ -134,7 +135,11 @@ async def index(datasette, request):
     )
     core.check_values(state, shown)
     context = await list_context(datasette, request, state, shown, q=q)
+    flash = read_flash(datasette, request)
     context.update(
+        flash=flash,
+        flash_for=lambda entry: (flash["message"], flash.get("undo")) if flash and flash["name"] == entry.name else (None, None),
+        everything=len(listing.names),
         total=len(names),
         first=(page - 1) * PAGE_SIZE + 1,
         page=page,
@@ -147,7 +152,10 @@ async def index(datasette, request):
         status_url=lambda key: page_url(datasette, q, 1, key),
         htmx=is_htmx(request),
     )
-    return await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
+    response = await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
+    if flash:
+        response.set_cookie(FLASH_COOKIE, "", expires=0, httponly=True)
+    return response
 
 
 async def edit(datasette, request):
@@ -189,7 +197,7 @@ async def row(datasette, request):
     state, entry = await load(datasette, request)
     if not is_htmx(request):
         return Response.redirect(await list_url(datasette, state, entry), headers=dict(VARY))
-    return await row_fragment(datasette, request, state, entry, focus="edit")
+    return await row_fragment(datasette, request, state, entry, focus=focus_of(request))
 
 
 async def history(datasette, request):
@@ -197,29 +205,44 @@ async def history(datasette, request):
     if rejected := check_method(request, "GET"):
         return rejected
     state, entry = await load(datasette, request)
+    return await history_response(datasette, request, state, entry, focus_of(request) or "history")
+
+
+async def history_response(datasette, request, state, entry, focus=None, confirm_version=None, template="secrets_history.html"):
+    """The row with its history open (htmx), or the history page."""
     versions = await store.history(state.db, entry.name)
+    events, _ = await store.audit_log(state.db, entry.name, limit=HISTORY_EVENTS)
+    extra = {"events": events, "confirm_version": confirm_version}
+    if confirm_version is not None:
+        extra["next_version"] = max(v["version"] for v in versions) + 1
     if is_htmx(request):
-        return await row_fragment(
-            datasette, request, state, entry, versions=versions, focus="history"
-        )
-    context = await list_context(datasette, request, state, [entry], versions)
-    context.update(entry=entry, versions=versions)
-    return await render(datasette, request, "secrets_history.html", context)
+        return await row_fragment(datasette, request, state, entry, versions=versions, focus=focus, **extra)
+    context = await list_context(datasette, request, state, [entry], versions, events=events)
+    context.update(entry=entry, versions=versions, page=True, **extra)
+    return await render(datasette, request, template, context)
 
 
 async def restore(datasette, request):
+    """Store an old version again as the newest: GET asks first (a confirmation under
+    that version in the history, or a page of its own); POST does it."""
     await require(datasette, request)
-    if rejected := check_method(request, "POST"):
+    if rejected := check_method(request, "GET", "POST"):
         return rejected
     state, entry = await load(datasette, request)
     ensure_editable(state, entry)
-    form = await read_form(request)
+    form = await read_form(request) if is_write(request) else request.args
     try:
         number = int(form.get("version", ""))
     except ValueError:
         raise BadRequest("Say which version to restore")
     if number not in SQLITE_INTEGERS:
         raise NotFound(f"{entry.name} has no version {number}")
+    if not is_write(request):
+        if await store.version(state.db, entry.name, number) is None:
+            raise NotFound(f"{entry.name} has no version {number}")
+        return await history_response(
+            datasette, request, state, entry, confirm_version=number, template="secrets_restore.html"
+        )
     try:
         version = await core.restore(datasette, state, entry.name, number, request.actor)
     except SecretDecryptionError as e:
@@ -227,7 +250,8 @@ async def restore(datasette, request):
     if version is None:
         raise NotFound(f"{entry.name} has no version {number}")
     message = f"Restored {entry.name} version {number} as version {version}."
-    return await done(datasette, request, state, entry, message, history=True)
+    # From the history's confirmation the history stays open; from Undo or a deleted row's Restore it does not.
+    return await done(datasette, request, state, entry, message, history=form.get("history") == "1")
 
 
 async def delete(datasette, request):
@@ -249,7 +273,7 @@ async def delete(datasette, request):
     message = f"Deleted {entry.name}."
     if entry.is_orphan:
         message += " No installed plugin uses it, so it is gone from this list."
-    return await done(datasette, request, state, entry, message)
+    return await done(datasette, request, state, entry, message, undo=not entry.is_orphan)
 
 
 async def reveal(datasette, request):
@@ -280,6 +304,31 @@ async def reveal(datasette, request):
     return await render_either(datasette, request, "secrets_reveal.html", "_secrets_revealed.html", context)
 
 
+async def copy(datasette, request):
+    """The current value as text for secrets.js to put on the clipboard, never shown.
+
+    Allowed and audited exactly as a reveal (its audit row says "copied to the
+    clipboard"). Without JavaScript the Copy button submits the Reveal form instead.
+    """
+    await require(datasette, request)
+    await require(datasette, request, REVEAL)
+    if rejected := check_method(request, "POST"):
+        return rejected
+    state, entry = await load(datasette, request)
+    if not state.settings.reveal:
+        raise Forbidden("Revealing values is switched off (write-only mode)")
+    if entry.env:
+        raise Forbidden("Values set by environment variables are never revealed")
+    if not state.settings.has_key or not entry.is_set:
+        raise NotFound(f"{entry.name} has no stored value to copy")
+    limit(state.reveals, request, "reveals", " Nothing was copied.")
+    try:
+        _, value = await core.reveal(datasette, state, entry.name, request.actor, COPIED)
+    except SecretDecryptionError as e:
+        raise Conflict(str(e))
+    return Response.text(value, headers={"Cache-Control": "no-store", **VARY})
+
+
 async def check(datasette, request):
     """Run the plugin's check of this secret's value; the result, never the value."""
     await require(datasette, request)
@@ -292,8 +341,7 @@ async def check(datasette, request):
     result = await core.check(datasette, state, entry, request.actor)
     text = ("✓ " if result.ok else "✗ ") + result.message
     if not is_htmx(request):
-        datasette.add_message(request, f"Test of {entry.name}: {text}", datasette.INFO if result.ok else datasette.ERROR)
-        return Response.redirect(await list_url(datasette, state, entry))
+        return await redirect_with_flash(datasette, state, entry, f"Test of {entry.name}: {text}")
     context = {"entry": entry, "result": result}
     return await render(datasette, request, "_secrets_check.html", context)
 
@@ -306,8 +354,8 @@ async def mask(datasette, request):
     if not is_htmx(request):
         return Response.redirect(await list_url(datasette, state, entry), headers=dict(VARY))
     context = await list_context(datasette, request, state, [entry])
-    context.update(entry=entry, focus=request.args.get("focus"))
-    return await render(datasette, request, "_secrets_value.html", context)
+    context.update(entry=entry, focus=focus_of(request))
+    return await render(datasette, request, "_secrets_masked.html", context)
 
 
 async def audit(datasette, request):
@@ -495,6 +543,7 @@ ROUTES = [
         (r"^/-/secrets/(?P<name>[^/]+)/restore$", restore),
         (r"^/-/secrets/(?P<name>[^/]+)/delete$", delete),
         (r"^/-/secrets/(?P<name>[^/]+)/reveal$", reveal),
+        (r"^/-/secrets/(?P<name>[^/]+)/copy$", copy),
         (r"^/-/secrets/(?P<name>[^/]+)/mask$", mask),
         (r"^/-/secrets/(?P<name>[^/]+)/test$", check),
     ]
@@ -527,12 +576,13 @@ def ensure_editable(state, entry):
 
 
 AUDIT_PAGE_SIZE = 50
+HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all
 AUDIT_FILTERS = ("secret", "actor", "action")
 # Every action the audit log records, as the log's filter offers them.
 AUDIT_ACTIONS = {
     "set": "Stored a new version",
     "note": "Changed the note",
-    "restore": "Stored an old version again",
+    "restore": "Restored an old version",
     "delete": "Deleted",
     "reveal": "Revealed",
     "rotate": "Re-encrypted everything under the current key",
@@ -595,19 +645,50 @@ async def list_url(datasette, state, entry):
     return datasette.urls.path("/-/secrets") + query + f"#secret-{entry.key}"
 
 
-async def done(datasette, request, state, entry, message, history=False):
-    """After a change: the fresh row fragment for htmx, else a redirect with a message."""
+async def done(datasette, request, state, entry, message, history=False, undo=False):
+    """After a change, its message at the row (with Undo after a delete) and in the
+    page's notice: the fresh row fragment for htmx, else a redirect to the row."""
+    undo = entry.version if undo else None
     if not is_htmx(request):
-        datasette.add_message(request, message, datasette.INFO)
-        return Response.redirect(await list_url(datasette, state, entry))
+        return await redirect_with_flash(datasette, state, entry, message, undo)
     entry = await core.entry(datasette, state, entry.name)
     if entry is None:  # a deleted orphan leaves the list
         context = {"message": message}
         return await render(datasette, request, "_secrets_removed.html", context)
-    versions = await store.history(state.db, entry.name) if history else None
+    if history:
+        return await history_response(datasette, request, state, entry, focus="history")
+    focus = "restore" if undo else "edit"
     return await row_fragment(
-        datasette, request, state, entry, versions=versions, focus="edit", message=message
+        datasette, request, state, entry, focus=focus, message=message, undo=undo, notice=True
     )
+
+
+# Without JavaScript a change redirects to the list, and the list shows its message
+# at the changed row: the message travels in a signed cookie read once (as
+# Datasette's own flash messages do), which names the row.
+FLASH_COOKIE = "ds_secrets_done"
+FLASH_NAMESPACE = "datasette-secrets-done"
+
+
+async def redirect_with_flash(datasette, state, entry, message, undo=None):
+    response = Response.redirect(await list_url(datasette, state, entry))
+    flash = {"name": entry.name, "message": message, "undo": undo}
+    response.set_cookie(FLASH_COOKIE, datasette.sign(flash, FLASH_NAMESPACE), httponly=True)
+    return response
+
+
+def read_flash(datasette, request):
+    """The message a redirect left for the list page, or None."""
+    cookie = request.cookies.get(FLASH_COOKIE)
+    if not cookie:
+        return None
+    try:
+        flash = datasette.unsign(cookie, FLASH_NAMESPACE)
+    except BadSignature:
+        return None
+    if not (isinstance(flash, dict) and isinstance(flash.get("name"), str) and isinstance(flash.get("message"), str)):
+        return None
+    return flash
 
 
 async def edit_form(
@@ -636,23 +717,36 @@ async def edit_form(
     return await render(datasette, request, "secrets_edit.html", context, status)
 
 
-async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, message=None):
-    context = await list_context(datasette, request, state, [entry], versions)
-    context.update(entry=entry, mode=mode, versions=versions, focus=focus, message=message)
+async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, **extra):
+    context = await list_context(datasette, request, state, [entry], versions, events=extra.get("events"))
+    context.update(entry=entry, mode=mode, versions=versions, focus=focus, **extra)
     return await render(datasette, request, "_secrets_row.html", context)
 
 
-async def list_context(datasette, request, state, entries, versions=None, q=""):
+# The controls a row fragment may give focus to (?focus=): the one just used.
+FOCUSABLE = {"edit", "history", "delete", "reveal", "restore"}
+
+
+def focus_of(request):
+    focus = request.args.get("focus")
+    if focus in FOCUSABLE or (focus or "").startswith("restore-"):
+        return focus
+    return None
+
+
+async def list_context(datasette, request, state, entries, versions=None, q="", events=None):
     """Template context shared by the page and its fragments.
 
     Actors named anywhere in it are resolved with one actors_from_ids call.
     """
     ids = set()
     for entry in entries:
-        for column in ("updated_by", "last_used_by", "deleted_by"):
+        ids.add(entry.last_used_by)
+        for column in ("updated_by", "deleted_by"):
             ids.add((entry.stored or {}).get(column))
     for version in versions or []:
         ids.update([version["created_by"], version["deleted_by"]])
+    ids.update(event["actor_id"] for event in events or [])
     ids.discard(None)
     actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
     can_reveal = state.settings.reveal and await datasette.allowed(
@@ -670,17 +764,52 @@ async def list_context(datasette, request, state, entries, versions=None, q=""):
 
     return {
         "entries": entries,
+        "versions": versions,
         "q": q,
+        "max_note": core.MAX_NOTE_LENGTH,
+        "restore_label": restore_label,
+        "event_text": event_text,
+        "flash_for": lambda entry: (None, None),
         "settings": state.settings,
         "can_reveal": can_reveal,
         "columns": COLUMNS,
         "env_var": core.env_var,
+        "breakable": breakable,
         "actor_name": actor_name,
         "moment": moment_of,
         "path": lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
         "generate_command": "datasette secrets generate-encryption-key",
         "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
     }
+
+
+def breakable(name):
+    """A name that may wrap after each underscore (long names and environment variables)."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+
+
+def restore_label(number):
+    """The one verb for putting an old version back, everywhere."""
+    return f"Restore version {number}"
+
+
+# How a secret's history tells each audited action (the audit log page says it in its own words).
+COPIED = "copied to the clipboard"
+
+
+def event_text(row):
+    version, detail = row["version"], row["detail"]
+    text = {
+        "set": f"stored version {version}",
+        "note": f"changed the note of version {version}",
+        "restore": f"stored version {version}, restored {detail}" if detail else f"restored version {version}",
+        "delete": "deleted it",
+        "reveal": f"copied version {version} to the clipboard" if detail == COPIED else f"revealed version {version}",
+        "check": f"tested version {version}",
+    }.get(row["action"], row["action"])
+    if detail and row["action"] in ("set", "delete", "check"):
+        text += f" ({detail})"
+    return text
 
 
 def moment(w, who):

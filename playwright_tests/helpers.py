@@ -67,8 +67,8 @@ def seed(context, server, name, value, note=""):
         max_redirects=0,
     )
     assert response.status == 302, f"seeding {name}: {response.status} {response.text()}"
-    # The redirect queued a "Saved ..." flash message for the next page: drop it.
-    context.clear_cookies(name="ds_messages")
+    # The redirect left a "Saved ..." message for the next page: drop it.
+    context.clear_cookies(name="ds_secrets_done")
 
 
 # Page objects

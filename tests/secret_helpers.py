@@ -34,7 +34,7 @@ EXAMPLE_SECRETS = [
 
 
 # Every route of the admin UI, relative to /-/secrets, for a secret NAME.
-NAME_ROUTES = ["", "/row", "/history", "/restore", "/delete", "/reveal", "/mask"]
+NAME_ROUTES = ["", "/row", "/history", "/restore", "/delete", "/reveal", "/copy", "/mask"]
 
 
 def plugin_module(name, **hooks):
@@ -109,17 +109,36 @@ def legacy_token(key, value):
 
 
 async def follow(ds, response, actor=ROOT):
-    """Follow a redirect the way a browser would, carrying the flash-message cookie."""
+    """Follow a redirect the way a browser would, carrying the cookies it set
+    (Datasette's flash messages, and this plugin's message for the changed row)."""
     assert response.status_code == 302, response.text
-    cookies = {}
-    if "ds_messages" in response.cookies:
-        cookies["ds_messages"] = response.cookies["ds_messages"]
+    cookies = {name: value for name, value in response.cookies.items() if value}
     return await ds.client.get(response.headers["location"], actor=actor, cookies=cookies)
 
 
 def flash_messages(page):
+    """Messages a redirect left: Datasette's own, and the notice of a changed row."""
     soup = parse(page)
-    return [p.get_text(" ", strip=True) for p in soup.select("p.message-info")]
+    return [p.get_text(" ", strip=True) for p in soup.select("p.message-info, #secrets-status p")]
+
+
+def opener(soup, url):
+    """The control that opens ``url`` without JavaScript: a link to it, or a button
+    whose ``formaction`` (else its form's ``action``) it is; None if there is none."""
+    link = soup.find("a", href=url)
+    if link is not None:
+        return link
+    for button in soup.find_all("button"):
+        form = button.find_parent("form")
+        if (button.get("formaction") or (form.get("action") if form else None)) == url:
+            return button
+    return None
+
+
+def row_feedback(page, name):
+    """The message shown at a secret's row after a change, or None."""
+    cell = parse(page).select_one(f"tbody#secret-{name} tr.secret-feedback td")
+    return cell.get_text(" ", strip=True) if cell else None
 
 
 def row_of(soup, name):

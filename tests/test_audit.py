@@ -36,7 +36,7 @@ async def test_every_action_newest_first(ds):
         ("Stored a new version", "OTHER_KEY", "1", "manager"),
         ("Deleted", "API_KEY", "", "root"),
         ("Revealed", "API_KEY", "3", "root"),
-        ("Stored an old version again", "API_KEY", "3", "root"),
+        ("Restored an old version", "API_KEY", "3", "root"),
         ("Stored a new version", "API_KEY", "2", "root"),
         ("Changed the note", "API_KEY", "1", "root"),
         ("Stored a new version", "API_KEY", "1", "root"),

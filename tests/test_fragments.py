@@ -14,6 +14,7 @@ from secret_helpers import (
     HX,
     ROOT,
     audit_rows,
+    flash_messages,
     follow,
     insert_row,
     parse,
@@ -57,16 +58,19 @@ FRAGMENTS = [
     ("POST", "/-/secrets/API_KEY", {"secret": "new-value", "note": "n"}, "tbody#secret-API_KEY"),
     ("GET", "/-/secrets/API_KEY/row", None, "tbody#secret-API_KEY"),
     ("GET", "/-/secrets/API_KEY/history", None, "tbody#secret-API_KEY table.secret-versions"),
-    ("POST", "/-/secrets/API_KEY/restore", {"version": "1"}, "tbody#secret-API_KEY table.secret-versions"),
+    ("GET", "/-/secrets/API_KEY/restore?version=1", None, "tbody#secret-API_KEY table.secret-versions form.secret-confirm"),
+    ("POST", "/-/secrets/API_KEY/restore", {"version": "1", "history": "1"}, "tbody#secret-API_KEY table.secret-versions"),
+    ("POST", "/-/secrets/API_KEY/restore", {"version": "1"}, "tbody#secret-API_KEY tr.secret-feedback"),
     ("GET", "/-/secrets/API_KEY/delete", None, "tbody#secret-API_KEY form.secret-confirm"),
     ("POST", "/-/secrets/API_KEY/delete", None, "tbody#secret-API_KEY"),
     ("POST", "/-/secrets/API_KEY/reveal", None, ".secret-revealed .secret-revealed-value"),
     ("GET", "/-/secrets/API_KEY/mask", None, ".secret-mask"),
+    ("GET", "/-/secrets/API_KEY/mask", None, "hx-partial[hx-target='#secrets-status']"),
 ]
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("method,path,data,selector", FRAGMENTS, ids=[f"{m} {p}" for m, p, _, _ in FRAGMENTS])
+@pytest.mark.parametrize("method,path,data,selector", FRAGMENTS, ids=[f"{m} {p} {s}" for m, p, _, s in FRAGMENTS])
 async def test_htmx_requests_get_fragments(method, path, data, selector, seeded):
     response = await seeded.client.request(method, path, data=data, actor=ROOT, headers=HX)
     assert response.status_code == 200
@@ -203,31 +207,29 @@ async def test_orphan_names_are_escaped_and_usable(name, ds, key):
     await insert_row(ds, name, Key(key).encrypt(name, 1, "orphan-value"), Key(key).id, note="orphan")
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     assert_no_injection(page)
-    assert name in [c.get_text() for c in page.select("code.secret-name-text")]
-    tbody = next(t for t in page.select("tbody.secret") if t.select_one("code.secret-name-text").get_text() == name)
+    assert name in [c.get_text() for c in page.select("th.secret-name code")]
+    tbody = next(t for t in page.select("tbody.secret") if t.select_one("th.secret-name code").get_text() == name)
 
     # its links work: history, delete confirmation (page and fragment), then delete
-    history_link = tbody.find("a", string=lambda s: s and "History" in s) or tbody.find(
-        lambda tag: tag.name == "a" and "History" in tag.get_text()
-    )
-    history = await ds.client.get(history_link["href"], actor=ROOT)
+    history_button = tbody.find("button", string="History")
+    history = await ds.client.get(history_button["formaction"], actor=ROOT)
     assert history.status_code == 200
     assert_no_injection(parse(history))
-    delete_link = tbody.select_one("a.secret-danger")
+    delete_url = tbody.select_one("button.secret-danger")["formaction"]
     for headers in ({}, HX):
-        confirm = await ds.client.get(delete_link["href"], actor=ROOT, headers=headers)
+        confirm = await ds.client.get(delete_url, actor=ROOT, headers=headers)
         assert confirm.status_code == 200
         assert_no_injection(parse(confirm))
-    form = parse(await ds.client.get(delete_link["href"], actor=ROOT)).select_one("form.secret-form")
+    form = parse(await ds.client.get(delete_url, actor=ROOT)).select_one("form.secret-form")
     for headers in (HX,):
-        fragment = await ds.client.post(delete_link["href"], actor=ROOT, headers=headers)
+        fragment = await ds.client.post(delete_url, actor=ROOT, headers=headers)
         assert fragment.status_code == 200
         assert_no_injection(parse(fragment))
-    assert form["action"] == delete_link["href"]
+    assert form["action"] == delete_url
     (row,) = await secret_rows(ds, name)
     assert row["deleted_at"] is not None
     after = parse(await ds.client.get("/-/secrets", actor=ROOT))
-    assert name not in [c.get_text() for c in after.select("code.secret-name-text")]
+    assert name not in [c.get_text() for c in after.select("th.secret-name code")]
 
 
 @pytest.mark.asyncio
@@ -235,12 +237,12 @@ async def test_flash_message_with_orphan_name_is_escaped(ds, key):
     name = ORPHAN_NAMES[0]
     await insert_row(ds, name, Key(key).encrypt(name, 1, "orphan-value"), Key(key).id)
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
-    tbody = next(t for t in page.select("tbody.secret") if t.select_one("code.secret-name-text").get_text() == name)
-    response = await ds.client.post(tbody.select_one("a.secret-danger")["href"], actor=ROOT)
+    tbody = next(t for t in page.select("tbody.secret") if t.select_one("th.secret-name code").get_text() == name)
+    response = await ds.client.post(tbody.select_one("button.secret-danger")["formaction"], actor=ROOT)
     assert response.status_code == 302
-    after = parse(await follow(ds, response))
-    assert_no_injection(after)
-    assert any(name in p.get_text() for p in after.select("p.message-info"))
+    after = await follow(ds, response)
+    assert_no_injection(parse(after))
+    assert any(name in message for message in flash_messages(after))
 
 
 @pytest.mark.asyncio

@@ -242,9 +242,9 @@ async def delete_orphan_from_the_list_page(ds, key, name):
     await insert_row(ds, name, k.encrypt(name, 1, "orphaned value"), k.id, note="left behind")
     page = await ds.client.get("/-/secrets", actor=ROOT)
     assert page.status_code == 200, page.text[:300]
-    # Nothing registered is set, so the orphan's is the only delete link.
-    links = [a["href"] for a in parse(page).find_all("a", href=True) if a["href"].endswith("/delete")]
-    assert len(links) == 1, f"the orphan {name[:40]!r} is listed with a delete link: {links}"
+    # Nothing registered is set, so the orphan's is the only Delete button (its formaction, without JavaScript).
+    links = [b["formaction"] for b in parse(page).find_all("button", formaction=True) if b["formaction"].endswith("/delete")]
+    assert len(links) == 1, f"the orphan {name[:40]!r} is listed with a Delete button: {links}"
     confirm = await ds.client.get(as_a_browser_would(links[0]), actor=ROOT)
     assert confirm.status_code == 200, f"{links[0][:80]!r} -> {confirm.status_code}"
     (form,) = [f for f in parse(confirm).find_all("form") if (f.get("action") or "").endswith("/delete")]

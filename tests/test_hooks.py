@@ -140,7 +140,7 @@ async def test_invalid_entries_are_skipped_with_a_warning(invalid, register_plug
     # the admin page still works and shows only the valid secrets
     response = await ds.client.get("/-/secrets", actor=ROOT)
     assert response.status_code == 200
-    names = [code.get_text() for code in parse(response).select("code.secret-name-text")]
+    names = [code.get_text() for code in parse(response).select("th.secret-name code")]
     assert names == ["GOOD_AFTER", "GOOD_BEFORE"]
 
 

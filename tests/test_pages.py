@@ -21,7 +21,7 @@ async def many(register_plugin, make_datasette):
 
 
 def shown(response):
-    return [code.get_text() for code in parse(response).select("tbody.secret code.secret-name-text")]
+    return [code.get_text() for code in parse(response).select("tbody.secret th.secret-name code")]
 
 
 def page_links(response):
@@ -35,7 +35,8 @@ async def test_pages_with_plain_links(many):
     assert shown(first) == NAMES[:PAGE_SIZE]
     links = page_links(first)
     assert set(links) == {"Next page"}
-    assert f"Page 1 of 3: 1–{PAGE_SIZE} of {COUNT} secrets" in parse(first).select_one(".secrets-count").get_text(" ", strip=True)
+    assert parse(first).select_one("#secrets-count").get_text(" ", strip=True) == f"{COUNT} secrets."
+    assert f"Page 1 of 3: 1–{PAGE_SIZE}" in parse(first).select_one("nav.secrets-pages").get_text(" ", strip=True)
 
     second = await many.client.get(links["Next page"]["href"], actor=ROOT)
     assert shown(second) == NAMES[PAGE_SIZE : PAGE_SIZE * 2]

@@ -152,12 +152,14 @@ MANAGER_STATUSES = {
     (SECRET + "/row", "POST"): (405, 405),
     (SECRET + "/history", "GET"): (200, 200),
     (SECRET + "/history", "POST"): (405, 405),
-    (SECRET + "/restore", "GET"): (405, 405),
+    (SECRET + "/restore", "GET"): (400, 400),  # asks first, but which version? (none in the matrix's query)
     (SECRET + "/restore", "POST"): (302, 200),
     (SECRET + "/delete", "GET"): (200, 200),
     (SECRET + "/delete", "POST"): (302, 200),
     (SECRET + "/reveal", "GET"): (403, 403),
     (SECRET + "/reveal", "POST"): (403, 403),
+    (SECRET + "/copy", "GET"): (403, 403),
+    (SECRET + "/copy", "POST"): (403, 403),
     (SECRET + "/mask", "GET"): (302, 200),
     (SECRET + "/mask", "POST"): (405, 405),
     (SECRET + "/test", "GET"): (405, 405),
@@ -166,6 +168,8 @@ MANAGER_STATUSES = {
 ROOT_STATUSES = dict(MANAGER_STATUSES)
 ROOT_STATUSES[(SECRET + "/reveal", "GET")] = (405, 405)
 ROOT_STATUSES[(SECRET + "/reveal", "POST")] = (200, 200)
+ROOT_STATUSES[(SECRET + "/copy", "GET")] = (405, 405)
+ROOT_STATUSES[(SECRET + "/copy", "POST")] = (200, 200)
 # GET routes answer HEAD too.
 ALLOWED_METHODS = {
     "/-/secrets": "GET, HEAD",
@@ -178,9 +182,10 @@ ALLOWED_METHODS = {
     SECRET: "GET, POST, HEAD",
     SECRET + "/row": "GET, HEAD",
     SECRET + "/history": "GET, HEAD",
-    SECRET + "/restore": "POST",
+    SECRET + "/restore": "GET, POST, HEAD",
     SECRET + "/delete": "GET, POST, HEAD",
     SECRET + "/reveal": "POST",
+    SECRET + "/copy": "POST",
     SECRET + "/mask": "GET, HEAD",
     SECRET + "/test": "POST",
 }

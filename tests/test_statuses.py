@@ -7,7 +7,7 @@ from secret_helpers import HX, ROOT, insert_row, parse, store_value
 
 
 def shown(response):
-    return [code.get_text() for code in parse(response).select("tbody.secret code.secret-name-text")]
+    return [code.get_text() for code in parse(response).select("tbody.secret th.secret-name code")]
 
 
 def status_links(response):

@@ -14,6 +14,8 @@ from secret_helpers import (
     audit_rows,
     flash_messages,
     follow,
+    opener,
+    row_feedback,
     insert_row,
     parse,
     plugin_module,
@@ -53,7 +55,7 @@ async def test_list_page_shows_registered_secrets(ds):
     assert response.status_code == 200
     page = parse(response)
     assert page.find("h1").get_text(strip=True) == "Secrets"
-    names = [code.get_text() for code in page.select("tbody.secret code.secret-name-text")]
+    names = [code.get_text() for code in page.select("tbody.secret th.secret-name code")]
     assert names == ["API_KEY", "ENV_KEY", "OTHER_KEY"]
 
     api = row_of(page, "API_KEY")
@@ -64,11 +66,11 @@ async def test_list_page_shows_registered_secrets(ds):
     assert "Get an example key" in link.get_text()
     assert "example-secrets-plugin" in api.select_one(".secret-plugin").get_text()
     assert cell(api, "Value").get_text(strip=True) == "Not set"
-    set_link = api.find("a", href="/-/secrets/API_KEY")
+    set_link = opener(api, "/-/secrets/API_KEY")
     assert set_link is not None and set_link.get_text(strip=True).startswith("Set")
     # nothing stored, so nothing to delete or look back on
-    assert api.find("a", href="/-/secrets/API_KEY/delete") is None
-    assert api.find("a", href="/-/secrets/API_KEY/history") is None
+    assert opener(api, "/-/secrets/API_KEY/delete") is None
+    assert opener(api, "/-/secrets/API_KEY/history") is None
     # the default obtain label
     assert row_of(page, "OTHER_KEY").select_one("a.secret-obtain") is None
 
@@ -97,9 +99,9 @@ async def test_list_shows_stored_secret(ds):
     used = cell(api, "Last used")
     assert used.find("time") is not None
     assert used.select_one(".secret-actor").get_text() == "manager"
-    assert api.find("a", href="/-/secrets/API_KEY").get_text(strip=True).startswith("Edit")
-    assert api.find("a", href="/-/secrets/API_KEY/history") is not None
-    assert api.find("a", href="/-/secrets/API_KEY/delete") is not None
+    assert opener(api, "/-/secrets/API_KEY").get_text(strip=True).startswith("Edit")
+    assert opener(api, "/-/secrets/API_KEY/history") is not None
+    assert opener(api, "/-/secrets/API_KEY/delete") is not None
 
 
 @pytest.mark.asyncio
@@ -217,7 +219,7 @@ async def test_filter(q, expected, ds):
         response = await ds.client.get("/-/secrets", params={"q": q}, actor=ROOT, headers=headers)
         assert response.status_code == 200
         soup = parse(response)
-        assert [c.get_text() for c in soup.select("tbody.secret code.secret-name-text")] == expected
+        assert [c.get_text() for c in soup.select("tbody.secret th.secret-name code")] == expected
         if not expected:
             assert soup.select_one("p.secrets-empty") is not None
     page = parse(await ds.client.get("/-/secrets", params={"q": q}, actor=ROOT))
@@ -305,9 +307,8 @@ async def test_set_with_htmx_returns_row_and_status(ds):
         row = soup.find("tbody")
         assert row["id"] == "secret-API_KEY"
         assert cell(row, "Version").get_text(strip=True) == str(version)
-        partial = soup.find("hx-partial")
-        assert partial["hx-target"] == "#secrets-status"
-        assert partial.get_text(strip=True) == f"Saved API_KEY: version {version}."
+        # the result at the row (secrets.js repeats it in the page's notice)
+        assert row_feedback(response, "API_KEY") == f"Saved API_KEY: version {version}."
     assert await get_secret(ds, "API_KEY") == "htmx-value-2"
 
 
@@ -374,7 +375,7 @@ async def test_blank_value_changes_only_the_note(htmx, ds):
     message = "Updated the note for API_KEY; the value is unchanged."
     if htmx:
         assert response.status_code == 200
-        assert parse(response).find("hx-partial").get_text(strip=True) == message
+        assert row_feedback(response, "API_KEY") == message
     else:
         assert flash_messages(await follow(ds, response, MANAGER)) == [message]
     (row,) = await secret_rows(ds, "API_KEY")
@@ -416,7 +417,7 @@ async def test_environment_secret_is_read_only(ds, monkeypatch):
     value_cell = cell(env, "Value")
     assert "Environment variable" in value_cell.get_text()
     assert value_cell.find("code").get_text() == "DATASETTE_SECRETS_ENV_KEY"
-    assert env.find("a", href="/-/secrets/ENV_KEY") is None
+    assert opener(env, "/-/secrets/ENV_KEY") is None
     for method, data in (("GET", None), ("POST", {"secret": "x", "note": ""})):
         for headers in ({}, HX):
             response = await ds.client.request(method, "/-/secrets/ENV_KEY", actor=ROOT, headers=headers, data=data)
@@ -431,7 +432,7 @@ async def test_environment_variable_shadowing_a_stored_value(ds, monkeypatch):
     monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "env-wins")
     env = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "ENV_KEY")
     assert "version 1" in env.select_one(".secret-shadowed").get_text()
-    assert env.find("a", href="/-/secrets/ENV_KEY/delete") is None
+    assert opener(env, "/-/secrets/ENV_KEY/delete") is None
     assert (await ds.client.post("/-/secrets/ENV_KEY/delete", actor=ROOT)).status_code == 409
     assert (await ds.client.post("/-/secrets/ENV_KEY/reveal", actor=ROOT)).status_code == 403
     assert (await ds.client.post("/-/secrets/ENV_KEY/restore", data={"version": "1"}, actor=ROOT)).status_code == 409
@@ -448,7 +449,7 @@ async def test_without_a_key_the_page_explains_setup(example_plugin, make_datase
     page = parse(response)
     assert "datasette secrets generate-encryption-key" in page.select_one(".secrets-setup").get_text()
     assert "no encryption key" in cell(row_of(page, "API_KEY"), "Value").get_text()
-    assert row_of(page, "OTHER_KEY").find("a", href="/-/secrets/OTHER_KEY") is None
+    assert opener(row_of(page, "OTHER_KEY"), "/-/secrets/OTHER_KEY") is None
     for name in ("API_KEY", "OTHER_KEY"):
         assert (await ds.client.get(f"/-/secrets/{name}", actor=ROOT)).status_code == 409
         response = await ds.client.post(f"/-/secrets/{name}", data={"secret": "v", "note": ""}, actor=ROOT)
@@ -478,8 +479,8 @@ async def test_orphan_is_listed_and_can_only_be_deleted(ds, key):
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     orphan = row_of(page, "RETIRED_KEY")
     assert orphan.select_one(".secret-orphan-note") is not None
-    assert orphan.find("a", href="/-/secrets/RETIRED_KEY") is None
-    assert orphan.find("a", href="/-/secrets/RETIRED_KEY/delete") is not None
+    assert opener(orphan, "/-/secrets/RETIRED_KEY") is None
+    assert opener(orphan, "/-/secrets/RETIRED_KEY/delete") is not None
     assert (await ds.client.get("/-/secrets/RETIRED_KEY", actor=ROOT)).status_code == 409
     response = await ds.client.post("/-/secrets/RETIRED_KEY", data={"secret": "new", "note": ""}, actor=ROOT)
     assert response.status_code == 409
@@ -547,15 +548,42 @@ async def test_history_page_and_fragment(ds):
     assert is_fragment(fragment_response)
     assert parse(fragment_response).find("tbody")["id"] == "secret-API_KEY"
     for response in (page_response, fragment_response):
-        table = parse(response).select_one("table.secret-versions")
-        rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in table.select(":scope > tbody > tr")]
-        assert [r[0] for r in rows] == ["3", "2", "1"]
-        assert [r[2] for r in rows] == ["note 3", "note 2", "note 1"]
-        assert rows[0][4] == "Current"
+        soup = parse(response)
+        table = soup.select_one("table.secret-versions")
+        rows = table.select(":scope > tbody > tr")
+        assert [tr.th.get_text(" ", strip=True) for tr in rows] == ["3 current", "2", "1"]
+        assert [tr.select_one("td[data-label=Note]").get_text(strip=True) for tr in rows] == ["note 3", "note 2", "note 1"]
+        # One verb for putting an old version back; it asks first (a GET of the confirmation).
         buttons = [b.get_text(strip=True) for b in table.find_all("button")]
-        assert buttons == ["Roll back to version 2", "Roll back to version 1"]
+        assert buttons == ["Restore version 2", "Restore version 1"]
         for form in table.find_all("form"):
-            assert form["method"] == "post" and form["action"] == "/-/secrets/API_KEY/restore"
+            assert form.get("method", "get") == "get" and form["action"] == "/-/secrets/API_KEY/restore"
+        # What happened, newest first, by whom.
+        events = [li.get_text(" ", strip=True) for li in soup.select("ol.secret-events li")]
+        assert events == [f"just now by root : stored version {n}" for n in (3, 2, 1)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+async def test_restore_asks_first(htmx, ds):
+    await store_value(ds, "API_KEY", "value-one", note="one")
+    await store_value(ds, "API_KEY", "value-two", note="two")
+    response = await ds.client.get("/-/secrets/API_KEY/restore?version=1", actor=ROOT, headers=HX if htmx else {})
+    assert response.status_code == 200
+    soup = parse(response)
+    confirm = soup.select_one("form.secret-confirm")
+    assert confirm["method"] == "post" and confirm["action"] == "/-/secrets/API_KEY/restore"
+    assert "Restore version 1 of API_KEY ? Its value and note are stored again as version 3" in confirm.get_text(" ", strip=True)
+    assert confirm.find("button", autofocus=True).get_text(strip=True) == "Restore version 1"
+    if htmx:  # under that version in the row's history; confirming keeps the history open
+        assert soup.find("tbody")["id"] == "secret-API_KEY"
+        assert confirm.find_parent("table", class_="secret-versions") is not None
+        assert confirm.find("input", attrs={"name": "history"})["value"] == "1"
+    else:
+        assert soup.find("h1").get_text(strip=True) == "Restore version 1 of API_KEY?"
+    assert await get_secret(ds, "API_KEY") == "value-two", "asking changes nothing"
+    missing = await ds.client.get("/-/secrets/API_KEY/restore?version=9", actor=ROOT)
+    assert missing.status_code == 404
 
 
 @pytest.mark.asyncio
@@ -578,8 +606,8 @@ async def test_roll_back(htmx, ds):
         assert response.status_code == 200
         soup = parse(response)
         assert soup.find("tbody")["id"] == "secret-API_KEY"
-        assert soup.select_one("table.secret-versions") is not None
-        assert soup.find("hx-partial").get_text(strip=True) == message
+        assert soup.select_one("table.secret-versions") is None, "history was not open"
+        assert row_feedback(response, "API_KEY") == message
     else:
         assert flash_messages(await follow(ds, response, MANAGER)) == [message]
     assert await get_secret(ds, "API_KEY") == "value-one"
@@ -660,13 +688,19 @@ async def test_delete_and_restore(htmx, ds):
     response = await ds.client.post("/-/secrets/API_KEY/delete", actor=MANAGER, headers=HX if htmx else {})
     if htmx:
         assert response.status_code == 200
-        soup = parse(response)
-        row = soup.find("tbody")
-        assert soup.find("hx-partial").get_text(strip=True).startswith("Deleted API_KEY.")
+        row = parse(response).find("tbody")
     else:
         page = await follow(ds, response, MANAGER)
-        assert flash_messages(page)[0].startswith("Deleted API_KEY.")
+        assert flash_messages(page) == ["Deleted API_KEY."]
         row = row_of(parse(page), "API_KEY")
+    # The message at the row offers Undo; the deleted row itself offers Restore: both put version 2 back.
+    feedback = row.select_one("tr.secret-feedback")
+    assert feedback.get_text(" ", strip=True) == "Deleted API_KEY. Undo"
+    for label in ("Undo API_KEY", "Restore API_KEY"):
+        form = row.find("button", attrs={"aria-label": label}).find_parent("form")
+        assert (form["method"], form["action"]) == ("post", "/-/secrets/API_KEY/restore")
+        assert form.find("input", attrs={"name": "version"})["value"] == "2"
+    assert row.find("button", attrs={"aria-label": "Undo API_KEY"}).has_attr("autofocus")
     assert "Deleted" in cell(row, "Value").get_text()
     assert cell(row, "Version").get_text(strip=True) == ""
     assert await get_secret(ds, "API_KEY") is None
@@ -684,6 +718,7 @@ async def test_delete_and_restore(htmx, ds):
     response = await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "2"}, actor=ROOT)
     assert response.status_code == 302
     assert await get_secret(ds, "API_KEY") == "value-two"
+    assert row_feedback(await follow(ds, response), "API_KEY") == "Restored API_KEY version 2 as version 3."
 
 
 @pytest.mark.asyncio

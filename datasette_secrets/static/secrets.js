@@ -1,26 +1,64 @@
-// Glue that htmx does not express: copy to clipboard, the edit form's keys
-// (Escape cancels, Ctrl/Cmd+Enter in a textarea saves), and keeping what was
-// typed when the form is replaced.
+// Glue that htmx does not express: copying to the clipboard, keys (Escape cancels
+// a form or a confirmation, Ctrl/Cmd+Enter in a textarea saves), the note's
+// character count, keeping focus and what was typed across swaps, and clearing
+// the last change's message when the next request starts.
 
 function announce(text) {
   const status = document.getElementById("secrets-status");
   if (status) status.textContent = text;
 }
 
+// Copy. In a revealed value, the text shown; in a masked row, the value fetched
+// by a POST (allowed and audited as a reveal) and never shown. Without
+// JavaScript that second button submits the Reveal form instead.
 document.addEventListener("click", async (event) => {
-  const button = event.target.closest("[data-copy-from]");
+  const button = event.target.closest("[data-copy-from], [data-copy]");
   if (!button) return;
-  const source = document.getElementById(button.dataset.copyFrom);
+  event.preventDefault();
+  const name = button.querySelector(".visually-hidden")?.textContent.trim() || "The value";
   try {
-    await navigator.clipboard.writeText(source.textContent);
-    announce("Copied to the clipboard.");
+    if (button.dataset.copyFrom) {
+      await navigator.clipboard.writeText(document.getElementById(button.dataset.copyFrom).textContent);
+    } else {
+      // The value as a promise, so the clipboard write starts within the click.
+      const value = fetchValue(button.dataset.copy);
+      try {
+        await navigator.clipboard.write([new ClipboardItem({ "text/plain": value })]);
+      } catch (error) {
+        await value; // the server's refusal, if that was the cause
+        throw error;
+      }
+    }
+    announce(`Copied ${name} to the clipboard.`);
   } catch (error) {
-    announce("Could not copy: select the value and copy it yourself.");
+    announce(error.fromServer || `Could not copy ${name}: reveal it and copy it yourself.`);
   }
 });
 
+async function fetchValue(url) {
+  const response = await fetch(url, { method: "POST", headers: { "HX-Request": "true" } });
+  if (!response.ok) {
+    // The server's message (a 429 says when to try again), as the page's notice.
+    const error = new Error(response.statusText);
+    const text = await response.text();
+    error.fromServer = new DOMParser().parseFromString(text, "text/html").body.textContent.trim();
+    throw error;
+  }
+  return new Blob([await response.text()], { type: "text/plain" });
+}
+
+// The editor's Cancel: it closes where it is, and focus goes back to Edit.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-close]");
+  if (!button) return;
+  const body = button.closest("tbody");
+  button.closest("tr").remove();
+  const edit = body && body.querySelector("[data-edit]");
+  if (edit) edit.focus();
+});
+
 document.addEventListener("keydown", (event) => {
-  const form = event.target.closest && event.target.closest(".secret-form");
+  const form = event.target.closest && event.target.closest(".secret-form, .secret-confirm");
   if (!form) return;
   if (event.key === "Escape") {
     const cancel = form.querySelector(".secret-cancel");
@@ -34,13 +72,44 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// The note's count: "12/200 characters" (maxlength stops it at the limit).
+document.addEventListener("input", (event) => {
+  const field = event.target;
+  if (!(field instanceof HTMLTextAreaElement) || !field.maxLength || field.maxLength < 0) return;
+  const count = field.form && field.form.querySelector("[data-count]");
+  if (count) count.textContent = `${field.value.length}/${field.maxLength} characters`;
+});
+
+// A new request: the last change's message is stale now. Its row feedback is
+// hidden rather than removed, since the request may come from its Undo button.
+// An editor already open is focused instead of opened twice.
+document.addEventListener("htmx:before:request", (event) => {
+  const source = event.detail.ctx.sourceElement;
+  if (source && source.matches && source.matches("[data-edit]")) {
+    const open = source.closest("tbody").querySelector(".secret-editing [name=secret]");
+    if (open) {
+      event.preventDefault();
+      open.focus();
+      return;
+    }
+  }
+  announce("");
+  for (const row of document.querySelectorAll(".secret-feedback")) row.hidden = true;
+});
+
 // What was typed, carried into the form that replaces the edit form: after a
 // validation error (422: the page never sends a typed value back), and after a
-// switch between the single-line and the multi-line value field.
+// switch between the single-line and the multi-line value field. And focus,
+// kept where it was when a swap takes away the focused element without giving
+// focus to another (a revealed value hiding itself again: back to Reveal).
 let carried = null;
 let pasted = null; // a paste of several lines that made the switch (below)
+let refocus = null;
+let afterSwap = null; // a message to announce once the swap is done
 document.addEventListener("htmx:before:swap", (event) => {
   const { ctx } = event.detail;
+  const target = ctx.target;
+  refocus = target && target.contains && target.contains(document.activeElement) ? target : null;
   const source = ctx.sourceElement;
   if (!ctx.response || !source || !source.matches) return;
   let form = null;
@@ -53,11 +122,28 @@ document.addEventListener("htmx:before:swap", (event) => {
   pasted = null;
 });
 document.addEventListener("htmx:after:swap", () => {
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (refocus && refocus.isConnected && lost) {
+    const control = refocus.querySelector("[autofocus], button, a[href], input, textarea");
+    if (control) control.focus();
+  }
+  refocus = null;
+  // A change's result at its row is said in the page's notice too (in view, and announced).
+  const feedback = document.querySelector(".secret-feedback:not([hidden]) td");
+  if (feedback) {
+    const text = [...feedback.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE);
+    announce(text.map((node) => node.textContent).join(" ").trim());
+  }
+  if (afterSwap) announce(afterSwap);
+  afterSwap = null;
   if (!carried) return;
   for (const { id, value } of carried) {
     const field = document.getElementById(id);
     // A password input drops line breaks: it only gets a value it keeps exactly.
-    if (field && (field.tagName === "TEXTAREA" || !/[\r\n]/.test(value))) field.value = value;
+    if (field && (field.tagName === "TEXTAREA" || !/[\r\n]/.test(value))) {
+      field.value = value;
+      field.dispatchEvent(new Event("input", { bubbles: true })); // the note's count
+    }
   }
   carried = null;
 });
@@ -74,6 +160,6 @@ document.addEventListener("paste", (event) => {
   event.preventDefault();
   const { value, selectionStart, selectionEnd } = input;
   pasted = { id: input.id, value: value.slice(0, selectionStart) + text + value.slice(selectionEnd) };
-  announce("That paste has several lines: switched to a multi-line value.");
+  afterSwap = "That paste has several lines: switched to a multi-line value.";
   switcher.click();
 });

@@ -1,0 +1,250 @@
+"""The list as an admin works through it: feedback at the row, Undo, Copy without
+showing, the count, real buttons, focus. (The browser side: playwright_tests.)"""
+
+import pytest
+
+from datasette_secrets import get_secret
+from secret_helpers import (
+    HX,
+    MANAGER,
+    ROOT,
+    audit_rows,
+    flash_messages,
+    follow,
+    insert_row,
+    parse,
+    row_feedback,
+    row_of,
+    store_value,
+)
+
+VALUE = "copied-but-never-shown-4242"
+
+
+# Feedback at the row, with and without JavaScript
+
+
+@pytest.mark.asyncio
+async def test_without_javascript_the_message_is_at_the_row_once(ds):
+    response = await store_value(ds, "OTHER_KEY", VALUE)
+    assert response.headers["location"].endswith("#secret-OTHER_KEY")
+    cookie = response.cookies["ds_secrets_done"]
+    assert VALUE not in cookie
+    page = await follow(ds, response)
+    assert row_feedback(page, "OTHER_KEY") == "Saved OTHER_KEY: version 1."
+    assert flash_messages(page) == ["Saved OTHER_KEY: version 1."], "and in the notice"
+    assert row_feedback(page, "API_KEY") is None
+    assert "ds_secrets_done" in page.headers.get("set-cookie", ""), "read once: the page clears it"
+    again = await ds.client.get("/-/secrets", actor=ROOT)
+    assert row_feedback(again, "OTHER_KEY") is None and flash_messages(again) == []
+
+
+@pytest.mark.asyncio
+async def test_a_forged_message_cookie_is_ignored(ds):
+    forged = {"ds_secrets_done": "eyJuYW1lIjoiT1RIRVJfS0VZIn0.forged"}
+    page = await ds.client.get("/-/secrets", actor=ROOT, cookies=forged)
+    assert page.status_code == 200
+    assert row_feedback(page, "OTHER_KEY") is None and flash_messages(page) == []
+
+
+@pytest.mark.asyncio
+async def test_without_javascript_a_delete_offers_undo_at_the_row(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    response = await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT)
+    page = await follow(ds, response)
+    assert row_feedback(page, "API_KEY") == "Deleted API_KEY. Undo"
+    undo = row_of(parse(page), "API_KEY").find("button", attrs={"aria-label": "Undo API_KEY"})
+    form = undo.find_parent("form")
+    data = {i["name"]: i["value"] for i in form.find_all("input")}
+    restored = await ds.client.post(form["action"], data=data, actor=ROOT)
+    assert await get_secret(ds, "API_KEY") == VALUE
+    assert row_feedback(await follow(ds, restored), "API_KEY") == "Restored API_KEY version 1 as version 2."
+
+
+# The editor
+
+
+@pytest.mark.asyncio
+async def test_the_editor_opens_under_the_row_and_counts_the_note(ds):
+    await store_value(ds, "API_KEY", VALUE, note="twelve chars")
+    response = await ds.client.get("/-/secrets/API_KEY", actor=ROOT, headers=HX)
+    soup = parse(response)
+    # Only the editor's own row: the secret's row, description and obtain link stay above it.
+    assert [tr["class"] for tr in soup.find_all("tr")] == [["secret-open", "secret-editing"]]
+    assert soup.tr["id"] == "edit-API_KEY"
+    note = soup.find("textarea", attrs={"name": "note"})
+    assert note["maxlength"] == "200"
+    count = soup.find(id=note["aria-describedby"].split()[-1])
+    assert count.get_text() == "12/200 characters"
+    assert soup.form["aria-label"] == "Edit API_KEY"
+
+
+@pytest.mark.asyncio
+async def test_the_page_without_javascript_names_the_edit_once(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    page = parse(await ds.client.get("/-/secrets/API_KEY", actor=ROOT))
+    text = page.select_one("main").get_text(" ", strip=True)
+    assert text.count("Edit API_KEY") == 1
+    assert page.find("h1").get_text(strip=True) == "Edit API_KEY"
+
+
+# Copy without showing
+
+
+@pytest.mark.asyncio
+async def test_copy_answers_the_value_as_text_and_is_audited_as_a_reveal(ds, events):
+    await store_value(ds, "API_KEY", VALUE)
+    response = await ds.client.post("/-/secrets/API_KEY/copy", actor=ROOT, headers=HX)
+    assert response.status_code == 200
+    assert response.text == VALUE
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "no-store" in response.headers["cache-control"]
+    assert (await audit_rows(ds))[-1] | {"created_at": None} == {
+        "name": "API_KEY", "version": 1, "action": "reveal", "detail": "copied to the clipboard",
+        "actor_id": "root", "created_at": None,
+    }
+    assert [e.name for e in events][-1] == "reveal-secret"
+    history = parse(await ds.client.get("/-/secrets/API_KEY/history", actor=ROOT))
+    assert "copied version 1 to the clipboard" in history.select_one("ol.secret-events").get_text()
+
+
+@pytest.mark.asyncio
+async def test_copy_is_allowed_only_where_reveal_is(ds, monkeypatch):
+    await store_value(ds, "API_KEY", VALUE)
+    assert (await ds.client.post("/-/secrets/API_KEY/copy", actor=MANAGER)).status_code == 403
+    assert (await ds.client.post("/-/secrets/API_KEY/copy")).status_code == 403
+    assert (await ds.client.post("/-/secrets/OTHER_KEY/copy", actor=ROOT)).status_code == 404
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-env")
+    assert (await ds.client.post("/-/secrets/ENV_KEY/copy", actor=ROOT)).status_code == 403
+    cross = await ds.client.post("/-/secrets/API_KEY/copy", actor=ROOT, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    assert [r["action"] for r in await audit_rows(ds)] == ["set"], "nothing refused was recorded"
+
+
+@pytest.mark.asyncio
+async def test_copy_shares_the_reveal_limit(make_datasette, example_plugin):
+    ds = make_datasette(settings={"reveals_per_minute": 2})
+    await store_value(ds, "API_KEY", VALUE)
+    statuses = [(await ds.client.post("/-/secrets/API_KEY/copy", actor=ROOT)).status_code for _ in range(2)]
+    statuses.append((await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT)).status_code)
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.asyncio
+async def test_the_copy_button_falls_back_to_reveal_and_only_for_revealers(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    row = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "API_KEY")
+    copy = row.find("button", attrs={"aria-label": "Copy API_KEY"})
+    assert copy["data-copy"] == "/-/secrets/API_KEY/copy"
+    # Without JavaScript it submits the Reveal form.
+    form = copy.find_parent("form")
+    assert (form["method"], form["action"]) == ("post", "/-/secrets/API_KEY/reveal")
+    assert VALUE not in str(row)
+    manager_row = row_of(parse(await ds.client.get("/-/secrets", actor=MANAGER)), "API_KEY")
+    assert manager_row.find("button", attrs={"aria-label": "Copy API_KEY"}) is None
+
+
+# Masking again: said, and focus back on Reveal
+
+
+@pytest.mark.asyncio
+async def test_masking_again_is_announced(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    soup = parse(await ds.client.get("/-/secrets/API_KEY/mask?focus=reveal", actor=ROOT, headers=HX))
+    assert soup.find("hx-partial", attrs={"hx-target": "#secrets-status"}).get_text(strip=True) == "API_KEY is hidden again."
+    assert soup.find("button", autofocus=True)["aria-label"] == "Reveal API_KEY"
+    revealed = parse(await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT, headers=HX))
+    hide = revealed.find("button", attrs={"aria-label": "Hide API_KEY"})
+    assert hide["hx-get"] == "/-/secrets/API_KEY/mask?focus=reveal"
+
+
+# The count, announced
+
+
+@pytest.mark.asyncio
+async def test_the_count_is_sent_to_its_status_region(ds):
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    count = page.select_one("#secrets-count")
+    assert count["role"] == "status"
+    assert count.get_text(strip=True) == "3 secrets."
+    assert count.find_parent(id="secrets-results") is None, "outside what a filter swaps"
+    fragment = parse(await ds.client.get("/-/secrets?q=key+api", actor=ROOT, headers=HX))
+    partial = fragment.find("hx-partial", attrs={"hx-target": "#secrets-count"})
+    assert partial.get_text(strip=True) == "1 of 3 secrets shown matching “key api”."
+    unset = parse(await ds.client.get("/-/secrets?status=unset", actor=ROOT))
+    assert unset.select_one("#secrets-count").get_text(strip=True) == "3 of 3 secrets shown with status “Not set”."
+
+
+# Real buttons, one vocabulary, row headers that are just names
+
+
+@pytest.mark.asyncio
+async def test_every_control_in_a_row_is_a_named_button(ds, key, monkeypatch):
+    from datasette_secrets.crypto import Key
+
+    # Written straight to the table (as an uninstalled plugin's secret stays), before the plugin reads it.
+    await insert_row(ds, "GONE_PLUGIN_KEY", Key(key).encrypt("GONE_PLUGIN_KEY", 1, VALUE), Key(key).id)
+    await store_value(ds, "API_KEY", VALUE)
+    await store_value(ds, "OTHER_KEY", VALUE)
+    await ds.client.post("/-/secrets/OTHER_KEY/delete", actor=ROOT)
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-env")
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    for tbody in page.select("tbody.secret"):
+        name = tbody.th.get_text()
+        assert [child.name for child in tbody.th.find_all(True, recursive=False)] == ["code"], "the row header is the name alone"
+        assert tbody.select_one("tr.secret-about").get_text(strip=True), "what it is comes under the row"
+        # Links only navigate: to get a key (a new tab) and nowhere else inside a row.
+        assert [a["class"] for a in tbody.find_all("a")] in ([], [["secret-obtain"]])
+        for button in tbody.find_all("button"):
+            label = button.get("aria-label") or ""
+            assert label.startswith(button.get_text(strip=True)) and label.endswith(name), str(button)
+    actions = {
+        tbody.th.get_text(): [b["aria-label"].rsplit(" ", 1)[0] for b in tbody.select("td.secret-actions button")]
+        for tbody in page.select("tbody.secret")
+    }
+    assert actions == {
+        "API_KEY": ["Edit", "History of", "Delete"],
+        "ENV_KEY": [],
+        "GONE_PLUGIN_KEY": ["History of", "Delete"],
+        "OTHER_KEY": ["History of", "Restore"],
+    }
+
+
+@pytest.mark.asyncio
+async def test_history_tells_what_happened_in_order(ds):
+    await store_value(ds, "API_KEY", "first-value", note="one")
+    await store_value(ds, "API_KEY", "second-value", note="two")
+    await store_value(ds, "API_KEY", "", note="two, amended")
+    await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT)
+    await ds.client.post("/-/secrets/API_KEY/delete", actor=MANAGER)
+    await ds.client.post("/-/secrets/API_KEY/restore", data={"version": "1"}, actor=ROOT)
+    soup = parse(await ds.client.get("/-/secrets/API_KEY/history", actor=ROOT, headers=HX))
+    events = [li.get_text(" ", strip=True).split(" : ", 1) for li in soup.select("ol.secret-events li")]
+    assert events == [
+        ["just now by root", "stored version 3, restored from version 1"],
+        ["just now by manager", "deleted it"],
+        ["just now by root", "revealed version 2"],
+        ["just now by root", "changed the note of version 2"],
+        ["just now by root", "stored version 2"],
+        ["just now by root", "stored version 1"],
+    ]
+    # Versions say what they are, not "Deleted": only the current one is marked.
+    versions = [tr.th.get_text(" ", strip=True) for tr in soup.select("table.secret-versions > tbody > tr")]
+    assert versions == ["3 current", "2", "1"]
+    assert "Deleted" not in soup.select_one("table.secret-versions").get_text()
+
+
+@pytest.mark.asyncio
+async def test_toggles_keep_focus_on_themselves(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    opened = parse(await ds.client.get("/-/secrets/API_KEY/history", actor=ROOT, headers=HX))
+    toggle = opened.find("button", attrs={"aria-label": "History of API_KEY"})
+    assert toggle["aria-expanded"] == "true" and toggle.has_attr("autofocus")
+    closed = parse(await ds.client.get(toggle["hx-get"], actor=ROOT, headers=HX))
+    toggle = closed.find("button", attrs={"aria-label": "History of API_KEY"})
+    assert toggle["aria-expanded"] == "false" and toggle.has_attr("autofocus")
+    assert closed.select_one("table.secret-versions") is None
+    cancelled = parse(await ds.client.get("/-/secrets/API_KEY/row?focus=delete", actor=ROOT, headers=HX))
+    assert cancelled.find("button", autofocus=True)["aria-label"] == "Delete API_KEY"
+    odd = parse(await ds.client.get("/-/secrets/API_KEY/row?focus=x%22onfocus", actor=ROOT, headers=HX))
+    assert odd.find("button", autofocus=True) is None
