@@ -5,7 +5,7 @@ are the associated data, so a ciphertext copied into another secret's row, or
 into a newer version's row of the same secret, fails authentication instead of
 decrypting to a value that does not belong there. (Rows in the first format of
 this plugin, 0x01, are bound to the name only; they still decrypt, and get the
-version binding when re-encrypted: a new version, a rollback, or a rotation.) The configured key is the Fernet key
+version binding when re-encrypted: a new version, a restore, or a rotation.) The configured key is the Fernet key
 format (32 random bytes, url-safe base64), so keys made for the published
 datasette-secrets keep working; the AES key and the key id are both derived from
 it with HKDF, so the stored key id reveals nothing about the key.
@@ -13,7 +13,7 @@ it with HKDF, so the stored key id reveals nothing about the key.
 Rows written by datasette-secrets 0.2/0.3 hold plain Fernet tokens with the key
 name ``default``; they still decrypt with the same configured key. Fernet does
 not bind a token to a name, so those rows gain that protection only when they
-are written again (a new version, or a rollback).
+are written again (a new version, or a restore).
 
 This module never touches the database.
 """
