@@ -24,7 +24,6 @@ from helpers import (
     ENCRYPTION_KEY,
     assert_accessible,
     assert_no_horizontal_overflow,
-    is_focused,
     open_secrets,
     press_until_focused,
     row,
@@ -418,6 +417,7 @@ def test_editor_keeps_name_description_and_obtain_link_in_view(page, context, st
 def test_layout_holds_in_every_state(page, context, new_context, start_datasette, width):
     server = scale_page(page, context, start_datasette)
     small = width < 576
+    expect(row(page, LONG_DESCRIPTION_NAME).locator(".secret-description")).to_have_text(LONG_DESCRIPTION)
     if not small:
         widths = header_widths(page)
     check_state(page, "list", width)
