@@ -154,7 +154,7 @@ async def index(datasette, request):
     )
     response = await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
     if flash:
-        response.set_cookie(FLASH_COOKIE, "", expires=0, httponly=True)
+        response.set_cookie(FLASH_COOKIE, "", expires=0, max_age=0, httponly=True)
     return response
 
 

@@ -248,3 +248,20 @@ async def test_toggles_keep_focus_on_themselves(ds):
     assert cancelled.find("button", autofocus=True)["aria-label"] == "Delete API_KEY"
     odd = parse(await ds.client.get("/-/secrets/API_KEY/row?focus=x%22onfocus", actor=ROOT, headers=HX))
     assert odd.find("button", autofocus=True) is None
+
+
+# Last used, environment variables included
+
+
+@pytest.mark.asyncio
+async def test_last_used_shows_for_environment_variable_secrets(ds, monkeypatch):
+    from datasette_secrets import flush_usage
+
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-env")
+    assert await get_secret(ds, "ENV_KEY", actor_id="manager") == "from-env"
+    for flushed in (False, True):  # shown before the buffer is written, and after
+        if flushed:
+            await flush_usage(ds)
+        used = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "ENV_KEY").select_one("td.secret-used")
+        assert used.find("time") is not None
+        assert used.select_one(".secret-actor").get_text() == "manager"
