@@ -17,6 +17,7 @@ import jinja2
 from datasette import Forbidden, NotFound, Response
 from datasette.utils import MultiParams
 from markupsafe import Markup, escape
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import BadRequest
 from itsdangerous import BadSignature
 
@@ -77,7 +78,8 @@ class StoreConflict(BadRequest):
 
 
 def store_errors(view):
-    """A database error (read-only file, dropped table) is a clear 409, never a 500."""
+    """A database error (read-only file, dropped table, a query past Datasette's
+    time limit) is a clear 409, never a 500."""
 
     @functools.wraps(view)
     async def guarded(datasette, request):
@@ -87,6 +89,8 @@ def store_errors(view):
             raise StoreConflict(str(e)) from e
         except sqlite3.Error as e:
             raise StoreConflict(store.describe(e)) from e
+        except QueryInterrupted as e:  # past Datasette's time limit: a busy database
+            raise StoreConflict("The database was too busy to answer in time. Nothing was lost: try again.") from e
 
     return guarded
 
@@ -638,8 +642,15 @@ def page_url(datasette, q, number, status=None):
 
 
 async def list_url(datasette, state, entry):
-    """The list page that shows ``entry``, scrolled to its row."""
-    names = (await core.listing(datasette, state)).names
+    """The list page that shows ``entry``, scrolled to its row.
+
+    The last listing built serves, even if a change made it stale: a change
+    moves a row at most by the few names added or removed meanwhile, and a
+    redirect after each save must not read every summary again (under a burst
+    of saves those reads queued past Datasette's time limit).
+    """
+    built = state.listing or await core.listing(datasette, state)
+    names = built.names
     page = bisect.bisect_left(names, entry.name) // PAGE_SIZE + 1
     query = f"?page={page}" if page > 1 else ""
     return datasette.urls.path("/-/secrets") + query + f"#secret-{entry.key}"

@@ -233,3 +233,20 @@ async def test_old_version_ciphertext_moved_into_the_newest_row(ds, key):
     before = await snapshot(ds)
     await assert_undecryptable_everywhere(ds, "API_KEY", 2)
     assert await snapshot(ds) == before, "nothing overwritten, no reveal recorded"
+
+
+@pytest.mark.asyncio
+async def test_a_query_past_the_time_limit_is_a_clear_409(ds, monkeypatch):
+    """Under a burst of requests a read can pass Datasette's time limit."""
+    from datasette.database import QueryInterrupted
+
+    from datasette_secrets import store
+
+    async def interrupted(db):
+        raise QueryInterrupted(None, "select ...", [])
+
+    monkeypatch.setattr(store, "summaries", interrupted)
+    for headers in ({}, HX):
+        response = await ds.client.get("/-/secrets", actor=ROOT, headers=headers)
+        assert response.status_code == 409, response.text[:300]
+        assert "too busy to answer in time" in parse(response).get_text()

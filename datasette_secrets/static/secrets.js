@@ -15,7 +15,7 @@ document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-from], [data-copy]");
   if (!button) return;
   event.preventDefault();
-  const name = button.querySelector(".visually-hidden")?.textContent.trim() || "The value";
+  const name = (button.getAttribute("aria-label") || "").replace(/^Copy /, "") || "the value";
   try {
     if (button.dataset.copyFrom) {
       await navigator.clipboard.writeText(document.getElementById(button.dataset.copyFrom).textContent);
