@@ -212,11 +212,13 @@ async def history(datasette, request):
     return await history_response(datasette, request, state, entry, focus_of(request) or "history")
 
 
-async def history_response(datasette, request, state, entry, focus=None, confirm_version=None, template="secrets_history.html"):
-    """The row with its history open (htmx), or the history page."""
+async def history_response(
+    datasette, request, state, entry, focus=None, confirm_version=None, template="secrets_history.html", message=None
+):
+    """The row with its history open (htmx), or the history page; ``message``: a change's, at the row."""
     versions = await store.history(state.db, entry.name)
     events, _ = await store.audit_log(state.db, entry.name, limit=HISTORY_EVENTS)
-    extra = {"events": events, "confirm_version": confirm_version}
+    extra = {"events": events, "confirm_version": confirm_version, "message": message}
     if confirm_version is not None:
         extra["next_version"] = max(v["version"] for v in versions) + 1
     if is_htmx(request):
@@ -667,7 +669,7 @@ async def done(datasette, request, state, entry, message, history=False, undo=Fa
         context = {"message": message}
         return await render(datasette, request, "_secrets_removed.html", context)
     if history:
-        return await history_response(datasette, request, state, entry, focus="history")
+        return await history_response(datasette, request, state, entry, focus="history", message=message)
     focus = "restore" if undo else "edit"
     return await row_fragment(
         datasette, request, state, entry, focus=focus, message=message, undo=undo, notice=True

@@ -60,6 +60,7 @@ FRAGMENTS = [
     ("GET", "/-/secrets/API_KEY/history", None, "tbody#secret-API_KEY table.secret-versions"),
     ("GET", "/-/secrets/API_KEY/restore?version=1", None, "tbody#secret-API_KEY table.secret-versions form.secret-confirm"),
     ("POST", "/-/secrets/API_KEY/restore", {"version": "1", "history": "1"}, "tbody#secret-API_KEY table.secret-versions"),
+    ("POST", "/-/secrets/API_KEY/restore", {"version": "1", "history": "1"}, "tbody#secret-API_KEY tr.secret-feedback + tr.secret-history"),
     ("POST", "/-/secrets/API_KEY/restore", {"version": "1"}, "tbody#secret-API_KEY tr.secret-feedback"),
     ("GET", "/-/secrets/API_KEY/delete", None, "tbody#secret-API_KEY form.secret-confirm"),
     ("POST", "/-/secrets/API_KEY/delete", None, "tbody#secret-API_KEY"),
