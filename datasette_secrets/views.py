@@ -287,18 +287,7 @@ async def reveal(datasette, request):
     await require(datasette, request, REVEAL)
     if rejected := check_method(request, "POST"):
         return rejected
-    state, entry = await load(datasette, request)
-    if not state.settings.reveal:
-        raise Forbidden("Revealing values is switched off (write-only mode)")
-    if entry.env:
-        raise Forbidden("Values set by environment variables are never revealed")
-    if not state.settings.has_key or not entry.is_set:
-        raise NotFound(f"{entry.name} has no stored value to reveal")
-    limit(state.reveals, request, "reveals", " Nothing was revealed.")
-    try:
-        version, value = await core.reveal(datasette, state, entry.name, request.actor)
-    except SecretDecryptionError as e:
-        raise Conflict(str(e))
+    state, entry, version, value = await read_value(datasette, request, "revealed")
     context = await list_context(datasette, request, state, [entry])
     context.update(
         entry=entry,
@@ -320,19 +309,27 @@ async def copy(datasette, request):
     await require(datasette, request, REVEAL)
     if rejected := check_method(request, "POST"):
         return rejected
+    _, _, _, value = await read_value(datasette, request, "copied", COPIED)
+    return Response.text(value, headers={"Cache-Control": "no-store", **VARY})
+
+
+async def read_value(datasette, request, done_word, detail=None):
+    """(state, entry, version, value) for a reveal or a copy, after the checks
+    they share (permissions are checked first, by the view) and counted
+    against the actor's reveal limit; audited with ``detail``."""
     state, entry = await load(datasette, request)
     if not state.settings.reveal:
         raise Forbidden("Revealing values is switched off (write-only mode)")
     if entry.env:
         raise Forbidden("Values set by environment variables are never revealed")
     if not state.settings.has_key or not entry.is_set:
-        raise NotFound(f"{entry.name} has no stored value to copy")
-    limit(state.reveals, request, "reveals", " Nothing was copied.")
+        raise NotFound(f"{entry.name} has no stored value to reveal")
+    limit(state.reveals, request, "reveals", f" Nothing was {done_word}.")
     try:
-        _, value = await core.reveal(datasette, state, entry.name, request.actor, COPIED)
+        version, value = await core.reveal(datasette, state, entry.name, request.actor, detail)
     except SecretDecryptionError as e:
         raise Conflict(str(e))
-    return Response.text(value, headers={"Cache-Control": "no-store", **VARY})
+    return state, entry, version, value
 
 
 async def check(datasette, request):
