@@ -94,8 +94,18 @@ def status(page: Page) -> Locator:
     return page.locator("#secrets-status")
 
 
-def edit_link(page: Page, name) -> Locator:
-    return row(page, name).get_by_role("link", name=re.compile(rf"^(Set|Edit) {name}$"))
+def feedback(page: Page, name) -> Locator:
+    """The result of the last change, in a row under the secret's own."""
+    return row(page, name).locator("tr.secret-feedback")
+
+
+def about(page: Page, name) -> Locator:
+    """The row under the secret's: description, obtain link, registering plugin."""
+    return row(page, name).locator("tr.secret-about")
+
+
+def edit_button(page: Page, name) -> Locator:
+    return row(page, name).get_by_role("button", name=re.compile(rf"^(Set|Edit) {name}$"))
 
 
 def reveal_button(page: Page, name) -> Locator:
@@ -114,9 +124,21 @@ def note_input(page: Page, name) -> Locator:
     return edit_form(page, name).get_by_label("Note")
 
 
+def fill_past_maxlength(field: Locator, text):
+    """Put text in a field as a browser that ignores maxlength would send it
+    (typing and pasting stop at the limit), to reach the server's own check."""
+    field.evaluate(
+        """(field, text) => {
+            field.value = text;
+            field.dispatchEvent(new Event("input", { bubbles: true }));
+        }""",
+        text,
+    )
+
+
 def open_edit(page: Page, name) -> Locator:
     """Click Set/Edit, wait for the inline form; returns the value input."""
-    edit_link(page, name).click()
+    edit_button(page, name).click()
     expect(edit_form(page, name)).to_be_visible()
     return value_input(page, name)
 
@@ -135,7 +157,9 @@ def set_secret(page: Page, name, value, note=None, version=None):
     open_edit(page, name)
     save(page, name, value, note)
     number = str(version) if version is not None else r"\d+"
-    expect(status(page)).to_have_text(re.compile(rf"Saved {name}: version {number}\."))
+    saved = re.compile(rf"^\s*Saved {name}: version {number}\.\s*$")
+    expect(feedback(page, name)).to_have_text(saved)
+    expect(status(page)).to_have_text(saved)
     expect(edit_form(page, name)).to_have_count(0)
 
 
@@ -147,11 +171,21 @@ def reveal(page: Page, name) -> Locator:
     return revealed
 
 
+def history_button(page: Page, name) -> Locator:
+    return row(page, name).get_by_role("button", name=f"History of {name}")
+
+
+def versions_table(page: Page, name) -> Locator:
+    """The table of versions in the secret's open history."""
+    return row(page, name).get_by_role("table", name=f"Versions of {name}")
+
+
 def open_history(page: Page, name) -> Locator:
-    """Press History; returns the history table."""
-    row(page, name).get_by_role("link", name=f"History of {name}").click()
-    table = row(page, name).get_by_role("table", name=f"History of {name}")
+    """Press History; returns the table of versions."""
+    history_button(page, name).click()
+    table = versions_table(page, name)
     expect(table).to_be_visible()
+    expect(history_button(page, name)).to_have_attribute("aria-expanded", "true")
     return table
 
 

@@ -4,8 +4,10 @@ from playwright.sync_api import expect
 
 from helpers import (
     assert_accessible,
+    edit_button,
     edit_form,
-    edit_link,
+    fill_past_maxlength,
+    note_input,
     open_edit,
     open_history,
     open_secrets,
@@ -45,7 +47,8 @@ def test_revealed_state(root_page, context, server):
 def test_error_state(root_page, context, server):
     page = secrets_page(root_page, context, server)
     open_edit(page, "GAMMA_WEBHOOK_SECRET")
-    save(page, "GAMMA_WEBHOOK_SECRET", "", "n" * 201)
+    fill_past_maxlength(note_input(page, "GAMMA_WEBHOOK_SECRET"), "n" * 201)
+    save(page, "GAMMA_WEBHOOK_SECRET", "")
     expect(edit_form(page, "GAMMA_WEBHOOK_SECRET").locator(".secret-field-error")).to_have_count(2)
     assert_accessible(page, "error")
 
@@ -53,18 +56,18 @@ def test_error_state(root_page, context, server):
 def test_history_and_delete_confirm_states(root_page, context, server):
     page = secrets_page(root_page, context, server)
     open_history(page, "ALPHA_API_KEY")
-    row(page, "BETA_TOKEN").get_by_role("link", name="Delete BETA_TOKEN").click()
+    row(page, "BETA_TOKEN").get_by_role("button", name="Delete BETA_TOKEN").click()
     expect(row(page, "BETA_TOKEN").locator("form.secret-confirm")).to_be_visible()
     assert_accessible(page, "history and delete-confirm")
 
 
-def test_saved_state_with_the_edit_link_focused(root_page, context, server):
+def test_saved_state_with_the_edit_button_focused(root_page, context, server):
     page = secrets_page(root_page, context, server)
     open_edit(page, "GAMMA_WEBHOOK_SECRET")
     save(page, "GAMMA_WEBHOOK_SECRET", "gamma-value")
     expect(status(page)).to_have_text("Saved GAMMA_WEBHOOK_SECRET: version 1.")
-    expect(edit_link(page, "GAMMA_WEBHOOK_SECRET")).to_be_focused()
-    assert_accessible(page, "saved (Edit link focused)")
+    expect(edit_button(page, "GAMMA_WEBHOOK_SECRET")).to_be_focused()
+    assert_accessible(page, "saved (Edit button focused)")
 
 
 def test_full_page_edit_form(root_page, server):

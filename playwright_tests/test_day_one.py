@@ -8,7 +8,8 @@ from helpers import (
     MASK,
     UTC_TITLE,
     assert_no_page_load,
-    edit_link,
+    edit_button,
+    feedback,
     mark,
     nav_menu_link,
     note_cell,
@@ -35,13 +36,14 @@ def test_menu_to_manage_secrets_then_set_one(page, context, server):
     page.wait_for_load_state("load")
     mark(page)
     expect(value_cell(page, "ALPHA_API_KEY")).to_have_text("Not set")
-    expect(edit_link(page, "ALPHA_API_KEY")).to_have_text("Set ALPHA_API_KEY")
+    expect(edit_button(page, "ALPHA_API_KEY")).to_have_accessible_name("Set ALPHA_API_KEY")
     snap(page, "default")
 
     open_edit(page, "ALPHA_API_KEY")
     save(page, "ALPHA_API_KEY", "alpha-day-one-key-7Q2Z", "Team account")
 
     expect(status(page)).to_have_text("Saved ALPHA_API_KEY: version 1.")
+    expect(feedback(page, "ALPHA_API_KEY")).to_have_text("Saved ALPHA_API_KEY: version 1.")
     alpha = row(page, "ALPHA_API_KEY")
     expect(value_cell(page, "ALPHA_API_KEY")).to_contain_text(MASK + "7Q2Z")
     expect(value_cell(page, "ALPHA_API_KEY")).not_to_contain_text("alpha-day-one")
@@ -51,13 +53,15 @@ def test_menu_to_manage_secrets_then_set_one(page, context, server):
     updated = alpha.locator("td.secret-updated")
     expect(updated).to_have_text("just now by root")
     expect(updated.locator("time")).to_have_attribute("title", UTC_TITLE)
-    expect(alpha.get_by_role("link", name="Edit ALPHA_API_KEY")).to_be_visible()
-    expect(alpha.get_by_role("link", name="History of ALPHA_API_KEY")).to_be_visible()
-    expect(alpha.get_by_role("link", name="Delete ALPHA_API_KEY")).to_be_visible()
+    expect(alpha.get_by_role("button", name="Edit ALPHA_API_KEY")).to_be_visible()
+    expect(alpha.get_by_role("button", name="History of ALPHA_API_KEY")).to_be_visible()
+    expect(alpha.get_by_role("button", name="Delete ALPHA_API_KEY")).to_be_visible()
     assert_no_page_load(page)
 
-    # Still there after a real reload.
+    # Still there after a real reload; the message was for once.
     page.reload()
+    expect(feedback(page, "ALPHA_API_KEY")).to_have_count(0)
+    expect(status(page)).to_be_empty()
     expect(version_cell(page, "ALPHA_API_KEY")).to_have_text("1")
     expect(value_cell(page, "ALPHA_API_KEY")).to_contain_text(MASK + "7Q2Z")
 

@@ -6,9 +6,12 @@ from playwright.sync_api import expect
 
 from helpers import (
     MASK,
+    about,
     assert_no_page_load,
+    edit_button,
     edit_form,
-    edit_link,
+    feedback,
+    fill_past_maxlength,
     note_cell,
     note_input,
     open_edit,
@@ -31,15 +34,26 @@ def test_set_a_never_set_secret(root_page):
     value = open_edit(page, "BETA_TOKEN")
 
     form = edit_form(page, "BETA_TOKEN")
-    expect(form.get_by_text("Set BETA_TOKEN")).to_be_visible()
+    expect(row(page, "BETA_TOKEN").get_by_role("form", name="Set BETA_TOKEN")).to_be_visible()
     expect(form.get_by_label("Value", exact=True)).to_have_attribute("type", "password")
     expect(value).to_be_focused()
     expect(form.get_by_label("Note")).to_be_visible()
-    expect(form.get_by_role("link", name="Cancel")).to_be_visible()
+    expect(form.get_by_role("button", name="Cancel")).to_be_visible()
+    # The editor opens under the secret: its name, description and obtain link stay in view above it.
+    expect(row(page, "BETA_TOKEN").get_by_role("rowheader")).to_have_text("BETA_TOKEN")
+    expect(about(page, "BETA_TOKEN")).to_contain_text("A token for the Beta map tiles.")
+    expect(about(page, "BETA_TOKEN").get_by_role("link", name="Create a Beta token (opens in a new tab)")).to_be_visible()
+    assert about(page, "BETA_TOKEN").bounding_box()["y"] < form.bounding_box()["y"]
+    # Pressing Set again goes back to the open editor rather than opening a second.
+    form.get_by_label("Note").focus()
+    edit_button(page, "BETA_TOKEN").click()
+    expect(value).to_be_focused()
+    expect(edit_form(page, "BETA_TOKEN")).to_have_count(1)
     snap(page, "editing")
     assert_no_page_load(page)
 
     save(page, "BETA_TOKEN", "beta", "Short one")
+    expect(feedback(page, "BETA_TOKEN")).to_have_text("Saved BETA_TOKEN: version 1.")
     expect(status(page)).to_have_text("Saved BETA_TOKEN: version 1.")
     expect(edit_form(page, "BETA_TOKEN")).to_have_count(0)
     # Short values show the mask alone: no hint of the value.
@@ -48,8 +62,8 @@ def test_set_a_never_set_secret(root_page):
     )
     expect(version_cell(page, "BETA_TOKEN")).to_have_text("1")
     expect(note_cell(page, "BETA_TOKEN")).to_have_text("Short one")
-    expect(edit_link(page, "BETA_TOKEN")).to_have_text("Edit BETA_TOKEN")
-    expect(edit_link(page, "BETA_TOKEN")).to_be_focused()
+    expect(edit_button(page, "BETA_TOKEN")).to_have_accessible_name("Edit BETA_TOKEN")
+    expect(edit_button(page, "BETA_TOKEN")).to_be_focused()
     assert_no_page_load(page)
 
 
@@ -61,7 +75,7 @@ def test_edit_stores_a_new_version(root_page, context, server):
 
     value = open_edit(page, "ALPHA_API_KEY")
     form = edit_form(page, "ALPHA_API_KEY")
-    expect(form.get_by_text("Edit ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("form", name="Edit ALPHA_API_KEY")).to_be_visible()
     expect(form.get_by_label("New value")).to_be_visible()
     expect(value).to_be_focused()
     expect(value).to_have_value("")
@@ -71,11 +85,12 @@ def test_edit_stores_a_new_version(root_page, context, server):
     expect(note_input(page, "ALPHA_API_KEY")).to_have_value("first")
 
     save(page, "ALPHA_API_KEY", "alpha-replacement-value-0002", "second")
+    expect(feedback(page, "ALPHA_API_KEY")).to_have_text("Saved ALPHA_API_KEY: version 2.")
     expect(status(page)).to_have_text("Saved ALPHA_API_KEY: version 2.")
     expect(version_cell(page, "ALPHA_API_KEY")).to_have_text("2")
     expect(value_cell(page, "ALPHA_API_KEY")).to_contain_text(MASK + "0002")
     expect(note_cell(page, "ALPHA_API_KEY")).to_have_text("second")
-    expect(edit_link(page, "ALPHA_API_KEY")).to_be_focused()
+    expect(edit_button(page, "ALPHA_API_KEY")).to_be_focused()
     expect(reveal(page, "ALPHA_API_KEY")).to_have_text("alpha-replacement-value-0002")
     assert_no_page_load(page)
 
@@ -87,9 +102,9 @@ def test_edit_only_the_note_keeps_the_value(root_page, context, server):
 
     open_edit(page, "ALPHA_API_KEY")
     save(page, "ALPHA_API_KEY", note="new note")
-    expect(status(page)).to_have_text(
-        "Updated the note for ALPHA_API_KEY; the value is unchanged."
-    )
+    updated = "Updated the note for ALPHA_API_KEY; the value is unchanged."
+    expect(feedback(page, "ALPHA_API_KEY")).to_have_text(updated)
+    expect(status(page)).to_have_text(updated)
     expect(version_cell(page, "ALPHA_API_KEY")).to_have_text("1")
     expect(note_cell(page, "ALPHA_API_KEY")).to_have_text("new note")
     expect(reveal(page, "ALPHA_API_KEY")).to_have_text("alpha-kept-value-KEEP")
@@ -108,7 +123,7 @@ def test_escape_cancels_and_restores_the_row(root_page, context, server):
     expect(edit_form(page, "ALPHA_API_KEY")).to_have_count(0)
     expect(value_cell(page, "ALPHA_API_KEY")).to_contain_text(MASK + "SAME")
     expect(version_cell(page, "ALPHA_API_KEY")).to_have_text("1")
-    expect(edit_link(page, "ALPHA_API_KEY")).to_be_focused()
+    expect(edit_button(page, "ALPHA_API_KEY")).to_be_focused()
 
     # Escape in the note.
     open_edit(page, "ALPHA_API_KEY")
@@ -117,7 +132,7 @@ def test_escape_cancels_and_restores_the_row(root_page, context, server):
     note.press("Escape")
     expect(edit_form(page, "ALPHA_API_KEY")).to_have_count(0)
     expect(note_cell(page, "ALPHA_API_KEY")).to_have_text("keep me")
-    expect(edit_link(page, "ALPHA_API_KEY")).to_be_focused()
+    expect(edit_button(page, "ALPHA_API_KEY")).to_be_focused()
 
     # Escape on the Save button.
     open_edit(page, "ALPHA_API_KEY")
@@ -125,12 +140,14 @@ def test_escape_cancels_and_restores_the_row(root_page, context, server):
     page.keyboard.press("Escape")
     expect(edit_form(page, "ALPHA_API_KEY")).to_have_count(0)
 
-    # The Cancel link does the same.
+    # The Cancel button does the same.
     open_edit(page, "ALPHA_API_KEY")
-    edit_form(page, "ALPHA_API_KEY").get_by_role("link", name="Cancel").click()
+    edit_form(page, "ALPHA_API_KEY").get_by_role("button", name="Cancel").click()
     expect(edit_form(page, "ALPHA_API_KEY")).to_have_count(0)
+    expect(edit_button(page, "ALPHA_API_KEY")).to_be_focused()
 
     expect(status(page)).to_be_empty()
+    expect(feedback(page, "ALPHA_API_KEY")).to_have_count(0)
     expect(reveal(page, "ALPHA_API_KEY")).to_have_text("alpha-unchanged-value-SAME")
     expect(version_cell(page, "ALPHA_API_KEY")).to_have_text("1")
     assert_no_page_load(page)
@@ -143,7 +160,8 @@ def test_escape_on_a_never_set_secret_leaves_it_unset(root_page):
     value.press("Escape")
     expect(edit_form(page, "GAMMA_WEBHOOK_SECRET")).to_have_count(0)
     expect(value_cell(page, "GAMMA_WEBHOOK_SECRET")).to_have_text("Not set")
-    expect(edit_link(page, "GAMMA_WEBHOOK_SECRET")).to_have_text("Set GAMMA_WEBHOOK_SECRET")
+    expect(edit_button(page, "GAMMA_WEBHOOK_SECRET")).to_have_accessible_name("Set GAMMA_WEBHOOK_SECRET")
+    expect(edit_button(page, "GAMMA_WEBHOOK_SECRET")).to_be_focused()
     assert_no_page_load(page)
 
 
@@ -203,11 +221,32 @@ def test_empty_value_for_a_never_set_secret_is_an_inline_error(root_page):
     assert_no_page_load(page)
 
 
+def test_note_stops_at_200_characters_and_counts_them(root_page):
+    page = root_page
+    open_edit(page, "BETA_TOKEN")
+    note = note_input(page, "BETA_TOKEN")
+    count = edit_form(page, "BETA_TOKEN").locator("[data-count]")
+    expect(count).to_have_text("0/200 characters")
+    expect(note).to_have_accessible_description("0/200 characters")
+    note.press_sequentially("twelve chars")
+    expect(count).to_have_text("12/200 characters")
+    # Typing (or pasting) past the limit stops at it.
+    note.fill("n" * 201)
+    expect(note).to_have_value("n" * 200)
+    expect(count).to_have_text("200/200 characters")
+    save(page, "BETA_TOKEN", "beta-value-kept")
+    expect(status(page)).to_have_text("Saved BETA_TOKEN: version 1.")
+    expect(note_cell(page, "BETA_TOKEN")).to_have_text("n" * 200)
+    assert_no_page_load(page)
+
+
 def test_note_over_200_characters_is_an_inline_error(root_page):
     page = root_page
     long_note = "n" * 201
     open_edit(page, "BETA_TOKEN")
-    save(page, "BETA_TOKEN", "beta-value-kept", long_note)
+    value_input(page, "BETA_TOKEN").fill("beta-value-kept")
+    fill_past_maxlength(note_input(page, "BETA_TOKEN"), long_note)
+    save(page, "BETA_TOKEN")
 
     form = edit_form(page, "BETA_TOKEN")
     expect(form.locator(".secret-field-error")).to_have_text(
@@ -215,10 +254,14 @@ def test_note_over_200_characters_is_an_inline_error(root_page):
     )
     note = note_input(page, "BETA_TOKEN")
     expect(note).to_have_attribute("aria-invalid", "true")
+    expect(note).to_have_accessible_description(
+        re.compile(r"^The note is too long.* 201/200 characters$")
+    )
     expect(note).to_have_value(long_note)
     expect(note).to_be_focused()
     expect(value_input(page, "BETA_TOKEN")).to_have_value("beta-value-kept")
     expect(status(page)).to_be_empty()
+    expect(feedback(page, "BETA_TOKEN")).to_have_count(0)
 
     note.fill("n" * 200)
     edit_form(page, "BETA_TOKEN").get_by_role("button", name="Save").click()
@@ -233,7 +276,7 @@ def test_saves_after_an_error_then_edits_again(root_page):
     open_edit(page, "BETA_TOKEN")
     save(page, "BETA_TOKEN", "", "")
     expect(edit_form(page, "BETA_TOKEN").locator(".secret-field-error")).to_be_visible()
-    edit_form(page, "BETA_TOKEN").get_by_role("link", name="Cancel").click()
+    edit_form(page, "BETA_TOKEN").get_by_role("button", name="Cancel").click()
     expect(edit_form(page, "BETA_TOKEN")).to_have_count(0)
     set_secret(page, "BETA_TOKEN", "beta-one", version=1)
     set_secret(page, "BETA_TOKEN", "beta-two", version=2)

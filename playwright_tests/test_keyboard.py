@@ -1,14 +1,12 @@
 """The whole job with the keyboard alone: Tab, Shift+Tab, Enter, Escape and typing."""
 
-import re
-
 from playwright.sync_api import expect
 
 from helpers import (
     MASK,
     assert_no_page_load,
     edit_form,
-    edit_link,
+    edit_button,
     mark,
     note_cell,
     note_input,
@@ -49,14 +47,14 @@ def test_keyboard_only(page, context, server):
     expect(row(page, NAME)).to_be_visible()
 
     # Set it: Enter on Set, type, Enter saves.
-    press_until_focused(page, edit_link(page, NAME))
+    press_until_focused(page, edit_button(page, NAME))
     keys.press("Enter")
     expect(value_input(page, NAME)).to_be_focused()
     keys.type("gamma-keyboard-value-KEYS")
     keys.press("Enter")
     expect(status(page)).to_have_text(f"Saved {NAME}: version 1.")
-    expect(edit_link(page, NAME)).to_have_text(f"Edit {NAME}")
-    expect(edit_link(page, NAME)).to_be_focused()
+    expect(edit_button(page, NAME)).to_have_accessible_name(f"Edit {NAME}")
+    expect(edit_button(page, NAME)).to_be_focused()
     expect(value_cell(page, NAME)).to_contain_text(MASK + "KEYS")
 
     # Edit, type a note, Escape: nothing changes and focus comes back.
@@ -68,7 +66,7 @@ def test_keyboard_only(page, context, server):
     keys.press("Escape")
     expect(edit_form(page, NAME)).to_have_count(0)
     expect(note_cell(page, NAME)).to_have_text("")
-    expect(edit_link(page, NAME)).to_be_focused()
+    expect(edit_button(page, NAME)).to_be_focused()
 
     # Edit the note only, saving with Tab to Save and Enter.
     keys.press("Enter")
@@ -81,7 +79,7 @@ def test_keyboard_only(page, context, server):
     keys.press("Enter")
     expect(status(page)).to_have_text(f"Updated the note for {NAME}; the value is unchanged.")
     expect(note_cell(page, NAME)).to_have_text("typed note")
-    expect(edit_link(page, NAME)).to_be_focused()
+    expect(edit_button(page, NAME)).to_be_focused()
 
     # Reveal (it comes before Edit), then Hide.
     press_until_focused(page, reveal_button(page, NAME), key="Shift+Tab")
@@ -90,33 +88,49 @@ def test_keyboard_only(page, context, server):
     copy = row(page, NAME).get_by_role("button", name=f"Copy {NAME}")
     expect(copy).to_be_focused()
     keys.press("Tab")
-    hide = row(page, NAME).get_by_role("link", name=f"Hide {NAME}")
+    hide = row(page, NAME).get_by_role("button", name=f"Hide {NAME}")
     expect(hide).to_be_focused()
     keys.press("Enter")
     expect(page.locator(f"#revealed-{NAME}")).to_have_count(0)
     expect(reveal_button(page, NAME)).to_be_focused()
 
-    # Delete, confirming with the keyboard.
-    delete = row(page, NAME).get_by_role("link", name=f"Delete {NAME}")
+    # Delete: Escape backs out, then confirm with the keyboard.
+    delete = row(page, NAME).get_by_role("button", name=f"Delete {NAME}")
     press_until_focused(page, delete)
     keys.press("Enter")
-    cancel = row(page, NAME).get_by_role("link", name="Cancel")
-    expect(cancel).to_be_focused()
+    confirm = row(page, NAME).locator("form.secret-confirm").get_by_role("button", name=f"Delete {NAME}")
+    expect(confirm).to_be_focused()
+    keys.press("Escape")
+    expect(confirm).to_have_count(0)
+    expect(delete).to_be_focused()
+    keys.press("Enter")
+    expect(confirm).to_be_focused()
+    keys.press("Tab")
+    expect(row(page, NAME).get_by_role("button", name="Cancel")).to_be_focused()
     keys.press("Shift+Tab")
-    expect(row(page, NAME).get_by_role("button", name=f"Delete {NAME}")).to_be_focused()
     keys.press("Enter")
     expect(status(page)).to_have_text(f"Deleted {NAME}.")
     expect(value_cell(page, NAME)).to_have_text("Deleted")
 
-    # Restore it from the history.
-    history = row(page, NAME).get_by_role("link", name=f"History of {NAME}")
-    press_until_focused(page, history)
-    keys.press("Enter")
-    expect(row(page, NAME).get_by_role("link", name=f"Hide history of {NAME}")).to_be_focused()
-    restore = row(page, NAME).get_by_role("button", name="Restore version 1")
-    press_until_focused(page, restore)
+    # Undo has the focus: Enter brings it back.
+    expect(row(page, NAME).get_by_role("button", name=f"Undo {NAME}")).to_be_focused()
     keys.press("Enter")
     expect(status(page)).to_have_text(f"Restored {NAME} version 1 as version 2.")
     expect(version_cell(page, NAME)).to_have_text("2")
-    expect(note_cell(page, NAME)).to_have_text(re.compile("typed note"))
+
+    # Restore the first version from the history: it asks first.
+    history = row(page, NAME).get_by_role("button", name=f"History of {NAME}")
+    press_until_focused(page, history)
+    keys.press("Enter")
+    expect(history).to_have_attribute("aria-expanded", "true")
+    expect(history).to_be_focused()
+    restore = row(page, NAME).get_by_role("button", name="Restore version 1")
+    press_until_focused(page, restore)
+    keys.press("Enter")
+    confirm = row(page, NAME).locator("form.secret-confirm").get_by_role("button", name="Restore version 1")
+    expect(confirm).to_be_focused()
+    keys.press("Enter")
+    expect(status(page)).to_have_text(f"Restored {NAME} version 1 as version 3.")
+    expect(version_cell(page, NAME)).to_have_text("3")
+    expect(note_cell(page, NAME)).to_have_text("typed note")  # version 1's note, changed in place
     assert_no_page_load(page)

@@ -11,6 +11,8 @@ from helpers import (
     assert_accessible,
     assert_no_page_load,
     edit_form,
+    feedback,
+    fill_past_maxlength,
     note_input,
     open_edit,
     reveal,
@@ -75,7 +77,7 @@ def test_set_reveal_and_copy_a_multiline_value(root_page, context, server):
     assert revealed.bounding_box()["height"] > 3 * cell.get_by_role("button", name=f"Copy {NAME}").bounding_box()["height"]
     snap(page, "multiline-revealed")
     cell.get_by_role("button", name=f"Copy {NAME}").click()
-    expect(status(page)).to_have_text("Copied to the clipboard.")
+    expect(status(page)).to_have_text(f"Copied {NAME} to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == PEM
     assert_no_page_load(page)
 
@@ -148,7 +150,7 @@ def test_a_validation_error_keeps_the_multiline_value(root_page):
     switch_button(page, "Multi-line value").click()
     expect(value_input(page, NAME)).to_have_js_property("tagName", "TEXTAREA")
     value_input(page, NAME).fill(PEM)
-    note_input(page, NAME).fill("n" * 201)
+    fill_past_maxlength(note_input(page, NAME), "n" * 201)
     with page.expect_response(lambda r: r.request.method == "POST") as response_info:
         save(page, NAME)
     assert response_info.value.status == 422
@@ -187,7 +189,9 @@ def test_multiline_value_without_javascript(nojs, server):
     # A browser submits a textarea's line breaks as CRLF (htmx's fetch sends LF):
     # either way the value is stored with LF, and without the final newline.
     assert posted_value(request_info.value) == PEM.replace("\n", "\r\n") + "\r\n"
-    expect(page.locator(".message-info")).to_have_text(f"Saved {NAME}: version 1.")
+    expect(page).to_have_url(server.path(f"/-/secrets#secret-{NAME}"))
+    expect(feedback(page, NAME)).to_have_text(f"Saved {NAME}: version 1.")
+    expect(status(page)).to_have_text(f"Saved {NAME}: version 1.")
     expect(value_cell(page, NAME).locator(".secret-mask")).to_have_text("Hidden value" + MASK)
 
     row(page, NAME).get_by_role("button", name=f"Reveal {NAME}").click()
