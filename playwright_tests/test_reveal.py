@@ -31,10 +31,17 @@ def test_reveal_copy_and_hide(root_page, context, server):
     expect(cell).to_contain_text(MASK + "WXYZ")
     expect(cell).not_to_contain_text(LONG_VALUE)
 
+    # Copy from the masked row: onto the clipboard, never onto the screen.
+    cell.get_by_role("button", name="Copy ALPHA_API_KEY").click()
+    expect(status(page)).to_have_text("Copied ALPHA_API_KEY to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == LONG_VALUE
+    expect(page.locator("body")).not_to_contain_text(LONG_VALUE)
+    page.evaluate("navigator.clipboard.writeText('')")
+
     revealed = reveal(page, "ALPHA_API_KEY")
     expect(revealed).to_have_text(LONG_VALUE)
     copy = cell.get_by_role("button", name="Copy ALPHA_API_KEY")
-    hide = cell.get_by_role("link", name="Hide ALPHA_API_KEY")
+    hide = cell.get_by_role("button", name="Hide ALPHA_API_KEY")
     expect(copy).to_be_visible()
     expect(copy).to_be_focused()
     expect(hide).to_be_visible()
@@ -43,7 +50,7 @@ def test_reveal_copy_and_hide(root_page, context, server):
     assert_no_page_load(page)
 
     copy.click()
-    expect(status(page)).to_have_text("Copied to the clipboard.")
+    expect(status(page)).to_have_text("Copied ALPHA_API_KEY to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == LONG_VALUE
 
     hide.click()
@@ -51,6 +58,7 @@ def test_reveal_copy_and_hide(root_page, context, server):
     expect(cell).to_contain_text(MASK + "WXYZ")
     expect(cell).not_to_contain_text(LONG_VALUE)
     expect(reveal_button(page, "ALPHA_API_KEY")).to_be_focused()
+    expect(status(page)).to_have_text("ALPHA_API_KEY is hidden again.")
     assert_no_page_load(page)
 
     # Revealing again works after hiding.
@@ -64,7 +72,8 @@ def test_reveal_swaps_only_the_value_cell(root_page, context, server):
     seed(context, server, "BETA_TOKEN", "beta-secret")
     open_secrets(page, server)
     expect(reveal(page, "BETA_TOKEN")).to_have_text("beta-secret")
-    expect(row(page, "BETA_TOKEN").get_by_role("link", name="Edit BETA_TOKEN")).to_be_visible()
+    expect(row(page, "BETA_TOKEN").get_by_role("button", name="Edit BETA_TOKEN")).to_be_visible()
+    expect(row(page, "BETA_TOKEN").get_by_role("rowheader")).to_have_text("BETA_TOKEN")
     assert_no_page_load(page)
 
 
@@ -84,7 +93,9 @@ def test_revealed_value_masks_itself_again(page, context, start_datasette):
     expect(revealed).to_have_count(0, timeout=6_000)
     expect(cell).to_contain_text(MASK + "1234")
     expect(cell).not_to_contain_text("beta-token-that-hides")
-    expect(reveal_button(page, "BETA_TOKEN")).to_be_visible()
+    # Focus was on its Copy button: it comes back to Reveal, and the notice says why.
+    expect(reveal_button(page, "BETA_TOKEN")).to_be_focused()
+    expect(status(page)).to_have_text("BETA_TOKEN is hidden again.")
     assert_no_page_load(page)
 
 
@@ -96,18 +107,19 @@ def test_manager_without_reveal_permission(page, context, server):
     cell = value_cell(page, "ALPHA_API_KEY")
     expect(cell).to_contain_text(MASK)
     expect(cell).not_to_contain_text("9876")  # no last four for those who may not reveal
-    expect(page.get_by_role("button", name=re.compile(r"^Reveal"))).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile(r"^(Reveal|Copy)"))).to_have_count(0)
     # A manager can still edit, see history and delete.
-    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="Edit ALPHA_API_KEY")).to_be_visible()
-    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="History of ALPHA_API_KEY")).to_be_visible()
-    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="Delete ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("button", name="Edit ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("button", name="History of ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("button", name="Delete ALPHA_API_KEY")).to_be_visible()
 
-    for headers in ({}, {"HX-Request": "true"}):
-        response = context.request.post(
-            server.path("/-/secrets/ALPHA_API_KEY/reveal"), headers=headers, max_redirects=0
-        )
-        assert response.status == 403, (headers, response.status)
-        assert "alpha-manager-value-9876" not in response.text()
+    for action in ("reveal", "copy"):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = context.request.post(
+                server.path(f"/-/secrets/ALPHA_API_KEY/{action}"), headers=headers, max_redirects=0
+            )
+            assert response.status == 403, (action, headers, response.status)
+            assert "alpha-manager-value-9876" not in response.text()
 
 
 def test_visitor_without_manage_permission_is_refused(context, server):
