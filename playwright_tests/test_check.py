@@ -2,7 +2,16 @@
 
 from playwright.sync_api import expect
 
-from helpers import assert_accessible, assert_no_page_load, open_secrets, row, seed, snap
+from helpers import (
+    assert_accessible,
+    assert_no_page_load,
+    feedback,
+    open_secrets,
+    row,
+    seed,
+    snap,
+    status,
+)
 
 
 def result(page, name):
@@ -47,4 +56,8 @@ def test_without_javascript(new_context, server):
     page = context.new_page()
     page.goto(server.path("/-/secrets"))
     row(page, "ALPHA_API_KEY").get_by_role("button", name="Test ALPHA_API_KEY").click()
-    expect(page.locator(".message-info")).to_have_text("Test of ALPHA_API_KEY: ✓ Alpha accepted the key")
+    expect(page).to_have_url(server.path("/-/secrets#secret-ALPHA_API_KEY"))
+    # The result at the row and in the page's notice.
+    passed = "Test of ALPHA_API_KEY: ✓ Alpha accepted the key"
+    expect(feedback(page, "ALPHA_API_KEY")).to_have_text(passed)
+    expect(status(page)).to_have_text(passed)
