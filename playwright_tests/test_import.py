@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from helpers import assert_accessible, assert_no_page_load, mark, row, seed, snap, value_cell
+from helpers import assert_accessible, assert_no_page_load, mark, row, snap, value_cell
 
 DOTENV = """ALPHA_API_KEY=alpha-imported-0123456789
 BETA_TOKEN="beta-imported"
