@@ -156,6 +156,7 @@ async def test_masking_again_is_announced(ds):
     revealed = parse(await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT, headers=HX))
     hide = revealed.find("button", attrs={"aria-label": "Hide API_KEY"})
     assert hide["hx-get"] == "/-/secrets/API_KEY/mask?focus=reveal"
+    assert (hide["hx-target"], hide["hx-swap"]) == ("closest td", "innerHTML"), "only the value cell, not the row"
 
 
 # The count, announced
