@@ -142,7 +142,6 @@ async def index(datasette, request):
     flash = read_flash(datasette, request)
     context.update(
         flash=flash,
-        flash_for=lambda entry: (flash["message"], flash.get("undo")) if flash and flash["name"] == entry.name else (None, None),
         everything=len(listing.names),
         total=len(names),
         first=(page - 1) * PAGE_SIZE + 1,
@@ -779,7 +778,6 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "max_note": core.MAX_NOTE_LENGTH,
         "restore_label": restore_label,
         "event_text": event_text,
-        "flash_for": lambda entry: (None, None),
         "settings": state.settings,
         "can_reveal": can_reveal,
         "columns": COLUMNS,
