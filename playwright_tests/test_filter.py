@@ -118,3 +118,19 @@ def test_status_links_filter_in_place_and_keep_the_words(root_page, context, ser
     page.get_by_role("link", name=re.compile(r"^All \(")).click()
     expect_only(page, "GAMMA_WEBHOOK_SECRET")  # the words still apply
     expect(page).to_have_url(re.compile(r"/-/secrets\?q=gamma$"))
+
+
+def test_keyboard_focus_stays_on_the_status_link_chosen(root_page, context, server):
+    """The links are swapped with the list: focus moves to the same link in the new one."""
+    page = root_page
+    seed(context, server, "ALPHA_API_KEY", "alpha-value")
+    open_secrets(page, server)
+    unset = page.get_by_role("link", name="Not set (2)")
+    unset.focus()
+    page.keyboard.press("Enter")
+    expect_only(page, "BETA_TOKEN", "GAMMA_WEBHOOK_SECRET")
+    expect(unset).to_have_attribute("aria-current", "true")
+    expect(unset).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("link", name=re.compile(r"^All \("))).to_be_focused()
+    assert_no_page_load(page)

@@ -101,7 +101,8 @@ document.addEventListener("htmx:before:request", (event) => {
 // validation error (422: the page never sends a typed value back), and after a
 // switch between the single-line and the multi-line value field. And focus,
 // kept where it was when a swap takes away the focused element without giving
-// focus to another (a revealed value hiding itself again: back to Reveal).
+// focus to another: a revealed value hiding itself again goes back to Reveal;
+// a status link or a page link goes to the same link in the new list.
 let carried = null;
 let pasted = null; // a paste of several lines that made the switch (below)
 let refocus = null;
@@ -109,7 +110,16 @@ let afterSwap = null; // a message to announce once the swap is done
 document.addEventListener("htmx:before:swap", (event) => {
   const { ctx } = event.detail;
   const target = ctx.target;
-  refocus = target && target.contains && target.contains(document.activeElement) ? target : null;
+  const focused = document.activeElement;
+  refocus = target && target.contains && target.contains(focused)
+    ? {
+        target,
+        id: target.id,
+        // From a revealed value (its Copy or Hide) back to Reveal, the first control of the masked cell.
+        name: focused.closest("[data-remask]") ? null : accessibleText(focused),
+        href: focused.getAttribute("href"),
+      }
+    : null;
   const source = ctx.sourceElement;
   if (!ctx.response || !source || !source.matches) return;
   let form = null;
@@ -123,8 +133,15 @@ document.addEventListener("htmx:before:swap", (event) => {
 });
 document.addEventListener("htmx:after:swap", () => {
   const lost = !document.activeElement || document.activeElement === document.body;
-  if (refocus && refocus.isConnected && lost) {
-    const control = refocus.querySelector("[autofocus], button, a[href], input, textarea");
+  if (refocus && lost) {
+    // The element swapped in, or the one it replaced (same id) when it was swapped out.
+    const within = refocus.target.isConnected ? refocus.target : refocus.id && document.getElementById(refocus.id);
+    const controls = within ? [...within.querySelectorAll("button, a[href], input, textarea")] : [];
+    const control =
+      controls.find((c) => c.hasAttribute("autofocus")) ||
+      controls.find((c) => refocus.href && c.getAttribute("href") === refocus.href) ||
+      controls.find((c) => refocus.name && accessibleText(c) === refocus.name) ||
+      controls[0];
     if (control) control.focus();
   }
   refocus = null;
@@ -147,6 +164,10 @@ document.addEventListener("htmx:after:swap", () => {
   }
   carried = null;
 });
+
+function accessibleText(element) {
+  return (element.getAttribute("aria-label") || element.textContent || "").trim();
+}
 
 // Several lines pasted into the single-line field would lose their line breaks
 // (a PEM key, a JSON file): switch to the multi-line field, carrying the paste.
