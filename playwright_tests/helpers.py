@@ -105,11 +105,11 @@ def about(page: Page, name) -> Locator:
 
 
 def edit_button(page: Page, name) -> Locator:
-    return row(page, name).get_by_role("button", name=re.compile(rf"^(Set|Edit) {name}$"))
+    return row(page, name).get_by_role("button", name=re.compile(rf"^(Set|Edit) {re.escape(name)}$"))
 
 
 def reveal_button(page: Page, name) -> Locator:
-    return row(page, name).get_by_role("button", name=f"Reveal {name}")
+    return row(page, name).get_by_role("button", name=f"Reveal {name}", exact=True)
 
 
 def edit_form(page: Page, name) -> Locator:
@@ -172,7 +172,7 @@ def reveal(page: Page, name) -> Locator:
 
 
 def history_button(page: Page, name) -> Locator:
-    return row(page, name).get_by_role("button", name=f"History of {name}")
+    return row(page, name).get_by_role("button", name=f"History of {name}", exact=True)
 
 
 def versions_table(page: Page, name) -> Locator:

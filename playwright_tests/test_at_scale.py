@@ -24,8 +24,12 @@ from helpers import (
     ENCRYPTION_KEY,
     assert_accessible,
     assert_no_horizontal_overflow,
+    edit_button,
+    feedback,
+    history_button,
     open_secrets,
     press_until_focused,
+    reveal,
     row,
     seed,
     sign_in,
@@ -147,16 +151,6 @@ def actions(page: Page, name) -> Locator:
     return row(page, name).locator("td.secret-actions")
 
 
-def edit_button(page: Page, name) -> Locator:
-    return actions(page, name).get_by_role(
-        "button", name=re.compile(rf"^(Set|Edit) {re.escape(name)}$")
-    )
-
-
-def history_button(page: Page, name) -> Locator:
-    return actions(page, name).get_by_role("button", name=f"History of {name}", exact=True)
-
-
 def delete_button(page: Page, name) -> Locator:
     return actions(page, name).get_by_role("button", name=f"Delete {name}", exact=True)
 
@@ -171,10 +165,6 @@ def confirmation(page: Page, name) -> Locator:
 
 def history_row(page: Page, name) -> Locator:
     return row(page, name).locator("tr.secret-history")
-
-
-def feedback(page: Page, name) -> Locator:
-    return row(page, name).locator("tr.secret-feedback")
 
 
 def revealed(page: Page, name) -> Locator:
@@ -207,12 +197,6 @@ def toggle_history(page: Page, name, expanded):
     history_button(page, name).click()
     expect(history_button(page, name)).to_have_attribute("aria-expanded", str(expanded).lower())
     expect(history_row(page, name)).to_have_count(1 if expanded else 0)
-
-
-def reveal(page: Page, name) -> Locator:
-    row(page, name).get_by_role("button", name=f"Reveal {name}", exact=True).click()
-    expect(revealed(page, name)).to_be_visible()
-    return revealed(page, name)
 
 
 def hide(page: Page, name):
