@@ -266,3 +266,35 @@ async def test_last_used_shows_for_environment_variable_secrets(ds, monkeypatch)
         used = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "ENV_KEY").select_one("td.secret-used")
         assert used.find("time") is not None
         assert used.select_one(".secret-actor").get_text() == "manager"
+
+
+# Errors at the row
+
+
+@pytest.mark.asyncio
+async def test_a_stale_confirmation_shows_the_error_at_the_row_as_it_is_now(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    await ds.client.post("/-/secrets/API_KEY/delete", actor=ROOT)  # from another tab
+    headers = {**HX, "HX-Target": "tbody#secret-API_KEY"}
+    response = await ds.client.post("/-/secrets/API_KEY/delete", actor=MANAGER, headers=headers)
+    assert response.status_code == 404
+    assert "hx-retarget" not in response.headers
+    row = parse(response).find("tbody")
+    assert row["id"] == "secret-API_KEY"
+    assert row.select_one("td.secret-value").get_text(strip=True) == "Deleted", "what is true now"
+    feedback = row.select_one("tr.secret-feedback.secret-failed")
+    assert feedback.get_text(strip=True) == "API_KEY has no stored value to delete"
+
+
+@pytest.mark.asyncio
+async def test_errors_elsewhere_still_go_to_the_notice(ds):
+    headers = {**HX, "HX-Target": "tbody#secret-API_KEY"}
+    # Someone without the permission learns nothing about the row.
+    denied = await ds.client.post("/-/secrets/API_KEY/delete", actor={"id": "alice"}, headers=headers)
+    assert denied.status_code == 403 and denied.headers["hx-retarget"] == "#secrets-status"
+    assert parse(denied).find("tbody") is None
+    unknown = await ds.client.get("/-/secrets/API_KEY/nothing-here", headers=headers)
+    assert parse(unknown).find("tbody") is None
+    # A secret that is not listed at all has no row to show.
+    missing = await ds.client.post("/-/secrets/NO_SUCH/delete", actor=ROOT, headers={**HX, "HX-Target": "tbody#secret-NO_SUCH"})
+    assert missing.status_code == 404 and missing.headers["hx-retarget"] == "#secrets-status"

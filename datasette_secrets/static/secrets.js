@@ -3,9 +3,17 @@
 // character count, keeping focus and what was typed across swaps, and clearing
 // the last change's message when the next request starts.
 
-function announce(text) {
+function announce(text, failed = false) {
   const status = document.getElementById("secrets-status");
-  if (status) status.textContent = text;
+  if (!status) return;
+  if (failed) {
+    const message = document.createElement("p");
+    message.className = "message-error";
+    message.textContent = text;
+    status.replaceChildren(message);
+  } else {
+    status.textContent = text;
+  }
 }
 
 // Copy. In a revealed value, the text shown; in a masked row, the value fetched
@@ -149,7 +157,7 @@ document.addEventListener("htmx:after:swap", () => {
   const feedback = document.querySelector(".secret-feedback:not([hidden]) td");
   if (feedback) {
     const text = [...feedback.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE);
-    announce(text.map((node) => node.textContent).join(" ").trim());
+    announce(text.map((node) => node.textContent).join(" ").trim(), feedback.parentElement.matches(".secret-failed"));
   }
   if (afterSwap) announce(afterSwap);
   afterSwap = null;
