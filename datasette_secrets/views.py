@@ -267,7 +267,8 @@ async def delete(datasette, request):
     if entry.env:
         raise Conflict(f"{entry.name} is set by an environment variable and is read-only here")
     if not entry.is_set:
-        raise NotFound(f"{entry.name} has no stored value to delete")
+        already = ": it is already deleted (elsewhere, or in another tab)" if entry.is_deleted else ""
+        raise NotFound(f"{entry.name} has no stored value to delete{already}")
     if not is_write(request):
         if is_htmx(request):
             return await row_fragment(datasette, request, state, entry, mode="delete")
