@@ -42,3 +42,32 @@ def test_375_pixels_wide(new_context, server):
     open_edit(page, "BETA_TOKEN")
     assert_no_horizontal_overflow(page, WIDTH)
     snap(page, "375-wide-editing")
+
+
+UNBROKEN_NOTE = "n" * 200  # the longest note, with no space to wrap at
+
+
+def test_nothing_scrolls_sideways_on_any_page(new_context, start_datasette):
+    """Every page under /-/secrets, with the longest name and an unbroken 200-character note."""
+    from plugins.scale_secrets import LONG_NAME
+
+    server = start_datasette(scale=True)
+    context = new_context(viewport={"width": WIDTH, "height": 812})
+    sign_in(context, server, "root")
+    seed(context, server, LONG_NAME, LONG_VALUE, UNBROKEN_NOTE)
+    seed(context, server, LONG_NAME, LONG_VALUE + "-2", UNBROKEN_NOTE)
+    page = context.new_page()
+    open_secrets(page, server)
+    open_history(page, LONG_NAME)
+    assert_no_horizontal_overflow(page, WIDTH)
+    for path in (
+        f"/-/secrets/{LONG_NAME}/history",
+        f"/-/secrets/{LONG_NAME}/restore?version=1",
+        f"/-/secrets/{LONG_NAME}/delete",
+        f"/-/secrets/{LONG_NAME}",
+        f"/-/secrets/-/audit?secret={LONG_NAME}",
+        "/-/secrets/-/keys",
+        "/-/secrets/-/import",
+    ):
+        page.goto(server.path(path))
+        assert_no_horizontal_overflow(page, WIDTH)
