@@ -24,6 +24,7 @@ document.addEventListener("click", async (event) => {
   if (!button) return;
   event.preventDefault();
   const name = (button.getAttribute("aria-label") || "").replace(/^Copy /, "") || "the value";
+  clearResults();
   try {
     if (button.dataset.copyFrom) {
       await navigator.clipboard.writeText(document.getElementById(button.dataset.copyFrom).textContent);
@@ -39,7 +40,7 @@ document.addEventListener("click", async (event) => {
     }
     announce(`Copied ${name} to the clipboard.`);
   } catch (error) {
-    announce(error.fromServer || `Could not copy ${name}: reveal it and copy it yourself.`);
+    announce(error.fromServer || `Could not copy ${name}: reveal it and copy it yourself.`, true);
   }
 });
 
@@ -88,9 +89,8 @@ document.addEventListener("input", (event) => {
   if (count) count.textContent = `${field.value.length}/${field.maxLength} characters`;
 });
 
-// A new request: the last change's message is stale now. Its row feedback is
-// hidden rather than removed, since the request may come from its Undo button.
-// An editor already open is focused instead of opened twice.
+// A new request clears the last change's message (below). An editor already
+// open is focused instead of opened twice.
 document.addEventListener("htmx:before:request", (event) => {
   const source = event.detail.ctx.sourceElement;
   if (source && source.matches && source.matches("[data-edit]")) {
@@ -101,9 +101,16 @@ document.addEventListener("htmx:before:request", (event) => {
       return;
     }
   }
+  clearResults();
+});
+
+// The last change's message is stale once another request starts: the notice
+// empties, and rows' messages are hidden rather than removed, since the request
+// may come from a message's own Undo button.
+function clearResults() {
   announce("");
   for (const row of document.querySelectorAll(".secret-feedback")) row.hidden = true;
-});
+}
 
 // What was typed, carried into the form that replaces the edit form: after a
 // validation error (422: the page never sends a typed value back), and after a
