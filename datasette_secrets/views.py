@@ -219,6 +219,8 @@ async def history_response(
     events, _ = await store.audit_log(state.db, entry.name, limit=HISTORY_EVENTS)
     extra = {"events": events, "confirm_version": confirm_version, "message": message}
     if confirm_version is not None:
+        if confirm_version not in {v["version"] for v in versions}:
+            raise NotFound(f"{entry.name} has no version {confirm_version}")
         extra["next_version"] = max(v["version"] for v in versions) + 1
     if is_htmx(request):
         return await row_fragment(datasette, request, state, entry, versions=versions, focus=focus, **extra)
@@ -243,8 +245,6 @@ async def restore(datasette, request):
     if number not in SQLITE_INTEGERS:
         raise NotFound(f"{entry.name} has no version {number}")
     if not is_write(request):
-        if await store.version(state.db, entry.name, number) is None:
-            raise NotFound(f"{entry.name} has no version {number}")
         return await history_response(
             datasette, request, state, entry, confirm_version=number, template="secrets_restore.html"
         )
@@ -658,7 +658,6 @@ async def list_url(datasette, state, entry):
 async def done(datasette, request, state, entry, message, history=False, undo=False):
     """After a change, its message at the row (with Undo after a delete) and in the
     page's notice: the fresh row fragment for htmx, else a redirect to the row."""
-    undo = entry.version if undo else None
     if not is_htmx(request):
         return await redirect_with_flash(datasette, state, entry, message, undo)
     entry = await core.entry(datasette, state, entry.name)
@@ -667,10 +666,7 @@ async def done(datasette, request, state, entry, message, history=False, undo=Fa
         return await render(datasette, request, "_secrets_removed.html", context)
     if history:
         return await history_response(datasette, request, state, entry, focus="history", message=message)
-    focus = "restore" if undo else "edit"
-    return await row_fragment(
-        datasette, request, state, entry, focus=focus, message=message, undo=undo, notice=True
-    )
+    return await row_fragment(datasette, request, state, entry, focus="edit", message=message, undo=undo)
 
 
 # Without JavaScript a change redirects to the list, and the list shows its message
@@ -680,7 +676,7 @@ FLASH_COOKIE = "ds_secrets_done"
 FLASH_NAMESPACE = "datasette-secrets-done"
 
 
-async def redirect_with_flash(datasette, state, entry, message, undo=None):
+async def redirect_with_flash(datasette, state, entry, message, undo=False):
     response = Response.redirect(await list_url(datasette, state, entry))
     flash = {"name": entry.name, "message": message, "undo": undo}
     response.set_cookie(FLASH_COOKIE, datasette.sign(flash, FLASH_NAMESPACE), httponly=True)
@@ -734,7 +730,7 @@ async def row_fragment(datasette, request, state, entry, mode="view", versions=N
 
 
 # The controls a row fragment may give focus to (?focus=): the one just used.
-FOCUSABLE = {"edit", "history", "delete", "reveal", "restore"}
+FOCUSABLE = {"edit", "history", "delete", "reveal"}
 
 
 def focus_of(request):
