@@ -149,11 +149,11 @@ document.addEventListener("htmx:before:swap", (event) => {
 document.addEventListener("htmx:after:swap", () => {
   const lost = !document.activeElement || document.activeElement === document.body;
   if (refocus && lost) {
+    // (htmx already focuses an [autofocus] in what it swapped in: this is for when there is none.)
     // The element swapped in, or the one it replaced (same id) when it was swapped out.
     const within = refocus.target.isConnected ? refocus.target : refocus.id && document.getElementById(refocus.id);
     const controls = within ? [...within.querySelectorAll("button, a[href], input, textarea")] : [];
     const control =
-      controls.find((c) => c.hasAttribute("autofocus")) ||
       controls.find((c) => refocus.href && c.getAttribute("href") === refocus.href) ||
       controls.find((c) => refocus.name && accessibleText(c) === refocus.name) ||
       controls[0];
