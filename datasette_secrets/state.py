@@ -332,7 +332,7 @@ class UsageBuffer:
 
     def pending(self):
         """{name: (last_used_at text, actor id)} not yet written."""
-        return {name: (sqlite_time(t), actor) for name, (t, actor, _) in self._pending.items()}
+        return {name: self.pending_use(name) for name in self._pending}
 
     def pending_use(self, name):
         """(last_used_at text, actor id) of a use of ``name`` not yet written, or None."""
