@@ -11,7 +11,8 @@ database (Datasette 1.0, in-process, no network):
                          concurrent ``get_secret`` calls run and for ~1.5 s after,
                          and how long until their "last used" shows in the table
   page_200, page_1000    ``GET /-/secrets`` with 200 or 1,000 stored secrets:
-                         p50 time, bytes, calls to ``datasette.actors_from_ids``
+                         p50 time (of the quietest round, as for get_secret),
+                         bytes, calls to ``datasette.actors_from_ids``
   edit_round_trip        bytes sent to edit one secret in the browser: the edit
                          form, then the save (and the page a redirect leads to)
 
@@ -71,7 +72,8 @@ EDIT_BYTES_LIMIT = 3_000
 # best of its repeats). A timed loop stops
 # after the round that passes its time budget (with at least min_calls samples),
 # so a plugin that writes on every call (the published one) keeps the run short
-# while fast paths get many samples.
+# while fast paths get many samples. List pages are timed the same way: rounds
+# of requests, the p50 of the quietest round (and the p50 of all, printed too).
 FULL = {
     "warmup": 200,
     "calls": 5000,
@@ -80,7 +82,8 @@ FULL = {
     "min_calls": 300,
     "budget_s": 4.0,
     "page_warmup": 5,
-    "page_requests": 30,
+    "page_rounds": 6,
+    "page_requests": 15,  # per round
 }
 # Quick: µs figures are rougher, and the list pages still hold 200 and 1,000 rows.
 QUICK = {
@@ -91,6 +94,7 @@ QUICK = {
     "min_calls": 100,
     "budget_s": 0.5,
     "page_warmup": 1,
+    "page_rounds": 1,
     "page_requests": 3,
 }
 
@@ -318,15 +322,20 @@ async def page(count, counts):
         await store_values(ds, names)
         for _ in range(counts["page_warmup"]):
             await get_page(ds)
-        samples = []
-        for _ in range(counts["page_requests"]):
-            start = time.perf_counter()
-            response = await get_page(ds)
-            samples.append(time.perf_counter() - start)
+        rounds = []
+        for _ in range(counts["page_rounds"]):
+            samples = []
+            for _ in range(counts["page_requests"]):
+                start = time.perf_counter()
+                response = await get_page(ds)
+                samples.append(time.perf_counter() - start)
+            rounds.append(sorted(samples))
+            await asyncio.sleep(counts["round_gap_s"])
         actors_calls = await count_actors_calls(ds)
-    samples.sort()
+    samples = sorted(t for r in rounds for t in r)
     return {
-        "p50_ms": round(percentile(samples, 0.5) * 1000, 3),
+        "p50_ms": round(min(percentile(r, 0.5) for r in rounds) * 1000, 3),  # the quietest round's
+        "p50_all_ms": round(percentile(samples, 0.5) * 1000, 3),
         "bytes": len(response.content),
         "status": response.status_code,
         "actors_calls": actors_calls,
@@ -504,9 +513,11 @@ ROWS = [
     ("concurrent: use recorded after s", "concurrent_writes", "use_recorded_after_s", "{:.2f}",
      False),
     ("page_200 p50 ms", "page_200", "p50_ms", "{:.1f}", True),
+    ("page_200 p50 ms, all requests", "page_200", "p50_all_ms", "{:.1f}", True),
     ("page_200 bytes", "page_200", "bytes", "{:,}", True),
     ("page_200 actors_from_ids calls", "page_200", "actors_calls", "{}", False),
     ("page_1000 p50 ms", "page_1000", "p50_ms", "{:.1f}", True),
+    ("page_1000 p50 ms, all requests", "page_1000", "p50_all_ms", "{:.1f}", True),
     ("page_1000 bytes", "page_1000", "bytes", "{:,}", True),
     ("page_1000 actors_from_ids calls", "page_1000", "actors_calls", "{}", False),
     ("edit_round_trip bytes", "edit_round_trip", "bytes", "{:,}", True),
