@@ -10,6 +10,7 @@ One row of ``datasette_secrets_usage`` is the last use of one name, whether its
 value came from the environment variable (``version`` null) or was stored.
 """
 
+import json
 from dataclasses import dataclass
 
 TABLE = "datasette_secrets"
@@ -531,3 +532,39 @@ async def rewrite_versions(db, rewrites):
 
 async def record_rotation(db, detail, actor_id):
     await db.execute_write(INSERT_AUDIT, [ALL_SECRETS, None, "rotate", detail, actor_id])
+
+
+# --- Wrong-key check (rotation.key_problem): does a configured key fit what is stored? ---
+
+# (does any version, deleted ones too, have one of the key ids in the JSON list
+# :key_ids; is anything stored at all): both stop at the first matching row.
+KEY_FITS = """
+select
+    exists (
+        select 1 from datasette_secrets
+        where encryption_key_name in (select value from json_each(:key_ids))
+    ),
+    exists (select 1 from datasette_secrets)
+"""
+
+# The newest legacy Fernet rows: 0.2/0.3 wrote every row with the key configured
+# then, so the newest are under the key an admin would configure now.
+NEWEST_LEGACY = """
+select id, name, version, note, encrypted, encryption_key_name from datasette_secrets
+where encryption_key_name = :legacy order by id desc limit :limit
+"""
+
+
+async def key_fits(db, key_ids):
+    """(whether any stored version has one of ``key_ids``, whether any version is stored)."""
+    row = (await db.execute(KEY_FITS, {"key_ids": json.dumps(list(key_ids))})).first()
+    return bool(row[0]), bool(row[1])
+
+
+async def newest_legacy(db, legacy_key_id, limit):
+    """Up to ``limit`` of the newest StoredVersions with the legacy key id."""
+    params = {"legacy": legacy_key_id, "limit": limit}
+    return [_version(row) for row in (await db.execute(NEWEST_LEGACY, params)).rows]
+
+
+# --- end of the wrong-key check ---
