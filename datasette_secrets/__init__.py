@@ -28,6 +28,7 @@ __all__ = [
     "SecretDecryptionError",
     "SecretStoreError",
     "EncryptionKeyError",
+    "get_config",
 ]
 
 # The public names defined in other modules, imported on first use.
@@ -38,9 +39,11 @@ _DEFINED_IN = {
     "SecretDecryptionError": ".crypto",
     "SecretStoreError": ".store",
     "EncryptionKeyError": ".crypto",
+    "get_config": ".config",
 }
 
 if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
+    from .config import get_config
     from .core import flush_usage, get_secret
     from .crypto import EncryptionKeyError, SecretDecryptionError
     from .registry import Secret

@@ -116,3 +116,21 @@ def _key(text, where):
         return Key(text)
     except EncryptionKeyError as e:
         raise ConfigError(f"{PLUGIN}: {where}: {e}") from None
+
+
+def get_config(datasette):
+    """The plugin's key and database as datasette-secrets 0.3a0 returned them.
+
+    Kept for plugins written against 0.3a0, with the same meaning: ``None``
+    when no encryption key is configured, otherwise a dict
+    ``{"database": ..., "encryption_key": ...}`` where ``database`` is the
+    configured database's name (``"_internal"`` when none is) and
+    ``encryption_key`` the current key's text. Unlike 0.3a0 it also reads the
+    ``encryption_key`` spelling, as the rest of this plugin does. It does not
+    check the configuration; read_settings does that at startup.
+    """
+    config = datasette.plugin_config(PLUGIN) or {}
+    encryption_key = config.get("encryption_key", config.get("encryption-key"))
+    if not encryption_key:
+        return None
+    return {"database": own_database(config) or "_internal", "encryption_key": encryption_key}
