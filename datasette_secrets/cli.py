@@ -38,7 +38,7 @@ IMPORTED = "command line import"
 
 
 def register(cli):
-    @cli.group()
+    @cli.group(cls=_SafeMessages)
     def secrets():
         "Commands for datasette-secrets"
 
@@ -51,7 +51,7 @@ def register(cli):
 
             export DATASETTE_SECRETS_ENCRYPTION_KEY="$(datasette secrets generate-encryption-key)"
         """
-        click.echo(generate_key())
+        _echo(generate_key())
 
     @secrets.command(name="rotate-key", short_help="Re-encrypt stored secrets with the current key.")
     @serve_options
@@ -109,9 +109,9 @@ def register(cli):
         """
         rows = _run(ds, lambda state: _list_rows(ds, state))
         if as_json:
-            click.echo(json.dumps(rows, indent=2))
+            _echo(json.dumps(rows, indent=2))
         elif not rows:
-            click.echo("No secrets: no installed plugin registers any, and none are stored.")
+            _echo("No secrets: no installed plugin registers any, and none are stored.")
         else:
             _print_table(
                 [("name", "source", "version", "updated", "last used", "")]
@@ -135,7 +135,7 @@ def register(cli):
             echo "$KEY" | datasette secrets set OPENAI_API_KEY --internal internal.db -c datasette.yml
         """
         number, shadowed = _run(ds, lambda state: _set(ds, state, name, note))
-        click.echo(f"Saved {name}: version {number}.")
+        _echo(f"Saved {name}: version {number}.")
         if shadowed:
             _warn_shadowed(name)
 
@@ -151,11 +151,11 @@ def register(cli):
             datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
         """
         entry = _run(ds, lambda state: _delete(ds, state, name))
-        click.echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
+        _echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
         if entry.is_orphan:
-            click.echo("No installed plugin registers it, so it leaves the list.")
+            _echo("No installed plugin registers it, so it leaves the list.")
         elif entry.env:
-            click.echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
+            _echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
 
     @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
     @click.argument("name")
@@ -170,7 +170,7 @@ def register(cli):
         """
         registration, env, versions = _run(ds, lambda state: _history(ds, state, name))
         if not versions:
-            click.echo(f"Nothing has been stored for {name} yet.")
+            _echo(f"Nothing has been stored for {name} yet.")
         else:
             current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
             _print_table(
@@ -179,9 +179,9 @@ def register(cli):
                 right=[0],
             )
         if registration is None:
-            click.echo(f"No installed plugin registers {name}.")
+            _echo(f"No installed plugin registers {name}.")
         elif env:
-            click.echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+            _echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
 
     @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
     @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
@@ -361,7 +361,7 @@ def _unknown(name, nothing_stored=False):
 
 
 def _warn_shadowed(name):
-    click.echo(
+    _echo(
         f"Warning: {core.env_var(name)} is set, and takes precedence: plugins get its value, "
         "not the stored one, until it is unset.",
         err=True,
@@ -436,7 +436,7 @@ def _list_notes(row):
 
 def _list_cells(row):
     return (
-        _printable(row["name"]),
+        row["name"],
         row["source"],
         str(row["version"] or ""),
         _when(row["updated_at"], row["updated_by"]),
@@ -525,8 +525,8 @@ def _version_cells(version, current):
     return (
         str(version["version"]),
         _when(_iso(version["created_at"]), version["created_by"]),
-        _printable(version["note"] or ""),
-        _printable(version["encryption_key_name"] or ""),
+        version["note"] or "",
+        version["encryption_key_name"] or "",
         status,
     )
 
@@ -576,7 +576,7 @@ async def _import(ds, state, entries, dry_run):
 
 def _print_import(name, planned, numbers, dry_run):
     if not planned:
-        click.echo(f"{name} holds no secrets: nothing to store.")
+        _echo(f"{name} holds no secrets: nothing to store.")
         return
     rows = [("line", "name", "result", "")]
     for plan in planned:
@@ -586,19 +586,19 @@ def _print_import(name, planned, numbers, dry_run):
         rows.append((str(plan.entry.line), plan.entry.name, plan.status, "; ".join(remarks)))
     _print_table(rows, right=[0])
     storing = [plan.entry.name for plan in planned if plan.stores]
-    click.echo()
+    _echo()
     if dry_run:
-        click.echo(
+        _echo(
             f"Dry run: nothing was stored. {len(storing)} secret{_s(len(storing))} would be stored."
         )
     elif not numbers:
-        click.echo("Nothing to store: every registered secret is unchanged or empty.")
+        _echo("Nothing to store: every registered secret is unchanged or empty.")
     else:
         stored = ", ".join(f"{name} version {numbers[name]}" for name in storing)
-        click.echo(f"Stored {len(numbers)} secret{_s(len(numbers))} in one transaction: {stored}.")
+        _echo(f"Stored {len(numbers)} secret{_s(len(numbers))} in one transaction: {stored}.")
     unknown = [plan.entry.name for plan in planned if plan.status == "unknown"]
     if unknown:
-        click.echo(f"Not stored, since no installed plugin registers them: {', '.join(unknown)}.")
+        _echo(f"Not stored, since no installed plugin registers them: {', '.join(unknown)}.")
 
 
 # Output
@@ -619,13 +619,36 @@ def _when(iso, actor_id, nothing=""):
     if not iso:
         return nothing
     text = iso.replace("T", " ").replace("Z", " UTC")
-    return text + (f" by {_printable(str(actor_id))}" if actor_id is not None else "")
+    return text + (f" by {actor_id}" if actor_id is not None else "")
 
 
 def _printable(text):
     """``text`` with control characters escaped: a stored note or name must not
     drive the terminal (escape sequences) or break a table (newlines)."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in str(text))
+
+
+def _printable_lines(text):
+    """``text`` with control characters escaped, its line breaks kept."""
+    return "\n".join(_printable(line) for line in str(text).split("\n"))
+
+
+def _echo(text="", **kwargs):
+    """click.echo for every line a command prints: lines quote names, notes,
+    actor ids, key ids and paths, which must not drive the terminal."""
+    click.echo(_printable_lines(text), **kwargs)
+
+
+class _SafeMessages(click.Group):
+    """A group whose commands' error messages have control characters escaped:
+    like printed lines, they quote names, paths and database errors."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as e:
+            e.message = _printable_lines(e.message)
+            raise
 
 
 async def _rotate(ds, dry_run, batch_size):
@@ -640,16 +663,16 @@ async def _rotate(ds, dry_run, batch_size):
             )
         key_id = keyring.primary.id
         labels = _key_labels(keyring)
-        click.echo(f"Secrets database: {state.db.path or state.db.name}")
-        click.echo(f"Current key: {key_id}")
-        click.echo()
-        click.echo("Stored versions by key id, before:")
+        _echo(f"Secrets database: {state.db.path or state.db.name}")
+        _echo(f"Current key: {key_id}")
+        _echo()
+        _echo("Stored versions by key id, before:")
         _print_counts(await rotation.count_by_key(state.db), labels, key_id)
         pending = await rotation.count_to_rotate(state)
-        click.echo()
+        _echo()
         if dry_run:
-            click.echo("Dry run: nothing will be changed.")
-        click.echo(f"{pending} version{_s(pending)} to re-encrypt with key {key_id}.")
+            _echo("Dry run: nothing will be changed.")
+        _echo(f"{pending} version{_s(pending)} to re-encrypt with key {key_id}.")
 
         progress = None
         if sys.stdout.isatty() and pending:
@@ -670,23 +693,23 @@ async def _rotate(ds, dry_run, batch_size):
                 progress.__exit__(None, None, None)
 
         if dry_run:
-            click.echo(f"Would re-encrypt {report.rotated} version{_s(report.rotated)}; nothing was changed.")
+            _echo(f"Would re-encrypt {report.rotated} version{_s(report.rotated)}; nothing was changed.")
         else:
-            click.echo(f"Re-encrypted {report.rotated} version{_s(report.rotated)} with key {key_id}.")
-            click.echo()
-            click.echo("Stored versions by key id, after:")
+            _echo(f"Re-encrypted {report.rotated} version{_s(report.rotated)} with key {key_id}.")
+            _echo()
+            _echo("Stored versions by key id, after:")
             _print_counts(report.after, labels, key_id)
         _print_failed(report.failed)
         if report.changed_meanwhile:
             ids = ", ".join(str(id) for id in report.changed_meanwhile)
-            click.echo()
-            click.echo(
+            _echo()
+            _echo(
                 f"Changed by something else while this ran, so left for the next run: row id {ids}. "
                 "Run datasette secrets rotate-key again."
             )
         if report.complete and not dry_run:
-            click.echo()
-            click.echo(
+            _echo()
+            _echo(
                 f"Every stored version now uses key {key_id}. Once every Datasette using "
                 "this database runs with it, the old keys can be removed from "
                 "previous_encryption_keys."
@@ -713,8 +736,8 @@ def _print_counts(counts, labels, key_id):
 def _print_failed(failed):
     if not failed:
         return
-    click.echo()
-    click.echo(
+    _echo()
+    _echo(
         f"{len(failed)} version{_s(len(failed))} could not be decrypted with any configured "
         "key and {} left unchanged:".format("were" if len(failed) != 1 else "was")
     )
@@ -722,20 +745,22 @@ def _print_failed(failed):
         (str(f.id), f.name, str(f.version), f.key_id, f.reason) for f in failed
     ]
     _print_table(rows, right=[0, 2])
-    click.echo(
+    _echo(
         "Configure the keys they need in previous_encryption_keys and run this again, "
         "or delete those secrets, before removing any old key."
     )
 
 
 def _print_table(rows, right=()):
+    """Print ``rows`` (the first is the header) in aligned columns, every cell escaped."""
+    rows = [[_printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [
             cell.rjust(width) if i in right else cell.ljust(width)
             for i, (cell, width) in enumerate(zip(row, widths))
         ]
-        click.echo("  " + "  ".join(cells).rstrip())
+        _echo("  " + "  ".join(cells).rstrip())
 
 
 def _s(count):
