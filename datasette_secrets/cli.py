@@ -36,6 +36,8 @@ from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
 FROM_COMMAND_LINE = "command line"
 IMPORTED = "command line import"
 
+FORCE_HELP = "Store even when the configured keys decrypt none of the stored versions"
+
 
 def register(cli):
     @cli.group(cls=_SafeMessages)
@@ -57,13 +59,18 @@ def register(cli):
     @serve_options
     @click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted; change nothing")
     @click.option(
+        "--force",
+        is_flag=True,
+        help="Run even when the configured keys decrypt none of the stored versions",
+    )
+    @click.option(
         "--batch-size",
         type=click.IntRange(min=1),
         default=rotation.DEFAULT_BATCH_SIZE,
         show_default=True,
         help="Versions re-encrypted in each write transaction",
     )
-    def rotate_key(ds, dry_run, batch_size):
+    def rotate_key(ds, dry_run, force, batch_size):
         """Re-encrypt every stored secret with the current encryption_key.
 
         Pass the same databases and options that decide the configuration as
@@ -80,9 +87,16 @@ def register(cli):
 
         Exits with 1 when some versions could not be decrypted (listed by row
         id; they are left as they are) or changed while it ran (run it again).
+
+        When the configured keys decrypt none of the stored versions (probably
+        the wrong key), nothing is changed and it exits with 1: such a run
+        could re-encrypt nothing. --dry-run still reports, listing every
+        version it cannot decrypt. --force runs anyway, which only helps when
+        the check is wrong: 0.2/0.3 rows written under several keys, whose
+        newest do not decrypt with the configured keys.
         """
         try:
-            complete = asyncio.run(_rotate(ds, dry_run, batch_size))
+            complete = asyncio.run(_rotate(ds, dry_run, batch_size, force))
         except sqlite3.Error as e:  # e.g. locked by a long write of another process
             raise click.ClickException(
                 f"Stopped by a database error: {e}. Batches already written are kept, and "
@@ -123,7 +137,8 @@ def register(cli):
     @click.argument("name")
     @serve_options
     @click.option("--note", help="A note for the new version (default: keep the current note)")
-    def set_secret(ds, name, note):
+    @click.option("--force", is_flag=True, help=FORCE_HELP)
+    def set_secret(ds, name, note, force):
         """Store a new version of secret NAME.
 
         The value is read from standard input when that is not a terminal,
@@ -133,8 +148,13 @@ def register(cli):
 
         \b
             echo "$KEY" | datasette secrets set OPENAI_API_KEY --internal internal.db -c datasette.yml
+
+        When secrets are stored but the configured keys decrypt none of them
+        (probably the wrong key), nothing is stored: a value stored with that
+        key could not be read with the right one. --force stores anyway, for
+        when the old values are lost for good and this key replaces theirs.
         """
-        number, shadowed = _run(ds, lambda state: _set(ds, state, name, note))
+        number, shadowed = _run(ds, _key_checked(lambda state: _set(ds, state, name, note), force))
         _echo(f"Saved {name}: version {number}.")
         if shadowed:
             _warn_shadowed(name)
@@ -187,7 +207,8 @@ def register(cli):
     @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
     @serve_options
     @click.option("--dry-run", is_flag=True, help="Report what would be stored; store nothing")
-    def import_file(ds, file, dry_run):
+    @click.option("--force", is_flag=True, help=FORCE_HELP)
+    def import_file(ds, file, dry_run, force):
         """Store the secrets in FILE, a .env file (- reads standard input).
 
         Lines are NAME=value, with or without "export " and the
@@ -202,10 +223,16 @@ def register(cli):
 
         \b
             datasette secrets import .env --internal internal.db -c datasette.yml
+
+        When secrets are stored but the configured keys decrypt none of them
+        (probably the wrong key), nothing is stored (--dry-run still reports,
+        with a warning); --force stores anyway.
         """
         entries = _read_dotenv(file)
         name = "standard input" if file == "-" else file
-        planned, numbers = _run(ds, lambda state: _import(ds, state, entries, dry_run))
+        planned, numbers = _run(
+            ds, _key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
+        )
         _print_import(name, planned, numbers, dry_run)
 
 
@@ -353,6 +380,37 @@ def _require_key(state):
             f"{PLUGIN}: no encryption_key is configured, so values cannot be stored. "
             f"Make a key with: {GENERATE_COMMAND}"
         )
+
+
+STORE_REFUSED = (
+    "Nothing was stored. If the stored values are lost for good and this key is to replace "
+    "theirs, run again with --force."
+)
+ROTATE_REFUSED = (
+    "Nothing was changed: a rotation with these keys could re-encrypt nothing. --dry-run lists "
+    "every version they cannot decrypt."
+)
+
+
+async def _check_key(state, go_on, refusal=STORE_REFUSED):
+    """Stop with ``refusal`` when the configured keys decrypt none of the stored
+    versions (rotation.key_problem); with ``go_on``, only warn."""
+    problem = await rotation.key_problem(state)
+    if problem is None:
+        return
+    if not go_on:
+        raise click.ClickException(f"{problem} {refusal}")
+    _echo(f"Warning: {problem}", err=True)
+
+
+def _key_checked(work, go_on):
+    """``work(state)``, after ``_check_key``: before anything is read or asked for."""
+
+    async def checked(state):
+        await _check_key(state, go_on)
+        return await work(state)
+
+    return checked
 
 
 def _unknown(name, nothing_stored=False):
@@ -651,7 +709,7 @@ class _SafeMessages(click.Group):
             raise
 
 
-async def _rotate(ds, dry_run, batch_size):
+async def _rotate(ds, dry_run, batch_size, force=False):
     """Run the rotation, printing what it does; True when nothing was left behind."""
     async with _started(ds) as state:
         keyring = state.settings.keyring
@@ -661,6 +719,7 @@ async def _rotate(ds, dry_run, batch_size):
                 "Set encryption_key to the new key and list the old one in "
                 "previous_encryption_keys."
             )
+        await _check_key(state, force or dry_run, ROTATE_REFUSED)
         key_id = keyring.primary.id
         labels = _key_labels(keyring)
         _echo(f"Secrets database: {state.db.path or state.db.name}")

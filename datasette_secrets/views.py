@@ -154,6 +154,7 @@ async def index(datasette, request):
         all_count=sum(counts[key] for key in ("unset", "set", "env", "deleted", "orphan")),
         status_url=lambda key: page_url(datasette, q, 1, key),
         htmx=is_htmx(request),
+        key_problem=await rotation.key_problem(state),
     )
     response = await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
     if flash:

@@ -606,6 +606,7 @@ def test_import_of_a_value_that_changed_meanwhile_stores_nothing(options, intern
 
 def test_import_a_stored_value_that_cannot_be_decrypted_counts_as_changed(tmp_path, options, internal, other_key, key):
     insert(internal, "API_KEY", VALUE, other_key)  # under a key this configuration lacks
+    insert(internal, "OTHER_KEY", OTHER_VALUE, key)  # so the key itself is not wrong
     result = ok(run("import", write_env(tmp_path, f"API_KEY={NEW_VALUE}\n"), *options))
     assert import_table(result.output) == {"API_KEY": (1, "changed", "the stored value could not be decrypted")}
     newest = rows(internal, "API_KEY")[-1]

@@ -559,8 +559,16 @@ def test_command_dry_run(rotation_setup, key, other_key):
 
 def test_command_exits_1_listing_undecryptable_rows_by_id(rotation_setup, key, other_key, tmp_path):
     internal, _ = rotation_setup
-    # configured with the new key only: the old rows cannot be read
+    # configured with the new key only: the old rows cannot be read (one row
+    # under the new key shows the key itself is right)
     config = write_config(tmp_path, {"encryption_key": key}, name="new-only.json")
+    conn = sqlite3.connect(internal)
+    with conn:
+        conn.execute(
+            "insert into datasette_secrets (name, version, encrypted, encryption_key_name) values (?, ?, ?, ?)",
+            ["NEW_KEY", 1, Key(key).encrypt("NEW_KEY", 1, "new"), Key(key).id],
+        )
+    conn.close()
     before = table_dump(internal)
     result = rotate_key("--internal", internal, "-c", config)
     assert result.exit_code == 1, result.output
