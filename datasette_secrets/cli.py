@@ -36,6 +36,19 @@ from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
 FROM_COMMAND_LINE = "command line"
 IMPORTED = "command line import"
 
+# For a file argument that does not exist: never repeated, since it may be a
+# value typed by mistake (it would then also be in the shell's history).
+NOT_A_FILE = (
+    "Arguments after NAME can only be database files that exist, as for datasette serve, "
+    "and one is not (not repeated here, in case it is a value)."
+)
+SET_NOT_A_FILE = (
+    "set takes the value from standard input or a prompt, never from an argument "
+    f"(it would land in your shell history). {NOT_A_FILE} Nothing was stored."
+)
+DELETE_NOT_A_FILE = f"delete takes one NAME. {NOT_A_FILE} Nothing was deleted."
+HISTORY_NOT_A_FILE = f"history takes one NAME. {NOT_A_FILE}"
+
 FORCE_HELP = "Store even when the configured keys decrypt none of the stored versions"
 
 
@@ -135,7 +148,7 @@ def register(cli):
 
     @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
     @click.argument("name")
-    @serve_options
+    @serve_options(missing_file=SET_NOT_A_FILE)
     @click.option("--note", help="A note for the new version (default: keep the current note)")
     @click.option("--force", is_flag=True, help=FORCE_HELP)
     def set_secret(ds, name, note, force):
@@ -161,7 +174,7 @@ def register(cli):
 
     @secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
     @click.argument("name")
-    @serve_options
+    @serve_options(missing_file=DELETE_NOT_A_FILE)
     def delete_secret(ds, name):
         """Delete secret NAME: every stored version is marked deleted, as the
         admin page's Delete does. Nothing is erased: the admin page's History
@@ -179,7 +192,7 @@ def register(cli):
 
     @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
     @click.argument("name")
-    @serve_options
+    @serve_options(missing_file=HISTORY_NOT_A_FILE)
     def history(ds, name):
         """List the stored versions of secret NAME, newest first: version,
         when and by whom it was stored, note, key id, and whether it is the
@@ -236,20 +249,26 @@ def register(cli):
         _print_import(name, planned, numbers, dry_run)
 
 
-def serve_options(command):
+def serve_options(command=None, *, missing_file=None):
     """Decorator: the options of ``datasette serve`` that decide the configuration
     and where secrets live: database files, -c, -s, --internal, --plugins-dir.
 
     The command gets, as its first argument, a Datasette built from them as
     ``datasette serve`` would build it (not started: see ``_run``).
+    ``missing_file``: the message for a file argument that does not exist,
+    instead of one naming it (for commands where it may be a value typed by
+    mistake). ``@serve_options`` and ``@serve_options(missing_file=...)`` both work.
     """
+    if command is None:
+        return functools.partial(serve_options, missing_file=missing_file)
     # Imported here: Datasette imports plugins while its cli module is still
     # loading, and defines Setting before it calls register_commands.
     from datasette.cli import Setting
 
     @functools.wraps(command)
     def with_datasette(*, files, config, settings, internal, plugins_dir, **kwargs):
-        return command(_datasette(files, config, settings, internal, plugins_dir), **kwargs)
+        ds = _datasette(files, config, settings, internal, plugins_dir, missing_file)
+        return command(ds, **kwargs)
 
     options = [
         click.argument("files", type=click.Path(), nargs=-1),
@@ -284,7 +303,7 @@ def serve_options(command):
     return with_datasette
 
 
-def _datasette(files, config, settings, internal, plugins_dir):
+def _datasette(files, config, settings, internal, plugins_dir, missing_file=None):
     """A Datasette configured as `datasette serve` would be with these options."""
     from datasette.app import Datasette  # not at the top: datasette.app imports this plugin
 
@@ -312,7 +331,7 @@ def _datasette(files, config, settings, internal, plugins_dir):
         kwargs["config_dir"] = pathlib.Path(directories[0])
     for file in files:
         if not os.path.exists(file):
-            raise click.ClickException(f"Database file {file!r} does not exist.")
+            raise click.ClickException(missing_file or f"Database file {file!r} does not exist.")
 
     if internal is not None:
         if not os.path.exists(internal):

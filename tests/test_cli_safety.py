@@ -1,10 +1,21 @@
-"""What the commands print is safe: no text read from the database drives the terminal."""
+"""What the commands print is safe: no value typed as an argument is echoed,
+and no text read from the database drives the terminal."""
 
 import sqlite3
 
 import pytest
 
-from test_commands import VALUE, insert, new_database, ok, run, set_value, write_config
+from test_commands import (
+    NEW_VALUE,
+    VALUE,
+    insert,
+    new_database,
+    ok,
+    rows,
+    run,
+    set_value,
+    write_config,
+)
 
 # Escape sequences a stored name or actor id could carry: colour, a window
 # title (OSC, ended by BEL), and the one-byte C1 form of CSI.
@@ -25,6 +36,39 @@ def options(tmp_path, internal, key, example_plugin):
 def assert_safe(output):
     for control in TERMINAL_CONTROLS:
         assert control not in output, repr(output)
+
+
+# A value typed as an argument by mistake
+
+
+def test_set_with_a_value_as_an_argument_never_echoes_it(options, internal):
+    result = run("set", "API_KEY", VALUE, *options, input=NEW_VALUE)
+    assert result.exit_code == 1, result.output
+    assert "never from an argument" in result.output and "Nothing was stored" in result.output
+    assert VALUE not in result.output and VALUE[-4:] not in result.output
+    assert rows(internal) == []
+
+
+def test_set_with_several_stray_arguments_echoes_none(options, internal):
+    result = run("set", "API_KEY", "sk-first-stray-1234", "sk-second-stray-5678", *options, input=NEW_VALUE)
+    assert result.exit_code == 1
+    assert "stray" not in result.output
+    assert rows(internal) == []
+
+
+def test_set_still_takes_database_files_that_exist(tmp_path, options, internal, key):
+    other = new_database(tmp_path / "other.db")
+    ok(run("set", "API_KEY", other, *options, input=VALUE))
+    assert len(rows(internal)) == 1
+
+
+@pytest.mark.parametrize("command", ["delete", "history"])
+def test_delete_and_history_never_echo_a_stray_argument(command, options, internal):
+    set_value(options, "API_KEY", VALUE)
+    result = run(command, "API_KEY", NEW_VALUE, *options)
+    assert result.exit_code == 1, result.output
+    assert NEW_VALUE not in result.output and NEW_VALUE[-4:] not in result.output
+    assert rows(internal)[0]["deleted_at"] is None
 
 
 # Text read from the database
