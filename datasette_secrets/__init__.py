@@ -67,6 +67,7 @@ NO_FRAMING = [
 ]
 
 
+    (b"x-content-type-options", b"nosniff"),
 async def get_secrets(datasette):
     """Every ``Secret`` registered by a plugin, one per name."""
     from .core import ready
