@@ -60,7 +60,8 @@ def __getattr__(name):
 
 MANAGE_SECRETS = "manage-secrets"
 REVEAL_SECRETS = "reveal-secrets"
-# Responses under /-/secrets refuse to be framed: no clickjacking of Reveal.
+# Responses under /-/secrets refuse to be framed (no clickjacking of Reveal), and
+# are never sniffed as another type (Copy's plain-text value is not HTML).
 NO_FRAMING = [
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"frame-ancestors 'none'"),

@@ -27,7 +27,7 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import core, dotenv, imports, rotation, store
+from . import core, dotenv, imports, rotation, rules, store
 from .config import PLUGIN, ConfigError, own_database
 from .core import Conflict, ready
 from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
@@ -639,7 +639,11 @@ async def _import(ds, state, entries, dry_run):
     """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
     _require_key(state)
     try:
-        planned = await imports.plan(ds, state, entries)
+        # The rules decide whether the command line may compare (not in write-only mode).
+        may_compare = rules.may_learn(rules.command_line(state.settings), state.settings)
+        planned = await imports.plan(
+            ds, state, entries, compare=(lambda name: True) if may_compare else None, detail=IMPORTED
+        )
     except imports.ValuesTooLong as e:
         raise click.ClickException(str(e))
     if dry_run:

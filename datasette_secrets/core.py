@@ -18,6 +18,8 @@ from datasette.utils.asgi import BadRequest
 
 from . import store
 from .config import ConfigError, read_settings
+from .rules import STATUSES, status_of
+from .scrub import Scrubber
 from .crypto import SecretDecryptionError
 from .events import (
     CheckSecretEvent,
@@ -84,9 +86,25 @@ def _environment_reader():
 read_environment = _environment_reader()
 
 
+# The texts of every encryption key configured in this process (see ready()): no
+# secret ever resolves to one, whatever its name or variable. A plugin that
+# registers ENCRYPTION_KEY must not be handed DATASETTE_SECRETS_ENCRYPTION_KEY,
+# the variable the key is usually kept in.
+KEY_TEXTS = set()
+
+
+def is_key(value):
+    """Whether ``value`` is a configured encryption key (give it to no one)."""
+    return value in KEY_TEXTS or value.strip() in KEY_TEXTS
+
+
 def env_value(name):
-    """The non-empty value of the secret's environment variable, or None."""
-    return read_environment(ENV_PREFIX + name) or None
+    """The non-empty value of the secret's environment variable, or None
+    (None too when it holds an encryption key)."""
+    value = read_environment(ENV_PREFIX + name)
+    if not value or is_key(value):
+        return None
+    return value
 
 
 def database(datasette, settings):
@@ -112,6 +130,7 @@ async def ready(datasette):
     state = STATES.get(id(datasette))
     if state is None:
         settings = read_settings(datasette)
+        KEY_TEXTS.update(key.text for key in settings.keyring.keys)
         state = remember(datasette, State(settings, database(datasette, settings)))
     if not state.migrated:
         await state.migrate()
@@ -141,7 +160,7 @@ async def get_secret(datasette, name, actor_id=None):
     if name not in registered:
         return None
     value = read_environment(ENV_PREFIX + name)
-    if value:
+    if value and not is_key(value):
         state.usage.record(name, actor_id, None)
         return value
     current = state.cache.cached(name)
@@ -153,6 +172,8 @@ async def get_secret(datasette, name, actor_id=None):
         _warn_no_key(state)
         return None
     value = current.open()
+    if is_key(value):
+        return None
     state.usage.record(name, actor_id, current.version)
     return value
 
@@ -246,17 +267,15 @@ class Entry:
         return self.stored["version"] if self.is_set else None
 
     @property
-    def checkable(self):
-        """The registering plugin can test a value, and there is one to test."""
-        return bool(self.secret and self.secret.check) and (self.env or self.is_set)
+    def status(self):
+        return status_of(self.registration is not None, self.env, self.stored)
 
-    def hint_for(self, may_reveal):
-        """The last four characters, only for someone who may reveal the whole value:
-        anyone else could otherwise read the last four of every version."""
-        return self.hint if may_reveal else None
+    def hint_for(self, allowed):
+        """The last four characters, for a viewer the rules let see them (rules.Allowed.hint)."""
+        return self.hint if allowed.hint else None
 
-    def mask_for(self, may_reveal):
-        return MASK + (self.hint_for(may_reveal) or "")
+    def mask_for(self, allowed):
+        return MASK + (self.hint_for(allowed) or "")
 
 
 class Listing:
@@ -312,7 +331,9 @@ class Listing:
         """{name: statuses} of every name, kept while the environment's secrets
         and the cutoff stay the same (a page load then costs no pass over them)."""
         in_environment = frozenset(
-            key[len(ENV_PREFIX):] for key, value in os.environ.items() if key.startswith(ENV_PREFIX) and value
+            key[len(ENV_PREFIX):]
+            for key, value in os.environ.items()
+            if key.startswith(ENV_PREFIX) and value and not is_key(value)
         )
         if self._statuses_for != (in_environment, cutoff):
             self._statuses_cache = {
@@ -324,15 +345,8 @@ class Listing:
     def _statuses(self, name, cutoff, in_environment):
         """The statuses of one name: one of unset/set/env/deleted/orphan, maybe due."""
         row = self.rows.get(name)
-        if name not in self.registered:
-            return ("orphan",)
-        if name in in_environment:
-            return ("env",)
-        if row is None:
-            return ("unset",)
-        if row["deleted_at"]:
-            return ("deleted",)
-        return ("set", "due") if _older(row, cutoff) else ("set",)
+        status = status_of(name in self.registered, name in in_environment, row)
+        return ("set", "due") if status == "set" and _older(row, cutoff) else (status,)
 
     def _haystack(self, name):
         registration = self.registered.get(name)
@@ -378,17 +392,6 @@ def _entry(name, registration, row, use, cutoff=None):
     )
     entry.due = entry.is_set and not entry.env and _older(row, cutoff)
     return entry
-
-
-# Filters of the list, in the order it offers them; "due" only with max_age_days.
-STATUSES = {
-    "unset": "Not set",
-    "set": "Set",
-    "env": "Environment",
-    "deleted": "Deleted",
-    "orphan": "Orphan",
-    "due": "Due for rotation",
-}
 
 
 def rotation_cutoff(max_age_days):
@@ -571,12 +574,17 @@ class CheckResult:
 async def check(datasette, state, entry, actor):
     """Run the registering plugin's check on the value plugins would get now.
 
-    Never raises for what the check does: an exception, a timeout or a wrong
-    return value is a failed result. The message never contains the value.
-    Audited (action "check") and sent as a check-secret event.
+    The caller has asked the rules (``Allowed.test``). Never raises for what
+    the check does: an exception, a timeout or a wrong return value is a
+    failed result. The message goes through the scrubber, so it holds nothing
+    of the value. Audited (action "check") and sent as a check-secret event.
+    Raises Conflict when there is no value, or it cannot be decrypted.
     """
-    value = env_value(entry.name) if entry.env else await _stored_value(state, entry.name)
-    if value is None:
+    try:
+        value = env_value(entry.name) if entry.env else await _stored_value(state, entry.name)
+    except SecretDecryptionError as e:
+        raise Conflict(f"{entry.name} cannot be tested: {e}")
+    if value is None or is_key(value):
         raise Conflict(f"{entry.name} has no value to test")
     try:
         returned = await asyncio.wait_for(
@@ -593,7 +601,8 @@ async def check(datasette, state, entry, actor):
             result = CheckResult(False, f"The check did not return (ok, message): {type(e).__name__}.")
         else:
             result = CheckResult(bool(ok), str(message))
-    message = _scrub(result.message, value)
+    # Cut first (a plugin may return megabytes), then scrub, then cut to size.
+    message = Scrubber(value)(result.message[: MAX_CHECK_MESSAGE * 8])
     if len(message) > MAX_CHECK_MESSAGE:
         message = message[: MAX_CHECK_MESSAGE - 1] + "…"
     result = CheckResult(result.ok, message)
@@ -611,14 +620,6 @@ async def _stored_value(state, name):
     if current is None or current.open is None:
         return None
     return current.open()
-
-
-def _scrub(message, value):
-    """A check's message with the value (and its long tail) taken out."""
-    for piece in (value, value[-8:] if len(value) >= 16 else None):
-        if piece:
-            message = message.replace(piece, "•••")
-    return message
 
 
 def actor_id_of(actor):

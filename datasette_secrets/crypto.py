@@ -112,6 +112,11 @@ class Key:
         blob = _as_bytes(blob)
         if blob is None:
             return _failing(name, self.id, "the stored ciphertext is not a ciphertext (not bytes)")
+    @property
+    def text(self):
+        """The key as configured (stripped): for refusing to hand it out as a secret."""
+        return self._fernet_text
+
         if blob[:1] == VERSION_BOUND:
             aad = _aad(name, version)
         elif blob[:1] == NAME_BOUND:

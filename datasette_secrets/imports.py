@@ -13,7 +13,10 @@ class Planned:
     """What an import does with one entry of the file."""
 
     entry: dotenv.Entry
-    status: str  # new, changed, unchanged (not stored again), unknown or empty (not stored)
+    # new, changed, unchanged (not stored again), store (stored, not compared:
+    # the viewer may not learn whether it equals the stored value), unknown or
+    # empty (not stored)
+    status: str
     shadowed: bool = False  # an environment variable takes precedence over it
     expected: int | None = None  # the live version compared against
     note: str = ""  # the note the new version gets: the current one, as on the admin page
@@ -21,7 +24,7 @@ class Planned:
 
     @property
     def stores(self):
-        return self.status in ("new", "changed")
+        return self.status in ("new", "changed", "store")
 
     @property
     def value(self):
@@ -37,11 +40,18 @@ class ValuesTooLong(ValueError):
         )
 
 
-async def plan(datasette, state, entries):
-    """A Planned for each entry, in file order. Raises ValuesTooLong."""
+async def plan(datasette, state, entries, compare=None, actor_id=None, detail=None):
+    """A Planned for each entry, in file order. Raises ValuesTooLong.
+
+    Whether a pasted value equals the stored one is a read of the stored
+    value, so it is compared only when ``compare(name)`` says yes (the caller
+    asks the rules, and counts it against the actor's reveal limit); each
+    comparison is audited (action "compare", ``detail``, by ``actor_id``).
+    Otherwise a value that is already stored is planned as "store".
+    """
     registered = await state.registry.get(datasette)
     keyring = state.settings.keyring
-    planned, too_long = [], []
+    planned, too_long, compared = [], [], []
     for entry in entries:
         value = core.clean_value(entry.value)
         if entry.name not in registered:
@@ -58,6 +68,10 @@ async def plan(datasette, state, entries):
         if current is None:
             planned.append(Planned(entry, "new", shadowed))
             continue
+        if compare is None or not compare(entry.name):
+            planned.append(Planned(entry, "store", shadowed, expected=current.version, note=current.note or ""))
+            continue
+        compared.append((entry.name, current.version))
         planned_entry = Planned(entry, "changed", shadowed, expected=current.version, note=current.note or "")
         try:
             stored = keyring.decrypt(entry.name, current.version, current.key_id, current.encrypted)
@@ -69,6 +83,8 @@ async def plan(datasette, state, entries):
         planned.append(planned_entry)
     if too_long:
         raise ValuesTooLong(too_long)
+    if compared:
+        await store.record_comparisons(state.db, compared, detail, actor_id)
     return planned
 
 

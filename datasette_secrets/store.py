@@ -379,6 +379,13 @@ async def record_check(db, name, version, detail, actor_id):
     await db.execute_write(INSERT_AUDIT, [name, version, "check", detail, actor_id])
 
 
+async def record_comparisons(db, compared, detail, actor_id):
+    """Audit each (name, version) whose value an import compared with a pasted one."""
+    await db.execute_write_many(
+        INSERT_AUDIT, [(name, version, "compare", detail, actor_id) for name, version in compared]
+    )
+
+
 async def audit_log(db, name=None, actor=None, action=None, before=None, limit=50):
     """(rows, cursor): up to ``limit`` audit rows, newest first, and the ``before``
     cursor of the next (older) page, or None when there is none."""

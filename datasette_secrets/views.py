@@ -6,10 +6,12 @@ page and a fragment decides by the ``HX-Request`` header and sends
 redirect back to the list with a message), with htmx attributes on top.
 """
 
+import asyncio
 import bisect
 import functools
 import math
 import sqlite3
+import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode
 
@@ -21,12 +23,10 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import BadRequest
 from itsdangerous import BadSignature
 
-from . import core, dotenv, imports, rotation, store
+from . import core, dotenv, imports, rotation, rules, store
 from .core import Conflict
 from .crypto import LEGACY_KEY_NAME, SecretDecryptionError
-
-MANAGE = "manage-secrets"
-REVEAL = "reveal-secrets"
+from .rules import MANAGE, REVEAL
 COLUMNS = 7  # of the list table, for colspan
 PAGE_SIZE = 25  # secrets per page of the list
 SQLITE_INTEGERS = range(-(2**63), 2**63)
@@ -37,6 +37,23 @@ VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
 async def require(datasette, request, action=MANAGE):
     if not await datasette.allowed(action=action, actor=request.actor):
         raise Forbidden(f"You need the {action} permission to do this")
+
+
+VIEWER = "datasette_secrets.viewer"  # the request's rules.Viewer, kept in its scope
+
+
+async def viewer_of(datasette, request, state):
+    """The rules' Viewer for this request's actor, worked out once per request."""
+    viewer = request.scope.get(VIEWER)
+    if viewer is None:
+        viewer = request.scope[VIEWER] = await rules.viewer(datasette, state.settings, request.actor)
+    return viewer
+
+
+async def allowed(datasette, request, state, entry):
+    """What the rules allow this request's actor to do with ``entry``."""
+    viewer = await viewer_of(datasette, request, state)
+    return rules.allowed(viewer, entry, state.settings, await rotation.key_problem(state))
 
 
 class TooManyRequests(BadRequest):
@@ -125,7 +142,7 @@ async def index(datasette, request):
     state = await core.ready(datasette)
     q = request.args.get("q", "").strip()
     max_age_days = state.settings.max_age_days
-    statuses = {k: v for k, v in core.STATUSES.items() if k != "due" or max_age_days}
+    statuses = {k: v for k, v in rules.STATUSES.items() if k != "due" or max_age_days}
     status = request.args.get("status") or None
     if status is not None and status not in statuses:
         raise BadRequest(f"status must be one of: {', '.join(statuses)}")
@@ -158,7 +175,9 @@ async def index(datasette, request):
     )
     response = await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
     if flash:
-        response.set_cookie(FLASH_COOKIE, "", expires=0, max_age=0, httponly=True)
+        response.set_cookie(
+            FLASH_COOKIE, "", expires=0, max_age=0, path=datasette.urls.path("/-/secrets"), httponly=True
+        )
     return response
 
 
@@ -167,7 +186,7 @@ async def edit(datasette, request):
     if rejected := check_method(request, "GET", "POST"):
         return rejected
     state, entry = await load(datasette, request)
-    ensure_editable(state, entry)
+    (await allowed(datasette, request, state, entry)).require("edit")
     if not is_write(request):
         multiline = request.args.get("multiline") == "1"
         return await edit_form(datasette, request, state, entry, multiline=multiline)
@@ -237,7 +256,7 @@ async def restore(datasette, request):
     if rejected := check_method(request, "GET", "POST"):
         return rejected
     state, entry = await load(datasette, request)
-    ensure_editable(state, entry)
+    (await allowed(datasette, request, state, entry)).require("restore")
     form = await read_form(request) if is_write(request) else request.args
     try:
         number = int(form.get("version", ""))
@@ -265,11 +284,7 @@ async def delete(datasette, request):
     if rejected := check_method(request, "GET", "POST"):
         return rejected
     state, entry = await load(datasette, request)
-    if entry.env:
-        raise Conflict(f"{entry.name} is set by an environment variable and is read-only here")
-    if not entry.is_set:
-        already = ": it is already deleted (elsewhere, or in another tab)" if entry.is_deleted else ""
-        raise NotFound(f"{entry.name} has no stored value to delete{already}")
+    (await allowed(datasette, request, state, entry)).require("delete")
     if not is_write(request):
         if is_htmx(request):
             return await row_fragment(datasette, request, state, entry, mode="delete")
@@ -311,6 +326,7 @@ async def copy(datasette, request):
     if rejected := check_method(request, "POST"):
         return rejected
     _, _, _, value = await read_value(datasette, request, "copied", COPIED)
+    # X-Content-Type-Options: nosniff comes with every response here (the asgi_wrapper hook).
     return Response.text(value, headers={"Cache-Control": "no-store", **VARY})
 
 
@@ -319,17 +335,14 @@ async def read_value(datasette, request, done_word, detail=None):
     they share (permissions are checked first, by the view) and counted
     against the actor's reveal limit; audited with ``detail``."""
     state, entry = await load(datasette, request)
-    if not state.settings.reveal:
-        raise Forbidden("Revealing values is switched off (write-only mode)")
-    if entry.env:
-        raise Forbidden("Values set by environment variables are never revealed")
-    if not state.settings.has_key or not entry.is_set:
-        raise NotFound(f"{entry.name} has no stored value to reveal")
+    (await allowed(datasette, request, state, entry)).require("reveal")
     limit(state.reveals, request, "reveals", f" Nothing was {done_word}.")
     try:
         version, value = await core.reveal(datasette, state, entry.name, request.actor, detail)
     except SecretDecryptionError as e:
         raise Conflict(str(e))
+    if core.is_key(value):
+        raise Conflict(f"{entry.name} holds a configured encryption key, which is never revealed")
     return state, entry, version, value
 
 
@@ -339,13 +352,12 @@ async def check(datasette, request):
     if rejected := check_method(request, "POST"):
         return rejected
     state, entry = await load(datasette, request)
-    if not entry.checkable:
-        raise NotFound(f"{entry.name} has no check, or no value to check")
+    (await allowed(datasette, request, state, entry)).require("test")
     limit(state.checks, request, "tests")
     result = await core.check(datasette, state, entry, request.actor)
     text = ("✓ " if result.ok else "✗ ") + result.message
     if not is_htmx(request):
-        return await redirect_with_flash(datasette, state, entry, f"Test of {entry.name}: {text}")
+        return await redirect_with_flash(datasette, request, state, entry, f"Test of {entry.name}: {text}")
     context = {"entry": entry, "result": result}
     return await render(datasette, request, "_secrets_check.html", context)
 
@@ -413,9 +425,17 @@ async def import_env(datasette, request):
         return await render(datasette, request, "secrets_import.html", context)
     if not state.settings.has_key:
         raise Conflict("No encryption key is configured, so nothing can be imported")
+    if problem := await rotation.key_problem(state):
+        raise Conflict(problem)
     text = (await read_form(request)).get("dotenv", "")
+    viewer = await viewer_of(datasette, request, state)
     try:
-        planned = await imports.plan(datasette, state, dotenv.parse(text))
+        # Off the event loop: a large paste must not hold up other requests.
+        entries = await asyncio.to_thread(dotenv.parse, text)
+        planned = await imports.plan(
+            datasette, state, entries, compare=comparer(state, viewer),
+            actor_id=viewer.actor_id, detail="import preview",
+        )
     except dotenv.DotenvError as e:
         context["errors"] = [str(error) for error in e.errors]
         return await import_response(datasette, request, context, 422)
@@ -445,7 +465,8 @@ async def import_confirm(datasette, request):
     if text is None:
         raise Conflict("That preview has expired or was already used: paste the .env text again")
     chosen = set(form.getlist("store"))
-    planned = await imports.plan(datasette, state, dotenv.parse(text))
+    # No comparison here: the preview made (and audited) those it was allowed to.
+    planned = await imports.plan(datasette, state, await asyncio.to_thread(dotenv.parse, text))
     numbers = await imports.store_planned(
         datasette, state, planned, request.actor, detail="imported from a .env file", only=chosen
     )
@@ -460,6 +481,14 @@ async def import_confirm(datasette, request):
     context = await list_context(datasette, request, state, [])
     context.update(planned=None, errors=None, token=None, result=message)
     return await render(datasette, request, "_secrets_import.html", context)
+
+
+def comparer(state, viewer):
+    """``compare(name)`` for an import preview: whether this viewer may learn if a
+    pasted value equals the stored one (the rules), counted against their reveal limit."""
+    if not rules.may_learn(viewer, state.settings):
+        return None
+    return lambda name: state.reveals.allow(viewer.actor_id)
 
 
 async def import_response(datasette, request, context, status=200):
@@ -567,18 +596,6 @@ async def load(datasette, request):
     return state, entry
 
 
-def ensure_editable(state, entry):
-    if entry.env:
-        raise Conflict(
-            f"{entry.name} is set by the environment variable "
-            f"{core.env_var(entry.name)}, so it is read-only here"
-        )
-    if entry.is_orphan:
-        raise Conflict(f"No installed plugin uses {entry.name}: it can only be deleted")
-    if not state.settings.has_key:
-        raise Conflict("No encryption key is configured, so values cannot be stored")
-
-
 AUDIT_PAGE_SIZE = 50
 HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all
 AUDIT_FILTERS = ("secret", "actor", "action")
@@ -591,6 +608,7 @@ AUDIT_ACTIONS = {
     "reveal": "Revealed",
     "rotate": "Re-encrypted everything under the current key",
     "check": "Tested the value",
+    "compare": "Compared with an imported value",
 }
 
 
@@ -660,7 +678,7 @@ async def done(datasette, request, state, entry, message, history=False, undo=Fa
     """After a change, its message at the row (with Undo after a delete) and in the
     page's notice: the fresh row fragment for htmx, else a redirect to the row."""
     if not is_htmx(request):
-        return await redirect_with_flash(datasette, state, entry, message, undo)
+        return await redirect_with_flash(datasette, request, state, entry, message, undo)
     entry = await core.entry(datasette, state, entry.name)
     if entry is None:  # a deleted orphan leaves the list
         context = {"message": message}
@@ -672,20 +690,36 @@ async def done(datasette, request, state, entry, message, history=False, undo=Fa
 
 # Without JavaScript a change redirects to the list, and the list shows its message
 # at the changed row: the message travels in a signed cookie read once (as
-# Datasette's own flash messages do), which names the row.
+# Datasette's own flash messages do), which names the row. It is bound to the
+# actor who made the change and lives FLASH_SECONDS, so a cookie planted by
+# another page on the same host (cookies ignore ports) shows nothing.
 FLASH_COOKIE = "ds_secrets_done"
 FLASH_NAMESPACE = "datasette-secrets-done"
+FLASH_SECONDS = 60
 
 
-async def redirect_with_flash(datasette, state, entry, message, undo=False):
+async def redirect_with_flash(datasette, request, state, entry, message, undo=False):
     response = Response.redirect(await list_url(datasette, state, entry))
-    flash = {"name": entry.name, "message": message, "undo": undo}
-    response.set_cookie(FLASH_COOKIE, datasette.sign(flash, FLASH_NAMESPACE), httponly=True)
+    flash = {
+        "name": entry.name,
+        "message": message,
+        "undo": undo,
+        "actor": core.actor_id_of(request.actor),
+        "at": int(time.time()),
+    }
+    response.set_cookie(
+        FLASH_COOKIE,
+        datasette.sign(flash, FLASH_NAMESPACE),
+        max_age=FLASH_SECONDS,
+        path=datasette.urls.path("/-/secrets"),
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
 def read_flash(datasette, request):
-    """The message a redirect left for the list page, or None."""
+    """The message a redirect left for this actor on the list page, or None."""
     cookie = request.cookies.get(FLASH_COOKIE)
     if not cookie:
         return None
@@ -694,6 +728,11 @@ def read_flash(datasette, request):
     except BadSignature:
         return None
     if not (isinstance(flash, dict) and isinstance(flash.get("name"), str) and isinstance(flash.get("message"), str)):
+        return None
+    if flash.get("actor") != core.actor_id_of(request.actor):
+        return None
+    at = flash.get("at")
+    if not isinstance(at, int) or not (0 <= time.time() - at <= FLASH_SECONDS):
         return None
     return flash
 
@@ -756,9 +795,8 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
     ids.update(event["actor_id"] for event in events or [])
     ids.discard(None)
     actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
-    can_reveal = state.settings.reveal and await datasette.allowed(
-        action=REVEAL, actor=request.actor
-    )
+    viewer = await viewer_of(datasette, request, state)
+    key_problem = await rotation.key_problem(state) if entries else None
     actor_name = lambda actor_id: display_name(actors, actor_id)  # noqa: E731
     base = str(datasette.urls.path("/-/secrets/"))  # a plain str concatenates faster
     moments = {}  # rows share times and actors: make each piece of HTML once
@@ -777,7 +815,9 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "restore_label": restore_label,
         "event_text": event_text,
         "settings": state.settings,
-        "can_reveal": can_reveal,
+        "can_reveal": viewer.reveal,
+        # What the rules allow for a secret: templates ask this, never decide.
+        "allowed": lambda entry: rules.allowed(viewer, entry, state.settings, key_problem),
         "columns": COLUMNS,
         "env_var": core.env_var,
         "breakable": breakable,
@@ -812,6 +852,7 @@ def event_text(row):
         "delete": "deleted it",
         "reveal": f"copied version {version} to the clipboard" if detail == COPIED else f"revealed version {version}",
         "check": f"tested version {version}",
+        "compare": f"compared version {version} with an imported value",
     }.get(row["action"], row["action"])
     if detail and row["action"] in ("set", "delete", "check"):
         text += f" ({detail})"

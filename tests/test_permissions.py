@@ -17,7 +17,9 @@ from secret_helpers import (
     store_value,
 )
 
-VALUE = "permission-test-value-0042"
+# Random-looking, so that any 6 characters of it in a response can only be a leak.
+VALUE = "Qz7kW9xv0042Lm8Rt5"
+NEW_VALUE = "Nw4vByMgr9Tq2Xc6"
 REVEALER = {"id": "revealer"}  # reveal-secrets granted, manage-secrets not
 PERMISSIONS = {
     "manage-secrets": {"id": [ROOT["id"], MANAGER["id"]]},
@@ -163,9 +165,10 @@ MANAGER_STATUSES = {
     (SECRET + "/mask", "GET"): (302, 200),
     (SECRET + "/mask", "POST"): (405, 405),
     (SECRET + "/test", "GET"): (405, 405),
-    (SECRET + "/test", "POST"): (404, 404),  # API_KEY has no check (see test_check.py)
+    (SECRET + "/test", "POST"): (403, 403),  # a test answers a question about the value
 }
 ROOT_STATUSES = dict(MANAGER_STATUSES)
+ROOT_STATUSES[(SECRET + "/test", "POST")] = (404, 404)  # API_KEY has no check (see test_check.py)
 ROOT_STATUSES[(SECRET + "/reveal", "GET")] = (405, 405)
 ROOT_STATUSES[(SECRET + "/reveal", "POST")] = (200, 200)
 ROOT_STATUSES[(SECRET + "/copy", "GET")] = (405, 405)
@@ -216,15 +219,24 @@ async def test_statuses_for_those_allowed(route, method, actor, seeded):
     for headers, status in zip(({}, HX), expected):
         if (route, method) == (SECRET + "/delete", "POST"):
             await store_value(seeded, "API_KEY", VALUE)  # something to delete each time
-        data = {"secret": "new-value-by-manager", "note": "n", "version": "1"} if method == "POST" else None
+        data = {"secret": NEW_VALUE, "note": "n", "version": "1"} if method == "POST" else None
         response = await seeded.client.request(
             method, path(route), actor=actor, headers=headers, data=data
         )
         assert response.status_code == status, f"htmx={bool(headers)}: {response.text[:300]}"
+        if actor is MANAGER:  # no route tells a manager without reveal-secrets anything of a value
+            seen = response.text + str(response.headers)
+            for value in (VALUE, VALUE + "-v1", NEW_VALUE):
+                assert not shares_run(seen, value), (route, method, value)
         if status == 405:
             assert response.headers["Allow"] == ALLOWED_METHODS[route]
         if status == 302:
             assert response.headers["location"].startswith("/-/secrets")
+
+
+def shares_run(text, value, size=6):
+    """Whether ``text`` holds any ``size`` characters of ``value`` in a row."""
+    return any(value[i : i + size] in text for i in range(len(value) - size + 1))
 
 
 @pytest.mark.asyncio

@@ -410,20 +410,22 @@ async def test_blank_value_for_a_deleted_secret_is_rejected(ds):
 
 
 @pytest.mark.asyncio
-async def test_environment_secret_is_read_only(ds, monkeypatch):
+async def test_environment_secret_may_be_stored_behind_its_variable_with_a_warning(ds, monkeypatch):
     monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "env-value-not-shown")
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     env = row_of(page, "ENV_KEY")
     value_cell = cell(env, "Value")
     assert "Environment variable" in value_cell.get_text()
     assert value_cell.find("code").get_text() == "DATASETTE_SECRETS_ENV_KEY"
-    assert opener(env, "/-/secrets/ENV_KEY") is None
-    for method, data in (("GET", None), ("POST", {"secret": "x", "note": ""})):
-        for headers in ({}, HX):
-            response = await ds.client.request(method, "/-/secrets/ENV_KEY", actor=ROOT, headers=headers, data=data)
-            assert response.status_code == 409
-            assert "env-value-not-shown" not in response.text
-    assert await secret_rows(ds) == []
+    assert opener(env, "/-/secrets/ENV_KEY") is not None
+    for headers in ({}, HX):
+        form = await ds.client.get("/-/secrets/ENV_KEY", actor=ROOT, headers=headers)
+        assert form.status_code == 200
+        assert "takes precedence" in parse(form).select_one(".secret-shadowed").get_text()
+        assert "env-value-not-shown" not in form.text
+    response = await ds.client.post("/-/secrets/ENV_KEY", actor=ROOT, data={"secret": "x", "note": ""})
+    assert response.status_code == 302
+    assert [row["version"] for row in await secret_rows(ds)] == [1]
 
 
 @pytest.mark.asyncio
@@ -432,11 +434,12 @@ async def test_environment_variable_shadowing_a_stored_value(ds, monkeypatch):
     monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "env-wins")
     env = row_of(parse(await ds.client.get("/-/secrets", actor=ROOT)), "ENV_KEY")
     assert "version 1" in env.select_one(".secret-shadowed").get_text()
-    assert opener(env, "/-/secrets/ENV_KEY/delete") is None
-    assert (await ds.client.post("/-/secrets/ENV_KEY/delete", actor=ROOT)).status_code == 409
+    # Never revealed while the variable shadows it; restored or deleted like any stored value.
     assert (await ds.client.post("/-/secrets/ENV_KEY/reveal", actor=ROOT)).status_code == 403
-    assert (await ds.client.post("/-/secrets/ENV_KEY/restore", data={"version": "1"}, actor=ROOT)).status_code == 409
-    assert len(await secret_rows(ds, "ENV_KEY")) == 1
+    assert (await ds.client.post("/-/secrets/ENV_KEY/restore", data={"version": "1"}, actor=ROOT)).status_code == 302
+    assert opener(env, "/-/secrets/ENV_KEY/delete") is not None
+    assert (await ds.client.post("/-/secrets/ENV_KEY/delete", actor=ROOT)).status_code == 302
+    assert [row["deleted_at"] is not None for row in await secret_rows(ds, "ENV_KEY")] == [True, True]
 
 
 @pytest.mark.asyncio
@@ -458,7 +461,8 @@ async def test_without_a_key_the_page_explains_setup(example_plugin, make_datase
 
 
 @pytest.mark.asyncio
-async def test_undecryptable_value_is_reported_not_fatal(ds, other_key):
+async def test_undecryptable_value_is_reported_not_fatal(ds, key, other_key):
+    await insert_row(ds, "OTHER_KEY", Key(key).encrypt("OTHER_KEY", 1, "y"), Key(key).id)  # the key fits
     await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", 1, "x"), Key(other_key).id)
     response = await ds.client.get("/-/secrets", actor=ROOT)
     assert response.status_code == 200
@@ -647,7 +651,8 @@ async def test_restore_errors(data, status, ds):
 
 
 @pytest.mark.asyncio
-async def test_restoring_a_version_no_key_can_read_is_refused(ds, other_key):
+async def test_restoring_a_version_no_key_can_read_is_refused(ds, key, other_key):
+    await insert_row(ds, "OTHER_KEY", Key(key).encrypt("OTHER_KEY", 1, "y"), Key(key).id)  # the key fits
     await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", 1, "old-key-value"), Key(other_key).id)
     await store_value(ds, "API_KEY", "current-key-value")
     before = await secret_rows(ds)

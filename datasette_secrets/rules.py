@@ -1,0 +1,185 @@
+"""Who may do what with each secret, and see what of it: the one place that decides.
+
+Every view, fragment, the import page and the command line ask ``allowed``
+for an actor (a ``Viewer``) and a secret (a ``core.Entry``), and act on its
+answer; none of them decides on its own. Templates read the same answer.
+
+The rules, in words:
+
+- Everything needs ``manage-secrets``.
+- **Anything that answers a question about a value** (reveal, copy, Test, and
+  whether a pasted value equals the stored one) needs ``reveal-secrets`` as
+  well, and nobody has it in write-only mode (``reveal: false``). Callers rate
+  limit and audit each answer. Without it an actor learns nothing about a
+  value: not its last four characters, not whether it changed.
+- Storing a value (a new one, a restore, a note) needs a registered name, a
+  configured key, and a key that fits what is already stored. A secret set by
+  its environment variable may be stored too, with a warning: the variable
+  keeps precedence until it is unset (so an admin can move a secret from the
+  environment into the store without a gap). The page, the import and the
+  command line all give this same answer.
+- Deleting needs a live stored value; an orphan (no plugin registers it any
+  more) can only be deleted.
+- Values from environment variables are never revealed or copied.
+"""
+
+from dataclasses import dataclass, field
+
+from datasette.utils.asgi import BadRequest
+
+MANAGE = "manage-secrets"
+REVEAL = "reveal-secrets"
+
+# A secret's status, as the list filters and the command line name them.
+STATUSES = {
+    "unset": "Not set",
+    "set": "Set",
+    "env": "Environment",
+    "deleted": "Deleted",
+    "orphan": "Orphan",
+    "due": "Due for rotation",  # with max_age_days: a set value stored long ago
+}
+
+
+def status_of(registered, env, row):
+    """unset, set, env, deleted or orphan, from whether a plugin registers the
+    name, whether its environment variable gives it a value, and its summary row."""
+    if not registered:
+        return "orphan"
+    if env:
+        return "env"
+    if row is None:
+        return "unset"
+    return "deleted" if row["deleted_at"] else "set"
+
+
+class Refused(BadRequest):
+    """An action the rules do not allow here; ``status`` says how a response answers."""
+
+    def __init__(self, message, status=409):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking. ``reveal``: may learn about values (reveal-secrets, not write-only)."""
+
+    actor: dict | None
+    manage: bool
+    reveal: bool
+    command_line: bool = False
+
+    @property
+    def actor_id(self):
+        actor = self.actor
+        return str(actor["id"]) if actor and actor.get("id") is not None else None
+
+
+async def viewer(datasette, settings, actor):
+    """The Viewer for a signed-in (or anonymous) actor of the web pages."""
+    manage = await datasette.allowed(action=MANAGE, actor=actor)
+    reveal = manage and settings.reveal and await datasette.allowed(action=REVEAL, actor=actor)
+    return Viewer(actor, manage, bool(reveal))
+
+
+def command_line(settings):
+    """The command line's Viewer: whoever runs it holds the key and the database,
+    but write-only mode (``reveal: false``) holds there too."""
+    return Viewer(None, manage=True, reveal=settings.reveal, command_line=True)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a viewer may do with one secret, and see of it. ``why`` holds the
+    refusal of each action that is not allowed (see ``require``)."""
+
+    status: str
+    edit: bool
+    delete: bool
+    restore: bool
+    reveal: bool
+    test: bool
+    compare: bool
+    hint: bool
+    warning: str | None = None
+    why: dict = field(default_factory=dict, repr=False)
+
+    def require(self, action):
+        """Raise ``Refused`` unless ``action`` (a field name) is allowed."""
+        if not getattr(self, action):
+            message, status = self.why.get(action, ("That is not allowed here", 403))
+            raise Refused(message, status)
+
+
+def allowed(viewer, entry, settings, key_problem=None):
+    """The Allowed of ``viewer`` for ``entry`` (a core.Entry).
+
+    ``key_problem``: a message when the configured keys decrypt none of the
+    stored versions (then nothing may be stored until that is fixed).
+    """
+    name = entry.name
+    why = {}
+    status = status_of(entry.registration is not None, entry.env, entry.stored)
+
+    if not viewer.manage:
+        refusal = (f"You need the {MANAGE} permission to do this", 403)
+        why = dict.fromkeys(("edit", "delete", "restore", "reveal", "test", "compare"), refusal)
+        return Allowed(status, False, False, False, False, False, False, False, why=why)
+
+    if entry.is_orphan:
+        why["edit"] = (f"No installed plugin uses {name}: it can only be deleted", 409)
+    elif not settings.has_key:
+        why["edit"] = ("No encryption key is configured, so values cannot be stored", 409)
+    elif key_problem:
+        why["edit"] = (key_problem, 409)
+    edit = "edit" not in why
+
+    if not entry.is_set:
+        already = ": it is already deleted (elsewhere, or in another tab)" if entry.is_deleted else ""
+        why["delete"] = (f"{name} has no stored value to delete{already}", 404)
+    delete = "delete" not in why
+
+    restore = edit and entry.stored is not None
+    if not restore:
+        why["restore"] = why.get("edit") or (f"{name} has no stored version to restore", 404)
+
+    learn = _may_learn(viewer, settings)
+    if learn:
+        why["reveal"] = why["compare"] = learn
+    elif entry.env:
+        why["reveal"] = ("Values set by environment variables are never revealed", 403)
+    elif not settings.has_key or not entry.is_set:
+        why["reveal"] = (f"{name} has no stored value to reveal", 404)
+    reveal = "reveal" not in why
+    compare = "compare" not in why
+
+    check = entry.secret.check if entry.secret else None
+    has_value = entry.env or (entry.is_set and settings.has_key)
+    if learn:
+        why["test"] = learn
+    elif not (check and has_value):
+        why["test"] = (f"{name} has no check, or no value to check", 404)
+    test = "test" not in why
+
+    warning = None
+    if entry.env and not entry.is_orphan:
+        warning = (
+            f"The environment variable DATASETTE_SECRETS_{name} is set and takes precedence: "
+            "plugins get its value, not a stored one, until it is unset."
+        )
+    return Allowed(status, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why)
+
+
+def may_learn(viewer, settings):
+    """Whether the viewer may learn anything about values (reveal, copy, Test, compare)."""
+    return _may_learn(viewer, settings) is None
+
+
+def _may_learn(viewer, settings):
+    """None when the viewer may learn about values; else the refusal."""
+    if viewer.reveal:
+        return None
+    if not settings.reveal:
+        return ("Revealing values is switched off (write-only mode)", 403)
+    return (f"You need the {REVEAL} permission to learn anything about a value", 403)
