@@ -58,8 +58,6 @@ def __getattr__(name):
     return value
 
 
-MANAGE_SECRETS = "manage-secrets"
-REVEAL_SECRETS = "reveal-secrets"
 # Responses under /-/secrets refuse to be framed (no clickjacking of Reveal), and
 # are never sniffed as another type (Copy's plain-text value is not HTML).
 NO_FRAMING = [
@@ -83,13 +81,15 @@ def register_actions(datasette):
 
     return [
         Action(
-            name=MANAGE_SECRETS,
+    from .rules import MANAGE, REVEAL
+
+            name=MANAGE,
             description="Manage secrets: set, edit, delete and restore their values",
         ),
         Action(
-            name=REVEAL_SECRETS,
+            name=REVEAL,
             description="Reveal the stored values of secrets",
-            also_requires=MANAGE_SECRETS,
+            also_requires=MANAGE,
         ),
     ]
 
@@ -168,7 +168,9 @@ def shutdown(datasette):
 @hookimpl
 def menu_links(datasette, actor):
     async def links():
-        if await datasette.allowed(action=MANAGE_SECRETS, actor=actor):
+        if await datasette.allowed(action=MANAGE, actor=actor):
+    from .rules import MANAGE
+
             return [{"href": datasette.urls.path("/-/secrets"), "label": "Manage secrets"}]
         return []
 
