@@ -63,10 +63,10 @@ def __getattr__(name):
 NO_FRAMING = [
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
 ]
 
 
-    (b"x-content-type-options", b"nosniff"),
 async def get_secrets(datasette):
     """Every ``Secret`` registered by a plugin, one per name."""
     from .core import ready
@@ -79,10 +79,10 @@ async def get_secrets(datasette):
 def register_actions(datasette):
     from datasette.permissions import Action
 
-    return [
-        Action(
     from .rules import MANAGE, REVEAL
 
+    return [
+        Action(
             name=MANAGE,
             description="Manage secrets: set, edit, delete and restore their values",
         ),
@@ -167,10 +167,10 @@ def shutdown(datasette):
 
 @hookimpl
 def menu_links(datasette, actor):
-    async def links():
-        if await datasette.allowed(action=MANAGE, actor=actor):
     from .rules import MANAGE
 
+    async def links():
+        if await datasette.allowed(action=MANAGE, actor=actor):
             return [{"href": datasette.urls.path("/-/secrets"), "label": "Manage secrets"}]
         return []
 
