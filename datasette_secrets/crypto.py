@@ -94,6 +94,11 @@ class Key:
     def __repr__(self):
         return f"<Key {self.id}>"
 
+    @property
+    def text(self):
+        """The key as configured (stripped): for refusing to hand it out as a secret."""
+        return self._fernet_text
+
     def encrypt(self, name, version, value):
         """``value`` encrypted for version ``version`` of the secret ``name``."""
         nonce = os.urandom(NONCE_BYTES)
@@ -112,11 +117,6 @@ class Key:
         blob = _as_bytes(blob)
         if blob is None:
             return _failing(name, self.id, "the stored ciphertext is not a ciphertext (not bytes)")
-    @property
-    def text(self):
-        """The key as configured (stripped): for refusing to hand it out as a secret."""
-        return self._fernet_text
-
         if blob[:1] == VERSION_BOUND:
             aad = _aad(name, version)
         elif blob[:1] == NAME_BOUND:
