@@ -26,6 +26,7 @@ __all__ = [
     "get_secrets",
     "flush_usage",
     "SecretDecryptionError",
+    "SecretTamperedError",
     "SecretStoreError",
     "EncryptionKeyError",
     "get_config",
@@ -37,6 +38,7 @@ _DEFINED_IN = {
     "get_secret": ".core",
     "flush_usage": ".core",
     "SecretDecryptionError": ".crypto",
+    "SecretTamperedError": ".crypto",
     "SecretStoreError": ".store",
     "EncryptionKeyError": ".crypto",
     "get_config": ".config",
@@ -45,7 +47,7 @@ _DEFINED_IN = {
 if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
     from .config import get_config
     from .core import flush_usage, get_secret
-    from .crypto import EncryptionKeyError, SecretDecryptionError
+    from .crypto import EncryptionKeyError, SecretDecryptionError, SecretTamperedError
     from .registry import Secret
     from .store import SecretStoreError
 

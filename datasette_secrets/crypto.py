@@ -58,6 +58,24 @@ class SecretDecryptionError(Exception):
         )
 
 
+class SecretTamperedError(SecretDecryptionError):
+    """A stored secret's current version was changed outside the plugin in a way it can tell.
+
+    Raised instead of returning the value when the newest live version is
+    older than one this process already served (newer versions were removed
+    from the database), or is in an old format although the secret has
+    versions in the current one (a row planted from elsewhere). A subclass of
+    SecretDecryptionError, so code that handles that handles this too.
+    ``name``, ``version`` and ``key_id`` say which row; the message never
+    holds a value.
+    """
+
+    def __init__(self, name, version, key_id, reason):
+        super().__init__(name, key_id, reason)
+        self.version = version
+        self.args = (f"Refused secret {name!r}: {reason}",)
+
+
 def generate_key():
     """A new random key: 32 bytes, url-safe base64 (the Fernet key format)."""
     return base64.urlsafe_b64encode(_random.token_bytes(32)).decode("ascii")
@@ -190,6 +208,19 @@ class Keyring:
             except SecretDecryptionError as e:
                 error = e
         raise error
+
+
+def old_format(key_id, blob):
+    """What older releases wrote, named for a message, or None for the current format.
+
+    "a Fernet token" (0.2/0.3, key id ``default``, bound to nothing) or "bound
+    to the name only" (0x01); anything else, unreadable blobs included, is None.
+    """
+    if key_id == LEGACY_KEY_NAME:
+        return "a Fernet token of datasette-secrets 0.2/0.3"
+    if (_as_bytes(blob) or b"")[:1] == NAME_BOUND:
+        return "the first format, bound to the name only"
+    return None
 
 
 def _failing(name, key_id, reason):
