@@ -575,3 +575,25 @@ async def newest_legacy(db, legacy_key_id, limit):
 
 
 # --- end of the wrong-key check ---
+
+
+# --- Tamper checks (state.Cache): a planted old-format row on top of current-format ones ---
+
+# Does any version of :name, deleted ones too, hold the current format (0x02,
+# under a key id other than the legacy one)? Stops at the first such row.
+HAS_VERSION_BOUND = """
+select exists (
+    select 1 from datasette_secrets
+    where name = :name and encryption_key_name is not :legacy
+      and substr(encrypted, 1, 1) = :prefix
+)
+"""
+
+
+async def has_version_bound(db, name, legacy_key_id, prefix):
+    """Whether any version of ``name`` is in the current format (ciphertext starting ``prefix``)."""
+    params = {"name": name, "legacy": legacy_key_id, "prefix": prefix}
+    return bool((await db.execute(HAS_VERSION_BOUND, params)).first()[0])
+
+
+# --- end of the tamper checks ---
