@@ -31,6 +31,7 @@ from . import core, dotenv, imports, rotation, rules, store
 from .config import PLUGIN, ConfigError, own_database
 from .core import Conflict, ready
 from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
+from .registry import NAME_PATTERN
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
 FROM_COMMAND_LINE = "command line"
@@ -434,6 +435,12 @@ def _key_checked(work, go_on):
 
 def _unknown(name, nothing_stored=False):
     also = ", and nothing is stored for it" if nothing_stored else ""
+    if not NAME_PATTERN.fullmatch(name):
+        # Not a name at all: maybe a value typed in its place (set sk-..., set NAME=sk-...).
+        return click.ClickException(
+            "That is not a secret name (names are letters, digits and _, not starting with a digit); "
+            f"it is not repeated here, in case it is a value{also}."
+        )
     return click.ClickException(f"No installed plugin registers a secret called {_printable(name)}{also}.")
 
 

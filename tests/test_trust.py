@@ -332,3 +332,17 @@ async def test_the_page_refuses_to_store_with_a_key_that_fits_nothing(trusted, o
     response = await preview(trusted, "INT_KEY=5\n", ROOT)
     assert response.status_code == 409
     assert len(await secret_rows(trusted)) == 1
+
+
+# 8 (and its cousins). A value typed where a name goes is never repeated.
+
+
+@pytest.mark.parametrize("argument", ["sk-live-0123456789abcdef", "API_KEY=sk-live-0123456789abcdef"])
+def test_a_value_typed_as_the_name_is_not_repeated(tmp_path, key, example_plugin, argument):
+    from test_commands import failed, new_database, run, write_config
+
+    internal = new_database(tmp_path / "internal.db")
+    options = ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]
+    for command in ("set", "delete", "history"):
+        result = failed(run(command, argument, *options, input="x\n"), "not a secret name")
+        assert "0123456789abcdef" not in result.output
