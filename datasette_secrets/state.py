@@ -29,6 +29,7 @@ import weakref
 from urllib.parse import quote
 
 from . import store
+from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretTamperedError, old_format
 from .registry import Registry
 
 log = logging.getLogger("datasette_secrets")
@@ -102,18 +103,31 @@ class State:
 class Current:
     """A secret's newest live version, ready to decrypt: ``open()`` returns the value.
 
-    ``open`` is None when no key is configured.
+    ``open`` is None when no key is configured. With ``refused`` (a
+    SecretTamperedError: the cache caught the row being tampered with) ``open``
+    raises it instead, key or no key.
     """
 
     __slots__ = ("version", "open")
 
-    def __init__(self, stored, keyring):
+    def __init__(self, stored, keyring, refused=None):
         self.version = stored.version
-        self.open = (
-            keyring.opener(stored.name, stored.version, stored.key_id, stored.encrypted)
-            if keyring.primary is not None
-            else None
-        )
+        if refused is not None:
+            self.open = _raising(refused)
+        elif keyring.primary is not None:
+            self.open = keyring.opener(stored.name, stored.version, stored.key_id, stored.encrypted)
+        else:
+            self.open = None
+
+
+def _raising(error):
+    """A function raising a fresh copy of ``error`` each call (a raised exception keeps its traceback)."""
+    args = (error.name, error.version, error.key_id, error.reason)
+
+    def refuse():
+        raise SecretTamperedError(*args)
+
+    return refuse
 
 
 class PendingImports:
@@ -182,6 +196,12 @@ class Cache:
     """What is stored, as last read: each secret's newest live version
     (ciphertext only), by name, for ``get_secret``; and the summary row of
     every stored name and the last use of every used name, for the list page.
+
+    It also refuses two kinds of tampering it can see when it loads a secret
+    (``refusal``): a live version older than one this process already loaded
+    (newer rows were removed), and a live version in an old format when the
+    secret has versions in the current one (a planted row). What it remembers
+    for this lives as long as the process; see the README's threat model.
     """
 
     def __init__(self, db_ref, keyring, watch):
@@ -193,6 +213,12 @@ class Cache:
         self._summaries = None
         # Bumped by every forget: a read that began before it is not cached.
         self._generation = 0
+        # Kept across forget (they are facts about the past, not cached rows):
+        self._highest = {}  # name -> highest live version number loaded
+        self._bound = set()  # names known to have a version in the current format
+        self._refused = {}  # name -> the live version last refused as a rollback
+        self._changed = {}  # refused name -> generation of this process's next change to it
+        self._warned = set()  # (name, kind): a warning is logged once per name and kind
 
     def cached(self, name):
         """The cached Current, None for "nothing stored", or UNKNOWN."""
@@ -231,17 +257,96 @@ class Cache:
 
     async def _read(self, name):
         generation = self._generation
+        db = self._db()
         try:
-            stored = await store.current(self._db(), name)
+            stored = await store.current(db, name)
+            if stored is not None and name not in self._bound:
+                # One more query, only for an old-format row not yet known to be out of place.
+                if old_format(stored.key_id, stored.encrypted) is None:
+                    self._bound.add(name)
+                elif await store.has_version_bound(db, name, LEGACY_KEY_NAME, VERSION_BOUND):
+                    self._bound.add(name)
         except sqlite3.Error as e:
             raise store.SecretStoreError(store.describe(e)) from e
-        current = None if stored is None else Current(stored, self._keyring)
+        current = None if stored is None else self._vetted(stored, generation)
         if generation == self._generation:
             self._cache[name] = current
         return current
 
+    def _vetted(self, stored, generation):
+        """The Current for a freshly read live version, refusing it if tampered with."""
+        name, version, key_id, blob = stored.name, stored.version, stored.key_id, stored.encrypted
+        if _lower(version, self._highest.get(name)) and not self._accepts_change(
+            name, version, generation
+        ):
+            self._refused[name] = version
+            if self._changed.get(name, generation + 1) <= generation:
+                del self._changed[name]  # read after that change and still rolled back: not a fix
+            return self._refusing(stored, "rollback", self._rolled_back(name, version, key_id))
+        refused = self._planted(name, version, key_id, blob)
+        if refused is not None:  # not served, so it does not raise the highest version
+            return self._refusing(stored, "old format", refused)
+        # Served: at least the highest, or this process's own fix of a reported
+        # rollback (numbered after the rows left, so below the old highest).
+        if isinstance(version, int):
+            self._highest[name] = version
+        self._changed.pop(name, None)  # before _refused: a reveal's thread may be reading both
+        self._refused.pop(name, None)
+        return Current(stored, self._keyring)
+
+    def _refusing(self, stored, kind, error):
+        if (stored.name, kind) not in self._warned:
+            self._warned.add((stored.name, kind))
+            log.warning("datasette-secrets: %s", error)
+        return Current(stored, self._keyring, error)
+
+    def _accepts_change(self, name, version, generation):
+        """Whether a live version below the highest is this process's own fix of a
+        reported rollback: read after a change through the plugin, and newer than
+        the version refused."""
+        changed, refused = self._changed.get(name), self._refused.get(name)
+        return changed is not None and refused is not None and changed <= generation and version > refused
+
+    def refusal(self, name, version, key_id, blob):
+        """A SecretTamperedError if ``name``'s live version (``version``, under
+        ``key_id``, ciphertext ``blob``) must not be served, else None.
+
+        In memory only, from what loads in this process have learned: for the
+        list page and reveals, which read the live version themselves.
+        """
+        if _lower(version, self._highest.get(name)) and not self._accepts_change(
+            name, version, self._generation
+        ):
+            return self._rolled_back(name, version, key_id)
+        return self._planted(name, version, key_id, blob)
+
+    def _rolled_back(self, name, version, key_id):
+        return SecretTamperedError(
+            name, version, key_id,
+            f"version {version} is older than version {self._highest[name]}, which this "
+            "process already served: newer versions were removed from the database outside "
+            "this plugin. Set a new value or restore a version to replace it.",
+        )
+
+    def _planted(self, name, version, key_id, blob):
+        """The error for an old-format live version of a name known to have current-format ones."""
+        found = old_format(key_id, blob) if name in self._bound else None
+        if found is None:
+            return None
+        return SecretTamperedError(
+            name, version, key_id,
+            f"its newest version, {version}, is in an old format ({found}), but the secret "
+            "also has versions in the current format, which this plugin never follows with "
+            "an old one: the row was put there outside this plugin (or a key rotation "
+            "stopped halfway: run it again). Set a new value or restore a version to replace it.",
+        )
+
     def forget(self, name=None):
-        """Forget one name, or with no name everything (the summaries go either way)."""
+        """Forget one name, or with no name everything (the summaries go either way).
+
+        Forgetting one name means this process just changed it through the
+        plugin (``State.changed``); a refused rollback of that name may be fixed.
+        """
         self._generation += 1
         self._summaries = None
         if name is None:
@@ -250,10 +355,17 @@ class Cache:
         else:
             self._cache.pop(name, None)
             self._loading.pop(name, None)
+            if name in self._refused:
+                self._changed.setdefault(name, self._generation)
 
     def close(self):
         if self._watch is not None:
             self._watch.close()
+
+
+def _lower(version, highest):
+    """Whether a version number is below the highest loaded (a NULL or odd one never is)."""
+    return highest is not None and isinstance(version, int) and version < highest
 
 
 class DataVersionWatch:
