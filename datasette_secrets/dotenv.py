@@ -25,10 +25,15 @@ What a line may be::
   it is kept: callers that store values strip them as the admin page does.
 - Windows line endings (CRLF) and a leading byte order mark are fine.
 
-A file with any bad line is refused whole (``DotenvError``, listing every bad
-line by number), and so is a name given twice: a file that is partly
+A file with any bad line is refused whole (``DotenvError``, listing the bad
+lines by number), and so is a name given twice: a file that is partly
 misread must not be partly stored. Error messages never quote the file,
 since a mangled line may be a value.
+
+Reading takes time linear in the text, whatever it holds (no regular
+expression that can backtrack), and the text is bounded: at most
+``MAX_TEXT`` characters and ``MAX_ENTRIES`` entries, far above any real
+.env file, so a paste on the admin page cannot hold the server up.
 """
 
 import re
@@ -37,10 +42,10 @@ from dataclasses import dataclass, field
 PREFIX = "DATASETTE_SECRETS_"
 # The same rule as registry.NAME_PATTERN (not imported: this module stays pure).
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# An assignment's start; the rest of the line (and maybe more lines) is the value.
-ASSIGNMENT = re.compile(r"\s*(?:export\s+)?(?P<name>[^\s=]+)\s*=(?P<rest>.*)", re.DOTALL)
 ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-COMMENT = re.compile(r"\s+#.*")
+MAX_TEXT = 256 * 1024  # characters; a real .env file is a few KB
+MAX_ENTRIES = 1_000  # NAME=value lines; a real .env file has tens
+MAX_LISTED = 50  # bad lines listed in a DotenvError; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -61,26 +66,48 @@ class BadLine:
         return f"line {self.line}: {self.message}"
 
 
-class DotenvError(ValueError):
-    """The text is not a valid .env file; ``errors`` lists every BadLine."""
+@dataclass(frozen=True)
+class TextProblem:
+    """A problem with the text as a whole (too long, too many entries or bad
+    lines), rather than with one line: ``line`` is None."""
 
-    def __init__(self, errors):
+    message: str  # says what is wrong, never what the text says
+    line = None
+
+    def __str__(self):
+        return self.message
+
+
+class DotenvError(ValueError):
+    """The text is not a valid .env file (or too big to read); ``errors`` lists
+    the bad lines (each a BadLine) and any TextProblem, each printable as it is."""
+
+    def __init__(self, errors, bad_lines=None):
         self.errors = errors
-        count = len(errors)
-        super().__init__(
-            f"{count} bad line{'' if count == 1 else 's'}: " + "; ".join(str(e) for e in errors)
-        )
+        count = sum(isinstance(e, BadLine) for e in errors) if bad_lines is None else bad_lines
+        described = "; ".join(str(e) for e in errors)
+        if count:
+            described = f"{count:,} bad line{'' if count == 1 else 's'}: " + described
+        super().__init__(described)
 
 
 def parse(text):
     """The entries of a .env file's text, in file order.
 
-    Raises ``DotenvError`` listing every bad line (nothing is returned then):
+    Raises ``DotenvError`` listing the bad lines (nothing is returned then):
     a line that is not a comment, blank or ``NAME=value``; a name that is not
     letters, digits and ``_`` (not starting with a digit); a quote that is
     never closed, or text after a closing quote; a name given twice (with or
-    without the ``DATASETTE_SECRETS_`` prefix).
+    without the ``DATASETTE_SECRETS_`` prefix). The first ``MAX_LISTED`` bad
+    lines are listed and the rest counted. Text longer than ``MAX_TEXT``
+    characters is refused before any of it is read, and so is a file of more
+    than ``MAX_ENTRIES`` entries once read.
     """
+    if len(text) > MAX_TEXT:
+        raise DotenvError([TextProblem(
+            f"The .env text is longer than {MAX_TEXT:,} characters ({MAX_TEXT // 1024} KiB), "
+            "so none of it was read: a .env file is usually a few KB. Split it into smaller parts."
+        )])
     lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     entries, errors, seen = [], [], {}
     index = 0
@@ -91,19 +118,18 @@ def parse(text):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        match = ASSIGNMENT.fullmatch(line)
-        if match is None:
+        assignment = _assignment(line)
+        if assignment is None:
             errors.append(BadLine(number, "expected NAME=value"))
             continue
-        rest = match["rest"]
+        name, rest = assignment
         if rest.lstrip()[:1] in ("'", '"'):
             value, index, problem = _quoted(rest.lstrip(), lines, index)
             if problem:
                 errors.append(BadLine(number, problem))
                 continue
         else:  # before stripping: "A= # c" is a comment, "A=#c" a value
-            value = COMMENT.sub("", rest).strip()
-        name = match["name"]
+            value = _without_comment(rest).strip()
         if not NAME.fullmatch(name):
             errors.append(BadLine(number, "the name may hold only letters, digits and _, and not start with a digit"))
             continue
@@ -116,9 +142,47 @@ def parse(text):
             continue
         seen[name] = number
         entries.append(Entry(name, value, number))
-    if errors:
-        raise DotenvError(errors)
+    if errors or len(entries) > MAX_ENTRIES:
+        listed = errors[:MAX_LISTED]
+        if len(errors) > MAX_LISTED:
+            unlisted = len(errors) - MAX_LISTED
+            listed.append(TextProblem(f"and {unlisted:,} more bad line{'' if unlisted == 1 else 's'}, not listed"))
+        if len(entries) > MAX_ENTRIES:
+            listed.append(TextProblem(
+                f"The .env text has {len(entries):,} NAME=value lines; at most {MAX_ENTRIES:,} are read "
+                "at once, so none was. Split it into smaller parts."
+            ))
+        raise DotenvError(listed, bad_lines=len(errors))
     return entries
+
+
+def _assignment(line):
+    """(name, the rest of the line after the first "="), or None if the line
+    is not ``[export] NAME=...``. The name is not checked yet.
+
+    A name holds no "=" and no whitespace, so the first "=" ends it; what
+    comes before must be one word, or "export" and one word.
+    """
+    equals = line.find("=")
+    if equals == -1:
+        return None
+    words = line[:equals].split()  # str.split's whitespace is re's \s
+    if len(words) == 2 and words[0] == "export":
+        return words[1], line[equals + 1 :]
+    if len(words) == 1:
+        return words[0], line[equals + 1 :]
+    return None
+
+
+def _without_comment(rest):
+    """An unquoted value up to a " #" comment: a "#" right after whitespace
+    starts one, any other "#" is part of the value. Callers strip the result."""
+    position = rest.find("#", 1)  # a "#" first (rest[0]) has no whitespace before it
+    while position != -1:
+        if rest[position - 1].isspace():
+            return rest[:position]
+        position = rest.find("#", position + 1)
+    return rest
 
 
 def _quoted(rest, lines, index):

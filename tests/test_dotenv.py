@@ -1,10 +1,22 @@
 """datasette_secrets.dotenv: reading .env files, with no Datasette involved."""
 
 import random
+import re
+import time
 
 import pytest
 
-from datasette_secrets.dotenv import BadLine, DotenvError, Entry, parse
+from datasette_secrets.dotenv import (
+    MAX_ENTRIES,
+    MAX_LISTED,
+    MAX_TEXT,
+    BadLine,
+    DotenvError,
+    Entry,
+    _assignment,
+    _without_comment,
+    parse,
+)
 
 PEM = (
     "-----BEGIN PRIVATE KEY-----\n"
@@ -159,3 +171,119 @@ def test_any_value_written_double_quoted_reads_back():
         f'{name}="' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for name, value in originals.items()
     )
     assert values(text) == originals
+
+
+# Input shaped to make a backtracking parser slow; each is padded to just under
+# MAX_TEXT. (description, start, repeated piece, end)
+ADVERSARIAL = [
+    ("spaces not followed by #", "A=x", " ", "y"),
+    ("tabs and spaces not followed by #", "A=x", " \t", "y"),
+    ("no-break spaces not followed by #", "A=x", "\u00a0", "y"),
+    ("spaces, then # with no space", "A=x", " ", "x#y"),
+    ("space-separated # runs", "A=", "x #", ""),
+    ("whitespace line", "", " ", "x"),
+    ("name, spaces, no =", "A", " ", "B"),
+    ("export and spaces", "export", " ", "x"),
+    ("export, spaces, name, spaces, no =", "export" + " " * 60_000 + "A", " ", "B"),
+    ("= signs", "", "=", ""),
+    ("a name and = signs", "A", "=", ""),
+    ("a long name", "", "A", "=1"),
+    ("unclosed double quote over many lines", 'A="', "x\n", ""),
+    ("unclosed single quote over many lines", "A='", "\n", ""),
+    ("backslashes", 'A="', "\\", '"'),
+    ("escaped quotes, never closed", 'A="', '\\"', ""),
+    ("quotes only", "", '"', ""),
+    ("many bad lines", "", "x\n", ""),
+    ("many blank CRLF lines", "", "\r\n", "A=1"),
+    ("many comments", "", "# c\n", "A=1"),
+]
+
+
+def padded(start, piece, end):
+    return start + piece * ((MAX_TEXT - len(start) - len(end)) // len(piece)) + end
+
+
+@pytest.mark.parametrize(
+    "start, piece, end", [case[1:] for case in ADVERSARIAL], ids=[case[0] for case in ADVERSARIAL]
+)
+def test_any_text_up_to_the_limit_is_read_in_well_under_a_second(start, piece, end):
+    text = padded(start, piece, end)
+    assert len(text) <= MAX_TEXT
+    began = time.perf_counter()
+    try:
+        parse(text)
+    except DotenvError:
+        pass
+    assert time.perf_counter() - began < 1.0
+
+
+def test_text_over_the_limit_is_refused_before_it_is_read():
+    text = "A=sk-live-over-the-limit\n" + "x" * MAX_TEXT
+    began = time.perf_counter()
+    with pytest.raises(DotenvError) as info:
+        parse(text + " " * (2_000_000 - len(text)) + "y")  # a body as big as Datasette allows
+    assert time.perf_counter() - began < 0.1
+    assert [error.line for error in info.value.errors] == [None], "no line was read"
+    assert str(info.value) == str(info.value.errors[0]) == (
+        "The .env text is longer than 262,144 characters (256 KiB), so none of it was read: "
+        "a .env file is usually a few KB. Split it into smaller parts."
+    )
+    assert "sk-live" not in str(info.value)
+    # exactly at the limit is read
+    assert values(padded("A=1\n#", " ", "")) == {"A": "1"}
+
+
+def test_at_most_max_entries():
+    assert len(parse("\n".join(f"K{n}=v" for n in range(MAX_ENTRIES)))) == MAX_ENTRIES
+    with pytest.raises(DotenvError) as info:
+        parse("\n".join(f"K{n}=sk-value-{n}" for n in range(MAX_ENTRIES + 1)))
+    assert [str(error) for error in info.value.errors] == [
+        "The .env text has 1,001 NAME=value lines; at most 1,000 are read at once, so none was. "
+        "Split it into smaller parts."
+    ]
+    assert "sk-value" not in str(info.value)
+
+
+def test_many_bad_lines_are_counted_and_the_first_listed():
+    errors = bad_lines("A=1\n" + "sk-bad\n" * (MAX_LISTED + 7))
+    assert [error.line for error in errors] == list(range(2, MAX_LISTED + 2)) + [None]
+    assert str(errors[-1]) == "and 7 more bad lines, not listed"
+    with pytest.raises(DotenvError) as info:
+        parse("sk-bad\n" * 2_000)
+    assert str(info.value).startswith("2,000 bad lines: line 1: expected NAME=value; line 2: ")
+    assert str(info.value).endswith("; line 50: expected NAME=value; and 1,950 more bad lines, not listed")
+    assert "sk-bad" not in str(info.value)
+
+
+# The regular expressions the parser used before it scanned strings by hand
+# (they backtracked quadratically): the hand-written scan must read alike.
+OLD_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?(?P<name>[^\s=]+)\s*=(?P<rest>.*)", re.DOTALL)
+OLD_COMMENT = re.compile(r"\s+#.*")
+
+
+def old_reading(line):
+    """What the old parser made of one line: (name, value) or None."""
+    match = OLD_ASSIGNMENT.fullmatch(line)
+    if match is None:
+        return None
+    if match["rest"].lstrip()[:1] in ("'", '"'):
+        return match["name"], None  # quoted: read by _quoted, unchanged
+    return match["name"], OLD_COMMENT.sub("", match["rest"]).strip()
+
+
+def new_reading(line):
+    assignment = _assignment(line)
+    if assignment is None:
+        return None
+    name, rest = assignment
+    if rest.lstrip()[:1] in ("'", '"'):
+        return name, None
+    return name, _without_comment(rest).strip()
+
+
+def test_reads_every_line_as_the_old_regular_expressions_did():
+    pieces = ["A", "b", "1", "=", "#", " ", "\t", "\u00a0", "\x0b", "export", "export ", "'", '"', "\\", "é"]
+    generator = random.Random(20261130)
+    for _ in range(20_000):
+        line = "".join(generator.choice(pieces) for _ in range(generator.randrange(0, 12)))
+        assert new_reading(line) == old_reading(line), repr(line)
