@@ -27,7 +27,7 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import core, dotenv, imports, rotation, rules, store
+from . import core, dotenv, imports, model, rotation, rules, store
 from .config import PLUGIN, ConfigError, own_database
 from .core import Conflict, ready
 from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
@@ -455,21 +455,17 @@ def _warn_shadowed(name):
 # datasette secrets list
 
 
+# Where a listed secret's value comes from, as ``list`` words its status (rules.STATUSES).
+SOURCES = {"orphan": "orphan", "env": "environment", "set": "stored", "deleted": "deleted", "unset": "not set"}
+
+
 def source(entry):
     """Where a listed secret's value comes from, as ``list`` reports it."""
-    if entry.is_orphan:
-        return "orphan"
-    if entry.env:
-        return "environment"
-    if entry.is_set:
-        return "stored"
-    if entry.is_deleted:
-        return "deleted"
-    return "not set"
+    return SOURCES[entry.status]
 
 
 async def _list_rows(ds, state):
-    listing = await core.listing(ds, state)
+    listing = await model.listing(ds, state)
     entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
     return [_list_row(entry) for entry in entries]
 
@@ -536,7 +532,7 @@ def _list_cells(row):
 
 async def _set(ds, state, name, note):
     """(version number, whether an environment variable shadows it)."""
-    entry = await core.entry(ds, state, name)
+    entry = await model.entry(ds, state, name)
     if entry is None:
         raise _unknown(name)
     if entry.is_orphan:
@@ -580,7 +576,7 @@ def _read_value(name):
 
 async def _delete(ds, state, name):
     """The entry as it was before it was deleted."""
-    entry = await core.entry(ds, state, name)
+    entry = await model.entry(ds, state, name)
     if entry is None:
         if await store.summary(state.db, name) is None:
             raise _unknown(name, nothing_stored=True)
@@ -621,12 +617,14 @@ def _version_cells(version, current):
 def _read_dotenv(path):
     """The entries of the .env file at ``path`` ("-": stdin); a bad file stops the command."""
     shown = "standard input" if path == "-" else path
+    # A character past the limit is enough for parse to refuse: a huge file is never read whole.
+    most = dotenv.MAX_TEXT + 1
     try:
         if path == "-":
-            text = _read_stdin()
+            text = sys.stdin.read(most) if sys.stdin is not None else ""
         else:
             with open(path, encoding="utf-8") as f:
-                text = f.read()
+                text = f.read(most)
     except OSError as e:
         raise click.ClickException(f"Could not read {shown}: {e.strerror or e}. Nothing was stored.")
     except UnicodeDecodeError as e:

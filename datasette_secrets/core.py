@@ -1,7 +1,9 @@
-"""What a secret is right now, and the changes an admin can make to it.
+"""The hot path and the changes: ``get_secret``, and every change an admin makes.
 
-The plugin-author API (``get_secret``) and the admin views both come here;
-this module turns their requests into store and crypto calls.
+The plugin-author API (``get_secret``) and the admin views' changes (save,
+restore, delete, reveal, Test) come here; this module turns them into store
+and crypto calls. The list's read model (entries, statuses) is ``model``;
+who may do what is ``rules``.
 """
 
 import asyncio
@@ -9,16 +11,12 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import cached_property
-from urllib.parse import quote, unquote
 
 from datasette.utils import await_me_maybe
 from datasette.utils.asgi import BadRequest
 
 from . import store
 from .config import ConfigError, read_settings
-from .rules import STATUSES, status_of
 from .scrub import Scrubber
 from .crypto import SecretDecryptionError
 from .events import (
@@ -28,7 +26,6 @@ from .events import (
     SetSecretEvent,
     UpdateSecretNoteEvent,
 )
-from .registry import Registration
 from .state import STATES, UNKNOWN, State, remember
 
 log = logging.getLogger("datasette_secrets")
@@ -36,23 +33,7 @@ log = logging.getLogger("datasette_secrets")
 ENV_PREFIX = "DATASETTE_SECRETS_"
 MAX_NOTE_LENGTH = 200
 MAX_VALUE_LENGTH = 16_384
-MASK = "•" * 8
-# Values at least this long show their last four characters beside the mask,
-# to those who may reveal the value anyway.
-HINT_MIN_LENGTH = 16
 LINE_BREAK = re.compile(r"\r\n?|\n")
-SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
-TAGS = re.compile(r"<[^>]+>")
-
-
-def name_from_slug(slug):
-    """The name a URL path segment stands for (see Entry.slug); None if none."""
-    if slug.startswith("~"):
-        try:
-            return bytes.fromhex(slug[1:]).decode()
-        except (ValueError, UnicodeDecodeError):
-            return None
-    return unquote(slug)
 
 
 def env_var(name):
@@ -205,229 +186,6 @@ class Conflict(BadRequest):
     status = 409
 
 
-@dataclass
-class Entry:
-    """One row of the admin list: a registered secret, or an orphaned stored one."""
-
-    name: str
-    registration: Registration | None
-    stored: dict | None  # the store's summary row (newest live, else newest)
-    env: bool
-    hint: str | None = None  # last four characters, for long values
-    due: bool = False  # stored longer ago than max_age_days: due for rotation
-    error: str | None = None  # why the stored value could not be read
-    # The name's last use by get_secret, from the environment or stored; None if never.
-    last_used_at: str | None = None
-    last_used_by: str | None = None
-
-    @property
-    def secret(self):
-        return self.registration.secret if self.registration else None
-
-    @cached_property
-    def slug(self):
-        """The name as a URL path segment.
-
-        Safe names as they are; any other (an orphan's name can be anything,
-        even "", "." or "..", which a URL cannot carry as a segment) as "~"
-        and the hex of its UTF-8, which no safe name starts with.
-        """
-        if SAFE_KEY.fullmatch(self.name):
-            return quote(self.name, safe="")
-        return "~" + self.name.encode().hex()
-
-    @cached_property
-    def key(self):
-        """The name as a token safe in HTML ids and CSS selectors.
-
-        Registered names always are; an orphan row's name may be anything, and
-        then becomes "-" and its hex, which no safe name can start with.
-        """
-        return self.name if SAFE_KEY.fullmatch(self.name) else "-" + self.name.encode().hex()
-
-    @property
-    def is_orphan(self):
-        return self.registration is None
-
-    @property
-    def is_set(self):
-        return bool(self.stored) and not self.stored["deleted_at"]
-
-    @property
-    def is_deleted(self):
-        return bool(self.stored) and bool(self.stored["deleted_at"])
-
-    @property
-    def is_shadowed(self):
-        """A stored value exists, but the environment variable wins."""
-        return self.env and self.is_set
-
-    @property
-    def version(self):
-        return self.stored["version"] if self.is_set else None
-
-    @property
-    def status(self):
-        return status_of(self.registration is not None, self.env, self.stored)
-
-    def hint_for(self, allowed):
-        """The last four characters, for a viewer the rules let see them (rules.Allowed.hint)."""
-        return self.hint if allowed.hint else None
-
-    def mask_for(self, allowed):
-        return MASK + (self.hint_for(allowed) or "")
-
-
-class Listing:
-    """Every secret the list page can show: registered ones and live orphans.
-
-    Holds names, not entries: a page builds ``Entry`` objects only for the
-    rows it shows, so a long list costs little more than a short one.
-    """
-
-    def __init__(self, registered, rows, uses):
-        self.registered = registered
-        self.rows = rows  # {name: summary row}, shared with the cache: never changed here
-        self.uses = uses  # {name: (last_used_at, last_used_by)}, shared likewise
-        self.names = sorted(
-            set(registered) | {name for name, row in rows.items() if not row["deleted_at"]}
-        )
-        self._haystacks = None
-        self._statuses_for = None
-        self._statuses_cache = None
-
-    def entries(self, names, used, max_age_days=None):
-        """Entry objects for these names; ``used`` holds uses not written yet."""
-        cutoff = rotation_cutoff(max_age_days)
-        uses = self.uses
-        return [
-            _entry(
-                name, self.registered.get(name), self.rows.get(name),
-                used.get(name) or uses.get(name), cutoff,
-            )
-            for name in names
-        ]
-
-    def search(self, q, status=None, max_age_days=None):
-        """(names, counts): the names matching every word of ``q``, in any order
-        (in the name, description, note or plugin, ignoring case), and
-        ``status``; and how many of those matching ``q`` have each status."""
-        words = q.lower().split()
-        names = self.names
-        if words:
-            if self._haystacks is None:
-                self._haystacks = [(name, self._haystack(name)) for name in self.names]
-            names = [name for name, haystack in self._haystacks if all(w in haystack for w in words)]
-        statuses = self._all_statuses(rotation_cutoff(max_age_days))
-        counts = {key: 0 for key in STATUSES}
-        for name in names:
-            for key in statuses[name]:
-                counts[key] += 1
-        if status:
-            names = [name for name in names if status in statuses[name]]
-        return names, counts
-
-    def _all_statuses(self, cutoff):
-        """{name: statuses} of every name, kept while the environment's secrets
-        and the cutoff stay the same (a page load then costs no pass over them)."""
-        in_environment = frozenset(
-            key[len(ENV_PREFIX):]
-            for key, value in os.environ.items()
-            if key.startswith(ENV_PREFIX) and value and not is_key(value)
-        )
-        if self._statuses_for != (in_environment, cutoff):
-            self._statuses_cache = {
-                name: self._statuses(name, cutoff, in_environment) for name in self.names
-            }
-            self._statuses_for = (in_environment, cutoff)
-        return self._statuses_cache
-
-    def _statuses(self, name, cutoff, in_environment):
-        """The statuses of one name: one of unset/set/env/deleted/orphan, maybe due."""
-        row = self.rows.get(name)
-        status = status_of(name in self.registered, name in in_environment, row)
-        return ("set", "due") if status == "set" and _older(row, cutoff) else (status,)
-
-    def _haystack(self, name):
-        registration = self.registered.get(name)
-        description = registration.secret.description if registration else None
-        note = (self.rows.get(name) or {}).get("note")
-        plugin = registration.plugin if registration else ""
-        return " ".join([name, TAGS.sub("", description or ""), note or "", plugin]).lower()
-
-
-async def listing(datasette, state):
-    """The Listing of every secret, rebuilt only when registrations or stored rows change
-    (a write of "last used" counts: the cache forgets rows and uses together)."""
-    registered = await state.registry.get(datasette)
-    rows, uses = await state.cache.summaries()
-    built = state.listing
-    if built is None or built.registered is not registered or built.rows is not rows:
-        built = state.listing = Listing(registered, rows, uses)
-    return built
-
-
-async def entry(datasette, state, name):
-    """The entry for ``name`` with its value checked, or None if it is not listed."""
-    registered = await state.registry.get(datasette)
-    row = await store.summary(state.db, name)
-    if name not in registered and (row is None or row["deleted_at"]):
-        return None
-    use = state.usage.pending_use(name) or await store.use(state.db, name)
-    found = _entry(name, registered.get(name), row, use, rotation_cutoff(state.settings.max_age_days))
-    check_values(state, [found])
-    return found
-
-
-def _entry(name, registration, row, use, cutoff=None):
-    """``use``: the name's last (last_used_at, last_used_by), written or not, or None."""
-    last_used_at, last_used_by = use or (None, None)
-    if use and row is not None and (row["last_used_at"], row["last_used_by"]) != use:
-        # The summary row's own columns say the same, for what still reads them there.
-        row = dict(row)
-        row["last_used_at"], row["last_used_by"] = use
-    entry = Entry(
-        name, registration, row, env=registration is not None and env_value(name) is not None,
-        last_used_at=last_used_at, last_used_by=last_used_by,
-    )
-    entry.due = entry.is_set and not entry.env and _older(row, cutoff)
-    return entry
-
-
-def rotation_cutoff(max_age_days):
-    """The stored time before which a value is due for rotation, or None."""
-    if not max_age_days:
-        return None
-    moment = datetime.now(timezone.utc) - timedelta(days=max_age_days)
-    return moment.strftime("%Y-%m-%d %H:%M:00")  # to the minute: ample for days, and cacheable
-
-
-def _older(row, cutoff):
-    # Stored times are UTC "YYYY-MM-DD HH:MM:SS", so text order is time order.
-    return bool(cutoff and row and row.get("created_at") and str(row["created_at"]) < cutoff)
-
-
-def check_values(state, entries):
-    """Decrypt each entry's stored value: for its hint, and to report what cannot be read."""
-    if not state.settings.has_key:
-        return
-    for entry in entries:
-        if not entry.is_set:
-            continue
-        row = entry.stored
-        try:
-            value = state.settings.keyring.decrypt(
-                entry.name, row["version"], row["encryption_key_name"], row["encrypted"]
-            )
-        except SecretDecryptionError as e:
-            entry.error = str(e)
-        else:
-            # Not for a value of several lines: its last four are boilerplate
-            # ("----", "}") and could show where a line ends.
-            if len(value) >= HINT_MIN_LENGTH and not LINE_BREAK.search(value):
-                entry.hint = value[-4:]
-
-
 def clean_value(text):
     """A submitted value as it is stored: leading and trailing whitespace removed
     (pasted keys often end with a newline), every line break made LF (a browser's
@@ -549,11 +307,16 @@ async def reveal(datasette, state, name, actor, detail=None):
     cannot be decrypted (and then records nothing).
     """
     keyring = state.settings.keyring
-    found = await store.reveal(
-        state.db, name, actor_id_of(actor),
-        lambda stored: keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted),
-        detail,
-    )
+    if state.cache.cached(name) is UNKNOWN:
+        await state.cache.load(name)  # the cache learns what to refuse when it loads
+
+    def decrypt(stored):
+        refused = state.cache.refusal(name, stored.version, stored.key_id, stored.encrypted)
+        if refused is not None:
+            raise refused
+        return keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted)
+
+    found = await store.reveal(state.db, name, actor_id_of(actor), decrypt, detail)
     if found == store.GONE:
         raise Conflict(f"{name} has no stored value any more: it was deleted meanwhile")
     version, value = found

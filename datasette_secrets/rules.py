@@ -1,7 +1,7 @@
 """Who may do what with each secret, and see what of it: the one place that decides.
 
 Every view, fragment, the import page and the command line ask ``allowed``
-for an actor (a ``Viewer``) and a secret (a ``core.Entry``), and act on its
+for an actor (a ``Viewer``) and a secret (a ``model.Entry``), and act on its
 answer; none of them decides on its own. Templates read the same answer.
 
 The rules, in words:
@@ -113,7 +113,7 @@ class Allowed:
 
 
 def allowed(viewer, entry, settings, key_problem=None):
-    """The Allowed of ``viewer`` for ``entry`` (a core.Entry).
+    """The Allowed of ``viewer`` for ``entry`` (a model.Entry).
 
     ``key_problem``: a message when the configured keys decrypt none of the
     stored versions (then nothing may be stored until that is fixed).

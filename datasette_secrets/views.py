@@ -23,7 +23,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import BadRequest
 from itsdangerous import BadSignature
 
-from . import core, dotenv, imports, rotation, rules, store
+from . import core, dotenv, imports, model, rotation, rules, store
 from .core import Conflict
 from .crypto import LEGACY_KEY_NAME, SecretDecryptionError
 from .rules import MANAGE, REVEAL
@@ -147,14 +147,14 @@ async def index(datasette, request):
     if status is not None and status not in statuses:
         raise BadRequest(f"status must be one of: {', '.join(statuses)}")
     page = page_number(request)
-    listing = await core.listing(datasette, state)
+    listing = await model.listing(datasette, state)
     names, counts = listing.search(q, status, max_age_days)
     pages = max(1, math.ceil(len(names) / PAGE_SIZE))
     page = min(page, pages)
     shown = listing.entries(
         names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], state.usage.pending(), max_age_days
     )
-    core.check_values(state, shown)
+    model.check_values(state, shown)
     context = await list_context(datasette, request, state, shown, q=q)
     flash = read_flash(datasette, request)
     context.update(
@@ -449,7 +449,7 @@ async def import_env(datasette, request):
         planned=planned,
         token=state.imports.add(core.actor_id_of(request.actor), text),
         env_var=core.env_var,
-        mask=core.MASK,
+        mask=model.MASK,
     )
     return await import_response(datasette, request, context)
 
@@ -589,8 +589,8 @@ ROUTES = [
 async def load(datasette, request):
     """(state, entry) for the secret named in the URL; NotFound if none."""
     state = await core.ready(datasette)
-    name = core.name_from_slug(request.url_vars["name"])
-    entry = await core.entry(datasette, state, name) if name is not None else None
+    name = model.name_from_slug(request.url_vars["name"])
+    entry = await model.entry(datasette, state, name) if name is not None else None
     if entry is None:
         raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
     return state, entry
@@ -667,7 +667,7 @@ async def list_url(datasette, state, entry):
     redirect after each save must not read every summary again (under a burst
     of saves those reads queued past Datasette's time limit).
     """
-    built = state.listing or await core.listing(datasette, state)
+    built = state.listing or await model.listing(datasette, state)
     names = built.names
     page = bisect.bisect_left(names, entry.name) // PAGE_SIZE + 1
     query = f"?page={page}" if page > 1 else ""
@@ -679,7 +679,7 @@ async def done(datasette, request, state, entry, message, history=False, undo=Fa
     page's notice: the fresh row fragment for htmx, else a redirect to the row."""
     if not is_htmx(request):
         return await redirect_with_flash(datasette, request, state, entry, message, undo)
-    entry = await core.entry(datasette, state, entry.name)
+    entry = await model.entry(datasette, state, entry.name)
     if entry is None:  # a deleted orphan leaves the list
         context = {"message": message}
         return await render(datasette, request, "_secrets_removed.html", context)
@@ -995,12 +995,12 @@ async def error_row(datasette, request, message, status):
     # Permission first: the error may come from outside the views (an unknown route).
     if not await datasette.allowed(action=MANAGE, actor=request.actor):
         return None
-    name = core.name_from_slug((request.url_vars or {}).get("name", ""))
+    name = model.name_from_slug((request.url_vars or {}).get("name", ""))
     if name is None:
         return None
     try:
         state = await core.ready(datasette)
-        entry = await core.entry(datasette, state, name)
+        entry = await model.entry(datasette, state, name)
         if entry is None:
             return None
         response = await row_fragment(datasette, request, state, entry, message=message, failed=True)

@@ -10,7 +10,8 @@ from collections import namedtuple
 import pytest
 
 from datasette_secrets import get_secret
-from datasette_secrets.core import MASK, clean_value
+from datasette_secrets.core import clean_value
+from datasette_secrets.model import MASK
 from secret_helpers import HX, MANAGER, ROOT, parse, row_of, secret_rows, store_value
 
 PEM = (

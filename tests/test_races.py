@@ -8,14 +8,14 @@ calling the change with what the view had loaded before the other change.
 import pytest
 from datasette.utils.asgi import BadRequest
 
-from datasette_secrets import core
+from datasette_secrets import core, model
 from secret_helpers import ROOT, audit_rows, secret_rows, store_value
 
 
 async def loaded(ds, name):
     """What a view had loaded for ``name`` (state, entry), before anything else happens."""
     state = await core.ready(ds)
-    return state, await core.entry(ds, state, name)
+    return state, await model.entry(ds, state, name)
 
 
 async def delete_elsewhere(ds, name):

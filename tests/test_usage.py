@@ -7,7 +7,7 @@ and a new version keeps the name's last use.
 
 import pytest
 
-from datasette_secrets import core, flush_usage, get_secret, store
+from datasette_secrets import core, flush_usage, get_secret, model, store
 from secret_helpers import ROOT, secrets_db, store_value
 from test_get_secret import SQLITE_NOW, close_to_now
 
@@ -22,13 +22,13 @@ async def usage_rows(ds):
 async def listed(ds):
     """{name: Entry} as the admin list builds them, uses not yet written included."""
     state = await core.ready(ds)
-    listing = await core.listing(ds, state)
+    listing = await model.listing(ds, state)
     return {e.name: e for e in listing.entries(listing.names, state.usage.pending())}
 
 
 async def entry(ds, name):
     """The Entry the row fragments and edit pages use."""
-    return await core.entry(ds, await core.ready(ds), name)
+    return await model.entry(ds, await core.ready(ds), name)
 
 
 @pytest.mark.asyncio
