@@ -136,20 +136,43 @@ class PendingImports:
     Kept here, encrypted with the current key, so the preview page can stay
     free of values: it carries only a random token, which only the actor who
     pasted the text can confirm.
+
+    Memory is bounded however often previews are asked for (each text is at
+    most ``dotenv.MAX_TEXT`` characters, as the preview parsed it first):
+
+    - at most ``PER_ACTOR`` (3) previews per actor: a newer preview forgets
+      that actor's oldest, so one actor cannot push out anyone else's;
+    - at most ``MAX_COUNT`` (50) previews and ``MAX_BYTES`` (16 MiB of
+      ciphertext) in all: past either, the oldest previews are forgotten;
+    - expired previews are forgotten at every ``add``.
+
+    A forgotten preview's confirmation is refused like an expired one.
     """
 
     LIFETIME = 15 * 60
+    PER_ACTOR = 3
+    MAX_COUNT = 50
+    MAX_BYTES = 16 * 1024 * 1024
 
     def __init__(self, keyring):
         self._keyring = keyring
-        self._pending = {}  # token -> (actor id, expires at, key id, blob)
+        # token -> (actor id, expires at, key id, blob), oldest first (all live equally long)
+        self._pending = {}
 
     def add(self, actor_id, text):
+        """Keep ``text`` for ``actor_id``; returns the token that confirms it."""
         now = time.monotonic()
         self._pending = {t: p for t, p in self._pending.items() if p[1] > now}
+        theirs = [t for t, p in self._pending.items() if p[0] == actor_id]
+        for old in theirs[: max(0, len(theirs) - self.PER_ACTOR + 1)]:
+            del self._pending[old]
         token = secrets.token_urlsafe(18)
         key_id, blob = self._keyring.encrypt("pending .env import", 0, text)
         self._pending[token] = (actor_id, now + self.LIFETIME, key_id, blob)
+        size = sum(len(p[3]) for p in self._pending.values())
+        while len(self._pending) > 1 and (len(self._pending) > self.MAX_COUNT or size > self.MAX_BYTES):
+            oldest = next(iter(self._pending))
+            size -= len(self._pending.pop(oldest)[3])
         return token
 
     def take(self, token, actor_id):
