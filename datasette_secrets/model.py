@@ -215,10 +215,6 @@ async def entry(datasette, state, name):
 def _entry(name, registration, row, use, cutoff=None):
     """``use``: the name's last (last_used_at, last_used_by), written or not, or None."""
     last_used_at, last_used_by = use or (None, None)
-    if use and row is not None and (row["last_used_at"], row["last_used_by"]) != use:
-        # The summary row's own columns say the same, for what still reads them there.
-        row = dict(row)
-        row["last_used_at"], row["last_used_by"] = use
     entry = Entry(
         name, registration, row, env=registration is not None and env_value(name) is not None,
         last_used_at=last_used_at, last_used_by=last_used_by,
