@@ -11,7 +11,6 @@ prints a value, or any part of one.
 import asyncio
 import json
 import sys
-from datetime import datetime
 
 import click
 from datasette.utils.sqlite import sqlite3
@@ -19,9 +18,23 @@ from datasette.utils.sqlite import sqlite3
 from . import core, dotenv, imports, model, rotation, rules, store
 from .config import PLUGIN
 from .core import Conflict
-from .crypto import GENERATE_COMMAND, LEGACY_KEY_NAME, generate_key
+from .crypto import GENERATE_COMMAND, generate_key
 from .registry import NAME_PATTERN
 from .serve_options import run, serve_options, started
+from .terminal import (
+    SafeMessages,
+    echo,
+    key_labels,
+    list_cells,
+    list_row,
+    plural,
+    print_counts,
+    print_failed,
+    print_import,
+    print_table,
+    printable,
+    version_cells,
+)
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
 FROM_COMMAND_LINE = "command line"
@@ -44,7 +57,7 @@ FORCE_HELP = "Store even when the configured keys decrypt none of the stored ver
 
 
 def register(cli):
-    @cli.group(cls=_SafeMessages)
+    @cli.group(cls=SafeMessages)
     def secrets():
         "Commands for datasette-secrets"
 
@@ -57,7 +70,7 @@ def register(cli):
 
             export DATASETTE_SECRETS_ENCRYPTION_KEY="$(datasette secrets generate-encryption-key)"
         """
-        _echo(generate_key())
+        echo(generate_key())
 
     @secrets.command(name="rotate-key", short_help="Re-encrypt stored secrets with the current key.")
     @serve_options
@@ -127,13 +140,13 @@ def register(cli):
         """
         rows = run(ds, lambda state: _list_rows(ds, state))
         if as_json:
-            _echo(json.dumps(rows, indent=2))
+            echo(json.dumps(rows, indent=2))
         elif not rows:
-            _echo("No secrets: no installed plugin registers any, and none are stored.")
+            echo("No secrets: no installed plugin registers any, and none are stored.")
         else:
-            _print_table(
+            print_table(
                 [("name", "source", "version", "updated", "last used", "")]
-                + [_list_cells(row) for row in rows],
+                + [list_cells(row) for row in rows],
                 right=[2],
             )
 
@@ -159,7 +172,7 @@ def register(cli):
         when the old values are lost for good and this key replaces theirs.
         """
         number, shadowed = run(ds, _key_checked(lambda state: _set(ds, state, name, note), force))
-        _echo(f"Saved {name}: version {number}.")
+        echo(f"Saved {name}: version {number}.")
         if shadowed:
             _warn_shadowed(name)
 
@@ -175,11 +188,11 @@ def register(cli):
             datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
         """
         entry = run(ds, lambda state: _delete(ds, state, name))
-        _echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
+        echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
         if entry.is_orphan:
-            _echo("No installed plugin registers it, so it leaves the list.")
+            echo("No installed plugin registers it, so it leaves the list.")
         elif entry.env:
-            _echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
+            echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
 
     @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
     @click.argument("name")
@@ -194,18 +207,18 @@ def register(cli):
         """
         registration, env, versions = run(ds, lambda state: _history(ds, state, name))
         if not versions:
-            _echo(f"Nothing has been stored for {name} yet.")
+            echo(f"Nothing has been stored for {name} yet.")
         else:
             current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
-            _print_table(
+            print_table(
                 [("version", "stored", "note", "key id", "status")]
-                + [_version_cells(v, current) for v in versions],
+                + [version_cells(v, current) for v in versions],
                 right=[0],
             )
         if registration is None:
-            _echo(f"No installed plugin registers {name}.")
+            echo(f"No installed plugin registers {name}.")
         elif env:
-            _echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+            echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
 
     @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
     @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
@@ -237,7 +250,7 @@ def register(cli):
         planned, numbers = run(
             ds, _key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
         )
-        _print_import(name, planned, numbers, dry_run)
+        print_import(name, planned, numbers, dry_run)
 
 
 def _require_key(state):
@@ -266,7 +279,7 @@ async def _check_key(state, go_on, refusal=STORE_REFUSED):
         return
     if not go_on:
         raise click.ClickException(f"{problem} {refusal}")
-    _echo(f"Warning: {problem}", err=True)
+    echo(f"Warning: {problem}", err=True)
 
 
 def _key_checked(work, go_on):
@@ -287,11 +300,11 @@ def _unknown(name, nothing_stored=False):
             "That is not a secret name (names are letters, digits and _, not starting with a digit); "
             f"it is not repeated here, in case it is a value{also}."
         )
-    return click.ClickException(f"No installed plugin registers a secret called {_printable(name)}{also}.")
+    return click.ClickException(f"No installed plugin registers a secret called {printable(name)}{also}.")
 
 
 def _warn_shadowed(name):
-    _echo(
+    echo(
         f"Warning: {core.env_var(name)} is set, and takes precedence: plugins get its value, "
         "not the stored one, until it is unset.",
         err=True,
@@ -301,76 +314,10 @@ def _warn_shadowed(name):
 # datasette secrets list
 
 
-# Where a listed secret's value comes from, as ``list`` words its status (rules.STATUSES).
-SOURCES = {"orphan": "orphan", "env": "environment", "set": "stored", "deleted": "deleted", "unset": "not set"}
-
-
-def source(entry):
-    """Where a listed secret's value comes from, as ``list`` reports it."""
-    return SOURCES[entry.status]
-
-
 async def _list_rows(ds, state):
     listing = await model.listing(ds, state)
     entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
-    return [_list_row(entry) for entry in entries]
-
-
-def _list_row(entry):
-    """One secret as ``list --json`` prints it. Stable keys; never a value, nor
-    any part of one (so never ``entry.hint``).
-
-    ``updated_*`` is the last change: for a deleted secret, its deletion.
-    ``version`` is that of the stored value, also when an environment variable
-    shadows it (``shadowed``). ``last_used_*`` is the name's last use, from
-    the environment or stored, for a secret that has a value.
-    """
-    stored = entry.stored or {}
-    if entry.is_set:
-        updated_at, updated_by = stored.get("updated_at"), stored.get("updated_by")
-    elif entry.is_deleted:
-        updated_at, updated_by = stored.get("deleted_at"), stored.get("deleted_by")
-    else:
-        updated_at = updated_by = None
-    has_value = entry.is_set or entry.env
-    return {
-        "name": entry.name,
-        "plugin": entry.registration.plugin if entry.registration else None,
-        "source": source(entry),
-        "shadowed": entry.is_shadowed,
-        "version": entry.version,
-        "updated_at": _iso(updated_at),
-        "updated_by": updated_by,
-        "last_used_at": _iso(entry.last_used_at) if has_value else None,
-        "last_used_by": entry.last_used_by if has_value else None,
-        # Stored longer ago than max_age_days (always false without it).
-        "due_for_rotation": entry.due,
-    }
-
-
-def _list_notes(row):
-    """The table's last column: what else to know about a secret."""
-    notes = []
-    if row["shadowed"]:
-        notes.append(f"{core.env_var(row['name'])} overrides the stored value")
-    if row["source"] == "orphan":
-        notes.append("no installed plugin registers it")
-    if row["due_for_rotation"]:
-        notes.append("due for rotation")
-    return "; ".join(notes)
-
-
-def _list_cells(row):
-    return (
-        row["name"],
-        row["source"],
-        str(row["version"] or ""),
-        _when(row["updated_at"], row["updated_by"]),
-        _when(row["last_used_at"], row["last_used_by"], "never")
-        if row["version"] or row["source"] == "environment"
-        else "",
-        _list_notes(row),
-    )
+    return [list_row(entry) for entry in entries]
 
 
 # datasette secrets set, delete, history
@@ -383,7 +330,7 @@ async def _set(ds, state, name, note):
         raise _unknown(name)
     if entry.is_orphan:
         raise click.ClickException(
-            f"No installed plugin registers {_printable(name)}: it can only be deleted."
+            f"No installed plugin registers {printable(name)}: it can only be deleted."
         )
     _require_key(state)
     if note is None:  # as on the admin page, whose form starts with the current note
@@ -426,7 +373,7 @@ async def _delete(ds, state, name):
     if entry is None:
         if await store.summary(state.db, name) is None:
             raise _unknown(name, nothing_stored=True)
-        raise click.ClickException(f"{_printable(name)} has no stored value to delete: it is already deleted.")
+        raise click.ClickException(f"{printable(name)} has no stored value to delete: it is already deleted.")
     if not entry.is_set:
         already = " (it is already deleted)" if entry.is_deleted else ""
         raise click.ClickException(f"{name} has no stored value to delete{already}.")
@@ -441,20 +388,6 @@ async def _history(ds, state, name):
     if registration is None and not versions:
         raise _unknown(name, nothing_stored=True)
     return registration, registration is not None and core.env_value(name) is not None, versions
-
-
-def _version_cells(version, current):
-    if version["deleted_at"]:
-        status = "deleted " + _when(_iso(version["deleted_at"]), version["deleted_by"])
-    else:
-        status = "current" if version["version"] == current else ""
-    return (
-        str(version["version"]),
-        _when(_iso(version["created_at"]), version["created_by"]),
-        version["note"] or "",
-        version["encryption_key_name"] or "",
-        status,
-    )
 
 
 # datasette secrets import
@@ -506,83 +439,6 @@ async def _import(ds, state, entries, dry_run):
     return planned, numbers
 
 
-def _print_import(name, planned, numbers, dry_run):
-    if not planned:
-        _echo(f"{name} holds no secrets: nothing to store.")
-        return
-    rows = [("line", "name", "result", "")]
-    for plan in planned:
-        remarks = [plan.remark] if plan.remark else []
-        if plan.shadowed:
-            remarks.append(f"{core.env_var(plan.entry.name)} is set and takes precedence")
-        rows.append((str(plan.entry.line), plan.entry.name, plan.status, "; ".join(remarks)))
-    _print_table(rows, right=[0])
-    storing = [plan.entry.name for plan in planned if plan.stores]
-    _echo()
-    if dry_run:
-        _echo(
-            f"Dry run: nothing was stored. {len(storing)} secret{_s(len(storing))} would be stored."
-        )
-    elif not numbers:
-        _echo("Nothing to store: every registered secret is unchanged or empty.")
-    else:
-        stored = ", ".join(f"{name} version {numbers[name]}" for name in storing)
-        _echo(f"Stored {len(numbers)} secret{_s(len(numbers))} in one transaction: {stored}.")
-    unknown = [plan.entry.name for plan in planned if plan.status == "unknown"]
-    if unknown:
-        _echo(f"Not stored, since no installed plugin registers them: {', '.join(unknown)}.")
-
-
-# Output
-
-
-def _iso(timestamp):
-    """A stored UTC time ("YYYY-MM-DD HH:MM:SS") in ISO 8601, or None."""
-    if not timestamp:
-        return None
-    try:
-        return datetime.fromisoformat(str(timestamp)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        return str(timestamp)
-
-
-def _when(iso, actor_id, nothing=""):
-    """ "2025-01-02 10:00:00 UTC by root" for an _iso time and an actor id."""
-    if not iso:
-        return nothing
-    text = iso.replace("T", " ").replace("Z", " UTC")
-    return text + (f" by {actor_id}" if actor_id is not None else "")
-
-
-def _printable(text):
-    """``text`` with control characters escaped: a stored note or name must not
-    drive the terminal (escape sequences) or break a table (newlines)."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in str(text))
-
-
-def _printable_lines(text):
-    """``text`` with control characters escaped, its line breaks kept."""
-    return "\n".join(_printable(line) for line in str(text).split("\n"))
-
-
-def _echo(text="", **kwargs):
-    """click.echo for every line a command prints: lines quote names, notes,
-    actor ids, key ids and paths, which must not drive the terminal."""
-    click.echo(_printable_lines(text), **kwargs)
-
-
-class _SafeMessages(click.Group):
-    """A group whose commands' error messages have control characters escaped:
-    like printed lines, they quote names, paths and database errors."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except click.ClickException as e:
-            e.message = _printable_lines(e.message)
-            raise
-
-
 async def _rotate(ds, dry_run, batch_size, force=False):
     """Run the rotation, printing what it does; True when nothing was left behind."""
     async with started(ds) as state:
@@ -595,17 +451,17 @@ async def _rotate(ds, dry_run, batch_size, force=False):
             )
         await _check_key(state, force or dry_run, ROTATE_REFUSED)
         key_id = keyring.primary.id
-        labels = _key_labels(keyring)
-        _echo(f"Secrets database: {state.db.path or state.db.name}")
-        _echo(f"Current key: {key_id}")
-        _echo()
-        _echo("Stored versions by key id, before:")
-        _print_counts(await rotation.count_by_key(state.db), labels, key_id)
+        labels = key_labels(keyring)
+        echo(f"Secrets database: {state.db.path or state.db.name}")
+        echo(f"Current key: {key_id}")
+        echo()
+        echo("Stored versions by key id, before:")
+        print_counts(await rotation.count_by_key(state.db), labels, key_id)
         pending = await rotation.count_to_rotate(state)
-        _echo()
+        echo()
         if dry_run:
-            _echo("Dry run: nothing will be changed.")
-        _echo(f"{pending} version{_s(pending)} to re-encrypt with key {key_id}.")
+            echo("Dry run: nothing will be changed.")
+        echo(f"{pending} version{plural(pending)} to re-encrypt with key {key_id}.")
 
         progress = None
         if sys.stdout.isatty() and pending:
@@ -626,23 +482,23 @@ async def _rotate(ds, dry_run, batch_size, force=False):
                 progress.__exit__(None, None, None)
 
         if dry_run:
-            _echo(f"Would re-encrypt {report.rotated} version{_s(report.rotated)}; nothing was changed.")
+            echo(f"Would re-encrypt {report.rotated} version{plural(report.rotated)}; nothing was changed.")
         else:
-            _echo(f"Re-encrypted {report.rotated} version{_s(report.rotated)} with key {key_id}.")
-            _echo()
-            _echo("Stored versions by key id, after:")
-            _print_counts(report.after, labels, key_id)
-        _print_failed(report.failed)
+            echo(f"Re-encrypted {report.rotated} version{plural(report.rotated)} with key {key_id}.")
+            echo()
+            echo("Stored versions by key id, after:")
+            print_counts(report.after, labels, key_id)
+        print_failed(report.failed)
         if report.changed_meanwhile:
             ids = ", ".join(str(id) for id in report.changed_meanwhile)
-            _echo()
-            _echo(
+            echo()
+            echo(
                 f"Changed by something else while this ran, so left for the next run: row id {ids}. "
                 "Run datasette secrets rotate-key again."
             )
         if report.complete and not dry_run:
-            _echo()
-            _echo(
+            echo()
+            echo(
                 f"Every stored version now uses key {key_id}. Once every Datasette using "
                 "this database runs with it, the old keys can be removed from "
                 "previous_encryption_keys."
@@ -650,51 +506,3 @@ async def _rotate(ds, dry_run, batch_size, force=False):
         return report.complete
 
 
-def _key_labels(keyring):
-    labels = {LEGACY_KEY_NAME: "legacy Fernet (0.2/0.3): tried with every configured key"}
-    for number, key in enumerate(keyring.keys):
-        labels[key.id] = "encryption_key (current)" if number == 0 else "previous_encryption_keys"
-    return labels
-
-
-def _print_counts(counts, labels, key_id):
-    counts = {key_id: 0, **counts}
-    rows = [("key id", "versions", "")] + [
-        (id, str(count), labels.get(id, "no configured key has this id"))
-        for id, count in sorted(counts.items(), key=lambda item: (item[0] != key_id, item[0]))
-    ]
-    _print_table(rows, right=[1])
-
-
-def _print_failed(failed):
-    if not failed:
-        return
-    _echo()
-    _echo(
-        f"{len(failed)} version{_s(len(failed))} could not be decrypted with any configured "
-        "key and {} left unchanged:".format("were" if len(failed) != 1 else "was")
-    )
-    rows = [("row id", "name", "version", "key id", "reason")] + [
-        (str(f.id), f.name, str(f.version), f.key_id, f.reason) for f in failed
-    ]
-    _print_table(rows, right=[0, 2])
-    _echo(
-        "Configure the keys they need in previous_encryption_keys and run this again, "
-        "or delete those secrets, before removing any old key."
-    )
-
-
-def _print_table(rows, right=()):
-    """Print ``rows`` (the first is the header) in aligned columns, every cell escaped."""
-    rows = [[_printable(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths))
-        ]
-        _echo("  " + "  ".join(cells).rstrip())
-
-
-def _s(count):
-    return "" if count == 1 else "s"
