@@ -18,7 +18,9 @@ TABLES = [TABLE, "datasette_secrets_audit", "datasette_secrets_migrations", "dat
 
 # The columns of datasette_secrets, with their types, in table order. Tables
 # made by the published plugin have all of these (some also have "redacted",
-# which is kept and ignored).
+# which is kept and ignored). last_used_at and last_used_by are the published
+# plugin's per-version "last used": kept for what reads them, no longer written
+# (datasette_secrets_usage holds each name's last use).
 COLUMNS = {
     "id": "integer primary key",
     "name": "text not null",
@@ -105,7 +107,7 @@ RECORD_MIGRATION = (
 
 SUMMARY_COLUMNS = (
     "id, name, note, version, encrypted, encryption_key_name, created_at, created_by, "
-    "updated_at, updated_by, deleted_at, deleted_by, last_used_at, last_used_by"
+    "updated_at, updated_by, deleted_at, deleted_by"
 )
 
 # One row per stored name: its newest live version, or when every version is
@@ -163,11 +165,6 @@ on conflict (name) do update set
     last_used_by = excluded.last_used_by,
     version = excluded.version
 where excluded.last_used_at >= datasette_secrets_usage.last_used_at
-"""
-
-# The per-version columns the published plugin kept, still kept for what reads them.
-RECORD_VERSION_USE = """
-update datasette_secrets set last_used_at = ?, last_used_by = ? where name = ? and version = ?
 """
 
 SELECT_USES = "select name, last_used_at, last_used_by from datasette_secrets_usage"
@@ -442,14 +439,7 @@ async def record_uses(db, uses):
     """Write buffered uses, (name, last_used_at, last_used_by, version) each, in
     one transaction; ``version`` is None for a value read from the environment."""
 
-    def write(conn):
-        conn.executemany(RECORD_USE, uses)
-        conn.executemany(
-            RECORD_VERSION_USE,
-            [(at, by, name, version) for name, at, by, version in uses if version is not None],
-        )
-
-    await db.execute_write_fn(write)
+    await db.execute_write_fn(lambda conn: conn.executemany(RECORD_USE, uses))
 
 
 async def reveal(db, name, actor_id, decrypt, detail=None):

@@ -85,6 +85,15 @@ async def secret_rows(ds, name=None, database=None):
     return [dict(row) for row in result.rows]
 
 
+async def usage_row(ds, name, database=None):
+    """The row of datasette_secrets_usage for ``name`` (its last use), or None."""
+    result = await secrets_db(ds, database).execute(
+        "select last_used_at, last_used_by, version from datasette_secrets_usage where name = ?", [name]
+    )
+    row = result.first()
+    return dict(row) if row else None
+
+
 async def audit_rows(ds, database=None):
     result = await secrets_db(ds, database).execute(
         "select name, version, action, detail, actor_id, created_at "

@@ -22,7 +22,7 @@ from datasette.plugins import pm
 
 from datasette_secrets import Secret, flush_usage, get_secret
 from datasette_secrets import state as state_module
-from secret_helpers import ROOT, secret_rows, secrets_plugin, store_value
+from secret_helpers import ROOT, secrets_plugin, store_value, usage_row
 
 
 @pytest_asyncio.fixture
@@ -185,7 +185,7 @@ async def test_concurrent_reads_write_usage_once(on_disk):
     assert set(values) == {"busy-value"}
     assert writes == []  # nothing written on the read path
     started = time.monotonic()
-    while (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] != "reader":
+    while ((await usage_row(ds, "API_KEY")) or {}).get("last_used_by") != "reader":
         assert time.monotonic() - started < 2, "use not recorded within about a second"
         await asyncio.sleep(0.05)
     assert len(writes) == 1
@@ -233,11 +233,11 @@ async def test_concurrent_cold_reads_share_one_query(ds):
 async def test_the_admin_page_shows_uses_not_yet_written(ds):
     await store_value(ds, "API_KEY", "value")
     await get_secret(ds, "API_KEY", actor_id="reader")
-    assert (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] is None  # still buffered
+    assert await usage_row(ds, "API_KEY") is None  # still buffered
     page = await ds.client.get("/-/secrets", actor=ROOT)
     assert "reader" in page.text
     await flush_usage(ds)
-    assert (await secret_rows(ds, "API_KEY"))[0]["last_used_by"] == "reader"
+    assert (await usage_row(ds, "API_KEY"))["last_used_by"] == "reader"
 
 
 @pytest.mark.asyncio
@@ -248,7 +248,7 @@ async def test_shutdown_writes_buffered_uses(on_disk):
     await ds.invoke_shutdown()
     conn = sqlite3.connect(path)
     (used_by,) = conn.execute(
-        "select last_used_by from datasette_secrets where name = 'API_KEY'"
+        "select last_used_by from datasette_secrets_usage where name = 'API_KEY'"
     ).fetchone()
     conn.close()
     assert used_by == "last-reader"
@@ -259,7 +259,7 @@ async def test_usage_write_failure_is_logged_not_raised(on_disk, caplog):
     ds, path = on_disk
     await store_value(ds, "API_KEY", "value")
     await ds.get_internal_database().execute_write(
-        "alter table datasette_secrets rename column last_used_by to gone"
+        "alter table datasette_secrets_usage rename column last_used_by to gone"
     )
     assert await get_secret(ds, "API_KEY", actor_id="reader") == "value"
     await flush_usage(ds)

@@ -8,7 +8,7 @@ import pytest
 
 from datasette_secrets import Secret, SecretDecryptionError, flush_usage, get_secret, get_secrets
 from datasette_secrets.crypto import Key
-from secret_helpers import EXAMPLE_SECRETS, insert_row, legacy_token, secret_rows, store_value
+from secret_helpers import EXAMPLE_SECRETS, insert_row, legacy_token, secret_rows, store_value, usage_row
 
 SQLITE_NOW = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
@@ -91,12 +91,13 @@ async def test_use_is_recorded(ds):
     await store_value(ds, "API_KEY", "v2")
     assert await get_secret(ds, "API_KEY", actor_id="alice") == "v2"
     await flush_usage(ds)
-    old, current = await secret_rows(ds, "API_KEY")
-    assert current["last_used_by"] == "alice"
-    assert SQLITE_NOW.match(current["last_used_at"])
-    assert close_to_now(current["last_used_at"])
-    # only the version that was read is marked used
-    assert old["last_used_at"] is None and old["last_used_by"] is None
+    use = await usage_row(ds, "API_KEY")
+    assert (use["last_used_by"], use["version"]) == ("alice", 2)  # the version that was read
+    assert SQLITE_NOW.match(use["last_used_at"])
+    assert close_to_now(use["last_used_at"])
+    # the published plugin's per-version columns are kept for its readers, not written
+    for row in await secret_rows(ds, "API_KEY"):
+        assert row["last_used_at"] is None and row["last_used_by"] is None
 
 
 @pytest.mark.asyncio
@@ -105,9 +106,9 @@ async def test_use_without_actor_records_null(ds):
     await get_secret(ds, "API_KEY", actor_id="alice")
     assert await get_secret(ds, "API_KEY") == "value"
     await flush_usage(ds)
-    (row,) = await secret_rows(ds, "API_KEY")
-    assert row["last_used_by"] is None
-    assert close_to_now(row["last_used_at"])
+    use = await usage_row(ds, "API_KEY")
+    assert use["last_used_by"] is None
+    assert close_to_now(use["last_used_at"])
 
 
 @pytest.mark.asyncio
@@ -243,8 +244,7 @@ async def test_failed_decryption_does_not_record_use(ds):
     with pytest.raises(SecretDecryptionError):
         await get_secret(ds, "API_KEY", actor_id="alice")
     await flush_usage(ds)
-    (row,) = await secret_rows(ds, "API_KEY")
-    assert row["last_used_at"] is None and row["last_used_by"] is None
+    assert await usage_row(ds, "API_KEY") is None
 
 
 @pytest.mark.asyncio
@@ -252,8 +252,7 @@ async def test_legacy_fernet_row_decrypts(ds, key):
     await insert_row(ds, "API_KEY", legacy_token(key, "legacy-value"), "default")
     assert await get_secret(ds, "API_KEY", actor_id="bob") == "legacy-value"
     await flush_usage(ds)
-    (row,) = await secret_rows(ds, "API_KEY")
-    assert row["last_used_by"] == "bob"
+    assert (await usage_row(ds, "API_KEY"))["last_used_by"] == "bob"
 
 
 @pytest.mark.asyncio

@@ -39,9 +39,10 @@ DESELECTED = {
         "instead of a Fernet token under 'default', and the list's HTML differs"
     ),
     "test_get_secret": (
-        "asserts 'last used' is written on each read (it is buffered and written "
-        "at most once a second), 0.3a0's page HTML, and None once the table is "
-        "dropped (this plugin raises SecretStoreError)"
+        "asserts 'last used' is written to the version's row on each read (it is "
+        "buffered, written at most once a second, to datasette_secrets_usage), "
+        "0.3a0's page HTML, and None once the table is dropped (this plugin "
+        "raises SecretStoreError)"
     ),
     "test_secret_index_page": "asserts 0.3a0's exact list-page HTML",
 }
