@@ -32,8 +32,9 @@ class Planned:
 
 
 class ValuesTooLong(ValueError):
+    """Some values of an import are longer than a value may be; the message lists their lines."""
+
     def __init__(self, lines):
-        self.lines = lines
         super().__init__(
             f"Values too long (at most {core.MAX_VALUE_LENGTH:,} characters) on "
             f"line{'s' if len(lines) != 1 else ''} {', '.join(map(str, lines))}, so nothing was stored."

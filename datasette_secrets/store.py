@@ -133,7 +133,7 @@ order by version desc limit 1
 """
 
 SELECT_VERSION = """
-select id, name, version, note, encrypted, encryption_key_name, deleted_at
+select id, name, version, note, encrypted, encryption_key_name
 from datasette_secrets where name = ? and version = ?
 """
 
@@ -275,7 +275,6 @@ class StoredVersion:
     note: str | None
     encrypted: bytes
     key_id: str
-    deleted_at: str | None = None
 
 
 def _version(row):
@@ -286,7 +285,6 @@ def _version(row):
         note=row["note"],
         encrypted=row["encrypted"],
         key_id=row["encryption_key_name"],
-        deleted_at=row["deleted_at"] if "deleted_at" in row.keys() else None,
     )
 
 

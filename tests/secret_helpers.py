@@ -33,10 +33,6 @@ EXAMPLE_SECRETS = [
 ]
 
 
-# Every route of the admin UI, relative to /-/secrets, for a secret NAME.
-NAME_ROUTES = ["", "/row", "/history", "/restore", "/delete", "/reveal", "/copy", "/mask"]
-
-
 def plugin_module(name, **hooks):
     """A plugin made of hook functions (decorated with @hookimpl), like a module."""
     module = types.ModuleType(name)
