@@ -231,9 +231,9 @@ def asgi_wrapper(datasette):
 
 @hookimpl
 def register_commands(cli):
-    from .cli import register
+    from .cli import secrets
 
-    register(cli)
+    cli.add_command(secrets)
 
 
 # Last, on purpose (see the module docstring): the first import of

@@ -1,4 +1,5 @@
-"""``datasette secrets ...`` commands.
+"""``datasette secrets ...`` commands: the ``secrets`` click group, which the
+``register_commands`` hook adds to Datasette's cli, and one function per command.
 
 Every command but generate-encryption-key takes the options of ``datasette
 serve`` that decide the configuration and where secrets live
@@ -56,201 +57,208 @@ HISTORY_NOT_A_FILE = f"history takes one NAME. {NOT_A_FILE}"
 FORCE_HELP = "Store even when the configured keys decrypt none of the stored versions"
 
 
-def register(cli):
-    @cli.group(cls=SafeMessages)
-    def secrets():
-        "Commands for datasette-secrets"
+# Before any command: serve_options may import datasette.cli, whose register_commands takes it.
+@click.group(name="secrets", cls=SafeMessages)
+def secrets():
+    "Commands for datasette-secrets"
 
-    @secrets.command(name="generate-encryption-key")
-    def generate_encryption_key():
-        """Print a new random encryption key.
 
-        Put it in an environment variable and point the plugin's
-        encryption_key setting at it:
+@secrets.command(name="generate-encryption-key")
+def generate_encryption_key():
+    """Print a new random encryption key.
 
-            export DATASETTE_SECRETS_ENCRYPTION_KEY="$(datasette secrets generate-encryption-key)"
-        """
-        echo(generate_key())
+    Put it in an environment variable and point the plugin's
+    encryption_key setting at it:
 
-    @secrets.command(name="rotate-key", short_help="Re-encrypt stored secrets with the current key.")
-    @serve_options
-    @click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted; change nothing")
-    @click.option(
-        "--force",
-        is_flag=True,
-        help="Run even when the configured keys decrypt none of the stored versions",
-    )
-    @click.option(
-        "--batch-size",
-        type=click.IntRange(min=1),
-        default=rotation.DEFAULT_BATCH_SIZE,
-        show_default=True,
-        help="Versions re-encrypted in each write transaction",
-    )
-    def rotate_key(ds, dry_run, force, batch_size):
-        """Re-encrypt every stored secret with the current encryption_key.
+        export DATASETTE_SECRETS_ENCRYPTION_KEY="$(datasette secrets generate-encryption-key)"
+    """
+    echo(generate_key())
 
-        Pass the same databases and options that decide the configuration as
-        to datasette serve, for example:
 
-            datasette secrets rotate-key --internal internal.db -c datasette.yml
+@secrets.command(name="rotate-key", short_help="Re-encrypt stored secrets with the current key.")
+@serve_options
+@click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted; change nothing")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even when the configured keys decrypt none of the stored versions",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=rotation.DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Versions re-encrypted in each write transaction",
+)
+def rotate_key(ds, dry_run, force, batch_size):
+    """Re-encrypt every stored secret with the current encryption_key.
 
-        First make a new key the encryption_key and move the old one into
-        previous_encryption_keys. Every stored version (deleted ones and
-        those from datasette-secrets 0.2/0.3 too) is then re-encrypted with
-        the current key, in batches, each batch one transaction; stopping
-        part-way leaves every value readable, and running it again carries
-        on. Prints how many versions each key id has, before and after.
+    Pass the same databases and options that decide the configuration as
+    to datasette serve, for example:
 
-        Exits with 1 when some versions could not be decrypted (listed by row
-        id; they are left as they are) or changed while it ran (run it again).
+        datasette secrets rotate-key --internal internal.db -c datasette.yml
 
-        When the configured keys decrypt none of the stored versions (probably
-        the wrong key), nothing is changed and it exits with 1: such a run
-        could re-encrypt nothing. --dry-run still reports, listing every
-        version it cannot decrypt. --force runs anyway, which only helps when
-        the check is wrong: 0.2/0.3 rows written under several keys, whose
-        newest do not decrypt with the configured keys.
-        """
-        try:
-            complete = asyncio.run(_rotate(ds, dry_run, batch_size, force))
-        except sqlite3.Error as e:  # e.g. locked by a long write of another process
-            raise click.ClickException(
-                f"Stopped by a database error: {e}. Batches already written are kept, and "
-                "every value still reads with the configured keys: run this command again."
-            )
-        if not complete:
-            sys.exit(1)
+    First make a new key the encryption_key and move the old one into
+    previous_encryption_keys. Every stored version (deleted ones and
+    those from datasette-secrets 0.2/0.3 too) is then re-encrypted with
+    the current key, in batches, each batch one transaction; stopping
+    part-way leaves every value readable, and running it again carries
+    on. Prints how many versions each key id has, before and after.
 
-    @secrets.command(name="list", short_help="List secrets: where each value comes from, never a value.")
-    @serve_options
-    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects")
-    def list_secrets(ds, as_json):
-        """List every secret a plugin registers, and stored secrets no plugin
-        registers any more (orphans): where the value comes from (environment,
-        stored, not set, deleted, orphan), the stored version, when and by
-        whom it was last updated, and when it was last used. Never a value.
+    Exits with 1 when some versions could not be decrypted (listed by row
+    id; they are left as they are) or changed while it ran (run it again).
 
-        \b
-            datasette secrets list --internal internal.db -c datasette.yml
-
-        --json prints a list of objects with the keys name, plugin, source,
-        shadowed, version, updated_at, updated_by, last_used_at and
-        last_used_by (times in ISO 8601, UTC).
-        """
-        rows = run(ds, lambda state: _list_rows(ds, state))
-        if as_json:
-            echo(json.dumps(rows, indent=2))
-        elif not rows:
-            echo("No secrets: no installed plugin registers any, and none are stored.")
-        else:
-            print_table(
-                [("name", "source", "version", "updated", "last used", "")]
-                + [list_cells(row) for row in rows],
-                right=[2],
-            )
-
-    @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
-    @click.argument("name")
-    @serve_options(missing_file=SET_NOT_A_FILE)
-    @click.option("--note", help="A note for the new version (default: keep the current note)")
-    @click.option("--force", is_flag=True, help=FORCE_HELP)
-    def set_secret(ds, name, note, force):
-        """Store a new version of secret NAME.
-
-        The value is read from standard input when that is not a terminal,
-        otherwise from a prompt that does not echo it; never from an
-        argument, which would land in the shell's history. Leading and
-        trailing whitespace is removed, as on the admin page.
-
-        \b
-            echo "$KEY" | datasette secrets set OPENAI_API_KEY --internal internal.db -c datasette.yml
-
-        When secrets are stored but the configured keys decrypt none of them
-        (probably the wrong key), nothing is stored: a value stored with that
-        key could not be read with the right one. --force stores anyway, for
-        when the old values are lost for good and this key replaces theirs.
-        """
-        number, shadowed = run(ds, _key_checked(lambda state: _set(ds, state, name, note), force))
-        echo(f"Saved {name}: version {number}.")
-        if shadowed:
-            _warn_shadowed(name)
-
-    @secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
-    @click.argument("name")
-    @serve_options(missing_file=DELETE_NOT_A_FILE)
-    def delete_secret(ds, name):
-        """Delete secret NAME: every stored version is marked deleted, as the
-        admin page's Delete does. Nothing is erased: the admin page's History
-        can restore a version.
-
-        \b
-            datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
-        """
-        entry = run(ds, lambda state: _delete(ds, state, name))
-        echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
-        if entry.is_orphan:
-            echo("No installed plugin registers it, so it leaves the list.")
-        elif entry.env:
-            echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
-
-    @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
-    @click.argument("name")
-    @serve_options(missing_file=HISTORY_NOT_A_FILE)
-    def history(ds, name):
-        """List the stored versions of secret NAME, newest first: version,
-        when and by whom it was stored, note, key id, and whether it is the
-        current one or deleted. Never a value.
-
-        \b
-            datasette secrets history OPENAI_API_KEY --internal internal.db -c datasette.yml
-        """
-        registration, env, versions = run(ds, lambda state: _history(ds, state, name))
-        if not versions:
-            echo(f"Nothing has been stored for {name} yet.")
-        else:
-            current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
-            print_table(
-                [("version", "stored", "note", "key id", "status")]
-                + [version_cells(v, current) for v in versions],
-                right=[0],
-            )
-        if registration is None:
-            echo(f"No installed plugin registers {name}.")
-        elif env:
-            echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
-
-    @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
-    @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-    @serve_options
-    @click.option("--dry-run", is_flag=True, help="Report what would be stored; store nothing")
-    @click.option("--force", is_flag=True, help=FORCE_HELP)
-    def import_file(ds, file, dry_run, force):
-        """Store the secrets in FILE, a .env file (- reads standard input).
-
-        Lines are NAME=value, with or without "export " and the
-        DATASETTE_SECRETS_ prefix; # comments, blank lines, and single- or
-        double-quoted values spanning several lines (PEM keys) are fine.
-        Each name is reported: registered or unknown (unknown ones are not
-        stored), shadowed by an environment variable (still stored), and
-        new, changed or unchanged against the stored value (unchanged ones
-        are not stored again). Everything to store is stored in ONE
-        transaction, or nothing is. A file with any bad line stores nothing
-        and exits with 1, listing the bad lines by number.
-
-        \b
-            datasette secrets import .env --internal internal.db -c datasette.yml
-
-        When secrets are stored but the configured keys decrypt none of them
-        (probably the wrong key), nothing is stored (--dry-run still reports,
-        with a warning); --force stores anyway.
-        """
-        entries = _read_dotenv(file)
-        name = "standard input" if file == "-" else file
-        planned, numbers = run(
-            ds, _key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
+    When the configured keys decrypt none of the stored versions (probably
+    the wrong key), nothing is changed and it exits with 1: such a run
+    could re-encrypt nothing. --dry-run still reports, listing every
+    version it cannot decrypt. --force runs anyway, which only helps when
+    the check is wrong: 0.2/0.3 rows written under several keys, whose
+    newest do not decrypt with the configured keys.
+    """
+    try:
+        complete = asyncio.run(_rotate(ds, dry_run, batch_size, force))
+    except sqlite3.Error as e:  # e.g. locked by a long write of another process
+        raise click.ClickException(
+            f"Stopped by a database error: {e}. Batches already written are kept, and "
+            "every value still reads with the configured keys: run this command again."
         )
-        print_import(name, planned, numbers, dry_run)
+    if not complete:
+        sys.exit(1)
+
+
+@secrets.command(name="list", short_help="List secrets: where each value comes from, never a value.")
+@serve_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects")
+def list_secrets(ds, as_json):
+    """List every secret a plugin registers, and stored secrets no plugin
+    registers any more (orphans): where the value comes from (environment,
+    stored, not set, deleted, orphan), the stored version, when and by
+    whom it was last updated, and when it was last used. Never a value.
+
+    \b
+        datasette secrets list --internal internal.db -c datasette.yml
+
+    --json prints a list of objects with the keys name, plugin, source,
+    shadowed, version, updated_at, updated_by, last_used_at and
+    last_used_by (times in ISO 8601, UTC).
+    """
+    rows = run(ds, lambda state: _list_rows(ds, state))
+    if as_json:
+        echo(json.dumps(rows, indent=2))
+    elif not rows:
+        echo("No secrets: no installed plugin registers any, and none are stored.")
+    else:
+        print_table(
+            [("name", "source", "version", "updated", "last used", "")]
+            + [list_cells(row) for row in rows],
+            right=[2],
+        )
+
+
+@secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
+@click.argument("name")
+@serve_options(missing_file=SET_NOT_A_FILE)
+@click.option("--note", help="A note for the new version (default: keep the current note)")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+def set_secret(ds, name, note, force):
+    """Store a new version of secret NAME.
+
+    The value is read from standard input when that is not a terminal,
+    otherwise from a prompt that does not echo it; never from an
+    argument, which would land in the shell's history. Leading and
+    trailing whitespace is removed, as on the admin page.
+
+    \b
+        echo "$KEY" | datasette secrets set OPENAI_API_KEY --internal internal.db -c datasette.yml
+
+    When secrets are stored but the configured keys decrypt none of them
+    (probably the wrong key), nothing is stored: a value stored with that
+    key could not be read with the right one. --force stores anyway, for
+    when the old values are lost for good and this key replaces theirs.
+    """
+    number, shadowed = run(ds, _key_checked(lambda state: _set(ds, state, name, note), force))
+    echo(f"Saved {name}: version {number}.")
+    if shadowed:
+        _warn_shadowed(name)
+
+
+@secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
+@click.argument("name")
+@serve_options(missing_file=DELETE_NOT_A_FILE)
+def delete_secret(ds, name):
+    """Delete secret NAME: every stored version is marked deleted, as the
+    admin page's Delete does. Nothing is erased: the admin page's History
+    can restore a version.
+
+    \b
+        datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
+    """
+    entry = run(ds, lambda state: _delete(ds, state, name))
+    echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
+    if entry.is_orphan:
+        echo("No installed plugin registers it, so it leaves the list.")
+    elif entry.env:
+        echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
+
+
+@secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
+@click.argument("name")
+@serve_options(missing_file=HISTORY_NOT_A_FILE)
+def history(ds, name):
+    """List the stored versions of secret NAME, newest first: version,
+    when and by whom it was stored, note, key id, and whether it is the
+    current one or deleted. Never a value.
+
+    \b
+        datasette secrets history OPENAI_API_KEY --internal internal.db -c datasette.yml
+    """
+    registration, env, versions = run(ds, lambda state: _history(ds, state, name))
+    if not versions:
+        echo(f"Nothing has been stored for {name} yet.")
+    else:
+        current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
+        print_table(
+            [("version", "stored", "note", "key id", "status")]
+            + [version_cells(v, current) for v in versions],
+            right=[0],
+        )
+    if registration is None:
+        echo(f"No installed plugin registers {name}.")
+    elif env:
+        echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+
+
+@secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@serve_options
+@click.option("--dry-run", is_flag=True, help="Report what would be stored; store nothing")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+def import_file(ds, file, dry_run, force):
+    """Store the secrets in FILE, a .env file (- reads standard input).
+
+    Lines are NAME=value, with or without "export " and the
+    DATASETTE_SECRETS_ prefix; # comments, blank lines, and single- or
+    double-quoted values spanning several lines (PEM keys) are fine.
+    Each name is reported: registered or unknown (unknown ones are not
+    stored), shadowed by an environment variable (still stored), and
+    new, changed or unchanged against the stored value (unchanged ones
+    are not stored again). Everything to store is stored in ONE
+    transaction, or nothing is. A file with any bad line stores nothing
+    and exits with 1, listing the bad lines by number.
+
+    \b
+        datasette secrets import .env --internal internal.db -c datasette.yml
+
+    When secrets are stored but the configured keys decrypt none of them
+    (probably the wrong key), nothing is stored (--dry-run still reports,
+    with a warning); --force stores anyway.
+    """
+    entries = _read_dotenv(file)
+    name = "standard input" if file == "-" else file
+    planned, numbers = run(
+        ds, _key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
+    )
+    print_import(name, planned, numbers, dry_run)
 
 
 def _require_key(state):
