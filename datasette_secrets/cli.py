@@ -10,6 +10,7 @@ prints a value, or any part of one.
 """
 
 import asyncio
+import contextlib
 import json
 import sys
 
@@ -471,23 +472,17 @@ async def _rotate(ds, dry_run, batch_size, force=False):
             echo("Dry run: nothing will be changed.")
         echo(f"{pending} version{plural(pending)} to re-encrypt with key {key_id}.")
 
-        progress = None
-        if sys.stdout.isatty() and pending:
-            progress = click.progressbar(length=pending, label="Re-encrypting")
-            progress.__enter__()
+        tty = sys.stdout.isatty() and pending
+        with click.progressbar(length=pending, label="Re-encrypting") if tty else contextlib.nullcontext() as bar:
 
-        def on_batch(done, total):
-            if progress is not None:
-                progress.length = total
-                progress.update(done - progress.pos)
+            def on_batch(done, total):
+                if bar is not None:
+                    bar.length = total  # grows when rows are added while it runs
+                    bar.update(done - bar.pos)
 
-        try:
             report = await rotation.rotate(
                 ds, state, None, dry_run=dry_run, batch_size=batch_size, on_batch=on_batch
             )
-        finally:
-            if progress is not None:
-                progress.__exit__(None, None, None)
 
         if dry_run:
             echo(f"Would re-encrypt {report.rotated} version{plural(report.rotated)}; nothing was changed.")
