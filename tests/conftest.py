@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from datasette import hookimpl
 from datasette.plugins import pm
 
-from datasette_secrets.views import SharedBytecodeCache
+from datasette_secrets.views.render import SharedBytecodeCache
 from secret_helpers import DEFAULT_PERMISSIONS, EXAMPLE_SECRETS, plugin_module, secrets_plugin
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,95 @@
+"""The audit log at /-/secrets/-/audit (and .json): every audited action, never a value."""
+
+from urllib.parse import urlencode
+
+from datasette import Response
+from datasette.utils.asgi import BadRequest
+
+from .. import store
+from .base import SecretsView
+from .context import display_name, list_context, when
+from .render import render_either
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_FILTERS = ("secret", "actor", "action")
+# Every action the audit log records, as the log's filter offers them.
+AUDIT_ACTIONS = {
+    "set": "Stored a new version",
+    "note": "Changed the note",
+    "restore": "Restored an old version",
+    "delete": "Deleted",
+    "reveal": "Revealed",
+    "rotate": "Re-encrypted everything under the current key",
+    "check": "Tested the value",
+    "compare": "Compared with an imported value",
+}
+
+
+def audit_cursor(request):
+    """The ``_next`` cursor: the id the next page's rows are older than."""
+    text = request.args.get("_next")
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise BadRequest("_next must be a cursor from a previous page of the audit log")
+    return int(text)
+
+
+def audit_url(datasette, filters, before, as_json):
+    query = {key: value for key, value in filters.items() if value}
+    if before:
+        query["_next"] = before
+    path = datasette.urls.path("/-/secrets/-/audit" + (".json" if as_json else ""))
+    return path + (f"?{urlencode(query)}" if query else "")
+
+
+def audit_json(row, actors):
+    """One audit row for log collectors: never a value (the table holds none)."""
+    actor_id = row["actor_id"]
+    return {
+        "id": row["id"],
+        "time": when(row["created_at"])["iso"] if row["created_at"] else None,
+        "secret": row["name"],
+        "version": row["version"],
+        "action": row["action"],
+        "detail": row["detail"],
+        "actor_id": actor_id,
+        "actor": display_name(actors, actor_id),
+    }
+
+
+class AuditView(SecretsView):
+    """The audit log: newest first, filtered by secret, actor and action; JSON too."""
+
+    async def get(self, request, datasette):
+        state = self.state
+        filters = {key: request.args.get(key, "").strip() or None for key in AUDIT_FILTERS}
+        before = audit_cursor(request)
+        rows, older = await store.audit_log(
+            state.db, filters["secret"], filters["actor"], filters["action"], before, AUDIT_PAGE_SIZE
+        )
+        ids = sorted({row["actor_id"] for row in rows if row["actor_id"] is not None})
+        actors = await datasette.actors_from_ids(ids) if ids else {}
+        as_json = request.url_vars.get("format") == ".json"
+        older_url = audit_url(datasette, filters, older, as_json) if older else None
+        if as_json:
+            return Response.json(
+                {
+                    "ok": True,
+                    "filters": filters,
+                    "rows": [audit_json(row, actors) for row in rows],
+                    "next": str(older) if older else None,
+                    "next_url": datasette.absolute_url(request, older_url) if older else None,
+                },
+            )
+        context = await list_context(datasette, request, state, [])
+        context.update(
+            rows=rows,
+            filters=filters,
+            actions=AUDIT_ACTIONS,
+            older_url=older_url,
+            newest_url=audit_url(datasette, filters, None, False) if before else None,
+            json_url=audit_url(datasette, filters, before, True),
+            actor_name=lambda actor_id: display_name(actors, actor_id),
+        )
+        return await render_either(datasette, request, "secrets_audit.html", "_secrets_audit.html", context)

@@ -1,0 +1,138 @@
+"""What every view under /-/secrets shares: the ``SecretsView`` base, built on
+Datasette's own ``View``, and the request helpers the views use.
+
+A view says which actions it needs (``actions``) and defines ``get`` and/or
+``post``; the base does the rest, in this order, so no view repeats it: the
+permission check, the method (405 with ``Allow`` for any other; HEAD runs
+GET and drops the body, as Datasette's ``View`` does), the plugin's state,
+``prepare`` (a secret's views load the secret and ask the rules), the
+handler, then ``Vary`` on the response. A database error is a 409, never a 500.
+"""
+
+import sqlite3
+
+from datasette import Forbidden, NotFound, Response
+from datasette.database import QueryInterrupted
+from datasette.utils import MultiParams
+from datasette.utils.asgi import BadRequest
+from datasette.views.base import View
+from urllib.parse import parse_qsl
+
+from .. import core, model, rotation, rules, store
+from ..rules import MANAGE
+
+# Responses depend on these request headers (see is_htmx): set on every response here.
+VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
+VIEWER = "datasette_secrets.viewer"  # the request's rules.Viewer, kept in its scope
+
+
+class StoreConflict(BadRequest):
+    status = 409
+
+
+class TooManyRequests(BadRequest):
+    status = 429
+
+
+class UnsupportedMediaType(BadRequest):
+    status = 415
+
+
+class SecretsView(View):
+    """A page or fragment under /-/secrets (see the module docstring)."""
+
+    actions = (MANAGE,)  # every one of them is checked before anything else
+
+    async def __call__(self, request, datasette):
+        for action in self.actions:
+            await require(datasette, request, action)
+        methods = self.methods()
+        if request.method not in methods:
+            return Response.text("Method not allowed", status=405, headers={"Allow": ", ".join(methods), **VARY})
+        try:
+            self.state = await core.ready(datasette)
+            await self.prepare(request, datasette)
+            response = await getattr(self, request.method.lower())(request, datasette)
+        except store.SecretStoreError as e:
+            raise StoreConflict(str(e)) from e
+        except sqlite3.Error as e:
+            raise StoreConflict(store.describe(e)) from e
+        except QueryInterrupted as e:  # past Datasette's time limit: a busy database
+            raise StoreConflict("The database was too busy to answer in time. Nothing was lost: try again.") from e
+        for header, value in VARY.items():
+            response.headers.setdefault(header, value)
+        return response
+
+    @classmethod
+    def methods(cls):
+        """The methods this view answers, as an ``Allow`` header lists them."""
+        methods = [method for method in ("GET", "POST") if hasattr(cls, method.lower())]
+        return methods + ["HEAD"] if "GET" in methods else methods
+
+    async def prepare(self, request, datasette):
+        """Runs after the checks, before the handler."""
+
+
+class SecretView(SecretsView):
+    """A view of one secret, named in the URL: ``self.entry`` is it, and
+    ``self.can`` what the rules allow this actor to do with it (NotFound if
+    there is no such secret)."""
+
+    async def prepare(self, request, datasette):
+        name = model.name_from_slug(request.url_vars["name"])
+        entry = await model.entry(datasette, self.state, name) if name is not None else None
+        if entry is None:
+            raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
+        self.entry = entry
+        self.can = await allowed(datasette, request, self.state, entry)
+
+
+async def require(datasette, request, action=MANAGE):
+    if not await datasette.allowed(action=action, actor=request.actor):
+        raise Forbidden(f"You need the {action} permission to do this")
+
+
+async def viewer_of(datasette, request, state):
+    """The rules' Viewer for this request's actor, worked out once per request."""
+    viewer = request.scope.get(VIEWER)
+    if viewer is None:
+        viewer = request.scope[VIEWER] = await rules.viewer(datasette, state.settings, request.actor)
+    return viewer
+
+
+async def allowed(datasette, request, state, entry):
+    """What the rules allow this request's actor to do with ``entry``."""
+    viewer = await viewer_of(datasette, request, state)
+    return rules.allowed(viewer, entry, state.settings, await rotation.key_problem(state))
+
+
+def is_htmx(request):
+    """An htmx request for a fragment (a history restore wants the whole page)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+
+
+def limit(rate_limit, request, what, consequence=""):
+    """At most ``rate_limit.limit`` of ``what`` per actor a minute (reveals and
+    key tests, ``reveals_per_minute``): slows down a stolen session."""
+    actor_id = core.actor_id_of(request.actor)
+    if not rate_limit.allow(actor_id):
+        raise TooManyRequests(
+            f"Too many {what}: at most {rate_limit.limit} a minute.{consequence} "
+            f"Try again in {rate_limit.retry_after(actor_id)} seconds."
+        )
+
+
+async def read_form(request):
+    """The POSTed form; refused (never half-read) unless it is urlencoded UTF-8,
+    which is how browsers and htmx send these forms."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/x-www-form-urlencoded"):
+        raise UnsupportedMediaType(
+            "Send this form as application/x-www-form-urlencoded, as a browser does. Nothing was changed."
+        )
+    try:
+        body = (await request.post_body()).decode("utf-8")
+        return MultiParams(parse_qsl(body, keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("That form could not be read: it must be UTF-8 form data. Nothing was changed.")

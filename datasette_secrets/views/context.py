@@ -1,0 +1,151 @@
+"""The template context the pages and fragments share, and how they word things:
+times, actors, history events, names that may wrap."""
+
+from datetime import datetime, timezone
+
+from markupsafe import Markup, escape
+
+from .. import core, rotation, rules
+from .base import viewer_of
+
+COLUMNS = 7  # of the list table, for colspan
+
+
+# The controls a row fragment may give focus to (?focus=): the one just used.
+FOCUSABLE = {"edit", "history", "delete", "reveal"}
+
+
+def focus_of(request):
+    focus = request.args.get("focus")
+    if focus in FOCUSABLE or (focus or "").startswith("restore-"):
+        return focus
+    return None
+
+
+async def list_context(datasette, request, state, entries, versions=None, q="", events=None):
+    """Template context shared by the page and its fragments.
+
+    Actors named anywhere in it are resolved with one actors_from_ids call.
+    """
+    ids = set()
+    for entry in entries:
+        ids.add(entry.last_used_by)
+        for column in ("updated_by", "deleted_by"):
+            ids.add((entry.stored or {}).get(column))
+    for version in versions or []:
+        ids.update([version["created_by"], version["deleted_by"]])
+    ids.update(event["actor_id"] for event in events or [])
+    ids.discard(None)
+    actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
+    viewer = await viewer_of(datasette, request, state)
+    key_problem = await rotation.key_problem(state) if entries else None
+    actor_name = lambda actor_id: display_name(actors, actor_id)  # noqa: E731
+    base = str(datasette.urls.path("/-/secrets/"))  # a plain str concatenates faster
+    moments = {}  # rows share times and actors: make each piece of HTML once
+
+    def moment_of(timestamp, actor_id):
+        html = moments.get((timestamp, actor_id))
+        if html is None:
+            html = moments[timestamp, actor_id] = moment(when(timestamp), actor_name(actor_id))
+        return html
+
+    return {
+        "entries": entries,
+        "versions": versions,
+        "q": q,
+        "max_note": core.MAX_NOTE_LENGTH,
+        "restore_label": restore_label,
+        "event_text": event_text,
+        "settings": state.settings,
+        "can_reveal": viewer.reveal,
+        # What the rules allow for a secret: templates ask this, never decide.
+        "allowed": lambda entry: rules.allowed(viewer, entry, state.settings, key_problem),
+        "columns": COLUMNS,
+        "env_var": core.env_var,
+        "breakable": breakable,
+        "actor_name": actor_name,
+        "moment": moment_of,
+        "path": lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
+        "generate_command": "datasette secrets generate-encryption-key",
+        "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
+    }
+
+
+def breakable(name):
+    """A name that may wrap after each underscore (long names and environment variables)."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+
+
+def restore_label(number):
+    """The one verb for putting an old version back, everywhere."""
+    return f"Restore version {number}"
+
+
+# How a secret's history tells each audited action (the audit log page says it in its own words).
+COPIED = "copied to the clipboard"
+
+
+def event_text(row):
+    version, detail = row["version"], row["detail"]
+    text = {
+        "set": f"stored version {version}",
+        "note": f"changed the note of version {version}",
+        "restore": f"stored version {version}, restored {detail}" if detail else f"restored version {version}",
+        "delete": "deleted it",
+        "reveal": f"copied version {version} to the clipboard" if detail == COPIED else f"revealed version {version}",
+        "check": f"tested version {version}",
+        "compare": f"compared version {version} with an imported value",
+    }.get(row["action"], row["action"])
+    if detail and row["action"] in ("set", "delete", "check"):
+        text += f" ({detail})"
+    return text
+
+
+def moment(w, who):
+    """A time from ``when()`` as relative text with the exact time on hover, and who."""
+    if w is None:
+        return Markup('<span class="secret-never">never</span>')
+    html = (
+        f'<time datetime="{escape(w["iso"])}" title="{escape(w["utc"])}">'
+        f'{escape(w["relative"] or w["utc"])}</time>'
+    )
+    if who:
+        html += f' by <span class="secret-actor">{escape(who)}</span>'
+    return Markup(html)
+
+
+def display_name(actors, actor_id):
+    if actor_id is None:
+        return None
+    actor = actors.get(actor_id) or {}
+    return actor.get("username") or actor.get("name") or str(actor_id)
+
+
+def when(timestamp):
+    """{"iso", "utc", "relative"} for a stored UTC timestamp, or None."""
+    if not timestamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(timestamp)).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return {"iso": str(timestamp), "utc": str(timestamp), "relative": str(timestamp)}
+    return {
+        "iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "utc": moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "relative": relative(datetime.now(timezone.utc) - moment),
+    }
+
+
+def relative(delta):
+    seconds = int(delta.total_seconds())
+    if seconds < 45:
+        return "just now"
+    if seconds < 90:
+        return "1 minute ago"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size) if unit != "day" else seconds // size
+            if unit == "day" and count > 60:
+                break
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return None  # the template shows the date instead

@@ -1,0 +1,201 @@
+"""One secret's row on the list, and the changes made from it: edit, history,
+restore, delete, and the masked value put back after a reveal.
+
+With htmx each answers with the row's fragment (its ``<tbody>``); without
+JavaScript, with a page of its own (GET) or a redirect to the list (POST).
+"""
+
+from datasette import NotFound, Response
+from datasette.utils.asgi import BadRequest
+
+from .. import core, model, store
+from ..core import Conflict
+from ..crypto import SecretDecryptionError
+from .base import SecretView, is_htmx, read_form
+from .context import focus_of, list_context
+from .feedback import list_url, redirect_with_flash
+from .render import render
+
+HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all
+SQLITE_INTEGERS = range(-(2**63), 2**63)
+
+
+class EditView(SecretView):
+    """Set or edit a value and its note: GET the form, POST it."""
+
+    async def prepare(self, request, datasette):
+        await super().prepare(request, datasette)
+        self.can.require("edit")
+
+    async def get(self, request, datasette):
+        multiline = request.args.get("multiline") == "1"
+        return await edit_form(datasette, request, self.state, self.entry, multiline=multiline)
+
+    async def post(self, request, datasette):
+        state, entry = self.state, self.entry
+        form = await read_form(request)
+        value = core.clean_value(form.get("secret", ""))
+        note = form.get("note", "").strip()
+        errors = core.validate(entry, value, note)
+        if errors:
+            multiline = form.get("multiline") == "1" or "\n" in value
+            return await edit_form(
+                datasette, request, state, entry, errors, note, value_dropped=bool(value), multiline=multiline
+            )
+        version, note_changed = await core.save(datasette, state, entry, value, note, request.actor)
+        if version is not None:
+            message = f"Saved {entry.name}: version {version}."
+        elif note_changed:
+            message = f"Updated the note for {entry.name}; the value is unchanged."
+        else:
+            message = f"No changes to {entry.name}."
+        return await done(datasette, request, state, entry, message)
+
+
+class RowView(SecretView):
+    """The row as it is (htmx: Cancel, closing History); without JavaScript, the list at it."""
+
+    async def get(self, request, datasette):
+        if not is_htmx(request):
+            return Response.redirect(await list_url(datasette, self.state, self.entry))
+        return await row_fragment(datasette, request, self.state, self.entry, focus=focus_of(request))
+
+
+class MaskView(SecretView):
+    """The masked value again, after a reveal's time is up."""
+
+    async def get(self, request, datasette):
+        if not is_htmx(request):
+            return Response.redirect(await list_url(datasette, self.state, self.entry))
+        context = await list_context(datasette, request, self.state, [self.entry])
+        context.update(entry=self.entry, focus=focus_of(request))
+        return await render(datasette, request, "_secrets_masked.html", context)
+
+
+class HistoryView(SecretView):
+    async def get(self, request, datasette):
+        return await history_response(
+            datasette, request, self.state, self.entry, focus_of(request) or "history"
+        )
+
+
+class RestoreView(SecretView):
+    """Store an old version again as the newest: GET asks first (a confirmation under
+    that version in the history, or a page of its own); POST does it."""
+
+    async def prepare(self, request, datasette):
+        await super().prepare(request, datasette)
+        self.can.require("restore")
+
+    async def get(self, request, datasette):
+        number = self.version_number(request.args)
+        return await history_response(
+            datasette, request, self.state, self.entry, confirm_version=number, template="secrets_restore.html"
+        )
+
+    async def post(self, request, datasette):
+        state, entry = self.state, self.entry
+        form = await read_form(request)
+        number = self.version_number(form)
+        try:
+            version = await core.restore(datasette, state, entry.name, number, request.actor)
+        except SecretDecryptionError as e:
+            raise Conflict(str(e))
+        if version is None:
+            raise NotFound(f"{entry.name} has no version {number}")
+        message = f"Restored {entry.name} version {number} as version {version}."
+        # From the history's confirmation the history stays open; from Undo or a deleted row's Restore it does not.
+        return await done(datasette, request, state, entry, message, history=form.get("history") == "1")
+
+    def version_number(self, form):
+        try:
+            number = int(form.get("version", ""))
+        except ValueError:
+            raise BadRequest("Say which version to restore")
+        if number not in SQLITE_INTEGERS:
+            raise NotFound(f"{self.entry.name} has no version {number}")
+        return number
+
+
+class DeleteView(SecretView):
+    """Delete: GET asks first (in the row, or a page of its own); POST does it."""
+
+    async def prepare(self, request, datasette):
+        await super().prepare(request, datasette)
+        self.can.require("delete")
+
+    async def get(self, request, datasette):
+        if is_htmx(request):
+            return await row_fragment(datasette, request, self.state, self.entry, mode="delete")
+        context = await list_context(datasette, request, self.state, [self.entry])
+        context["entry"] = self.entry
+        return await render(datasette, request, "secrets_delete.html", context)
+
+    async def post(self, request, datasette):
+        entry = self.entry
+        await core.delete(datasette, self.state, entry.name, request.actor)
+        message = f"Deleted {entry.name}."
+        if entry.is_orphan:
+            message += " No installed plugin uses it, so it is gone from this list."
+        return await done(datasette, request, self.state, entry, message, undo=not entry.is_orphan)
+
+
+async def done(datasette, request, state, entry, message, history=False, undo=False):
+    """After a change, its message at the row (with Undo after a delete) and in the
+    page's notice: the fresh row fragment for htmx, else a redirect to the row."""
+    if not is_htmx(request):
+        return await redirect_with_flash(datasette, request, state, entry, message, undo)
+    entry = await model.entry(datasette, state, entry.name)
+    if entry is None:  # a deleted orphan leaves the list
+        return await render(datasette, request, "_secrets_removed.html", {"message": message})
+    if history:
+        return await history_response(datasette, request, state, entry, focus="history", message=message)
+    return await row_fragment(datasette, request, state, entry, focus="edit", message=message, undo=undo)
+
+
+async def history_response(
+    datasette, request, state, entry, focus=None, confirm_version=None, template="secrets_history.html", message=None
+):
+    """The row with its history open (htmx), or the history page; ``message``: a change's, at the row."""
+    versions = await store.history(state.db, entry.name)
+    events, _ = await store.audit_log(state.db, entry.name, limit=HISTORY_EVENTS)
+    extra = {"events": events, "confirm_version": confirm_version, "message": message}
+    if confirm_version is not None:
+        if confirm_version not in {v["version"] for v in versions}:
+            raise NotFound(f"{entry.name} has no version {confirm_version}")
+        extra["next_version"] = max(v["version"] for v in versions) + 1
+    if is_htmx(request):
+        return await row_fragment(datasette, request, state, entry, versions=versions, focus=focus, **extra)
+    context = await list_context(datasette, request, state, [entry], versions, events=events)
+    context.update(entry=entry, versions=versions, page=True, **extra)
+    return await render(datasette, request, template, context)
+
+
+async def edit_form(datasette, request, state, entry, errors=None, note=None, value_dropped=False, multiline=False):
+    """The edit form; with errors, status 422 and the note as typed.
+
+    The typed value is never sent back: in the browser secrets.js carries it
+    over from the form being replaced; without JavaScript the page asks for it again.
+    ``multiline`` asks for a textarea instead of the password input.
+    """
+    context = await list_context(datasette, request, state, [entry])
+    context.update(
+        entry=entry,
+        errors=errors or {},
+        value_dropped=value_dropped,
+        multiline=multiline,
+        note=(entry.stored or {}).get("note") or "" if note is None else note,
+    )
+    status = 422 if errors else 200
+    if is_htmx(request):
+        # A fresh editor replaces just the row's <tr>; one sent back with errors
+        # answers the form's own POST, which swaps the whole tbody.
+        context.update(mode="edit", editor_only=not errors)
+        return await render(datasette, request, "_secrets_row.html", context, status)
+    return await render(datasette, request, "secrets_edit.html", context, status)
+
+
+async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, **extra):
+    context = await list_context(datasette, request, state, [entry], versions, events=extra.get("events"))
+    context.update(entry=entry, mode=mode, versions=versions, focus=focus, **extra)
+    return await render(datasette, request, "_secrets_row.html", context)
