@@ -116,8 +116,20 @@ async def key_problem(state):
     key, so equal ids mean the key fits), or when one of the newest legacy
     0.2/0.3 rows decrypts with a configured key. The message names key ids,
     never keys. One query when a key fits, two for legacy rows; a third only
-    to word the message.
+    to word the message. The answer is kept in the State until everything
+    cached is forgotten (another process wrote, or "last used" was written),
+    so a request pays for it at most about once a second.
     """
+    epoch = state.cache.epoch()
+    if state.key_problem is not None and state.key_problem[0] == epoch:
+        return state.key_problem[1]
+    found = await _key_problem(state)
+    # Kept until another process writes: this process's own writes use a configured key.
+    state.key_problem = (epoch, found)
+    return found
+
+
+async def _key_problem(state):
     keyring = state.settings.keyring
     if keyring.primary is None:
         return None

@@ -75,6 +75,7 @@ class State:
         self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
         self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
         self.imports = PendingImports(settings.keyring)
+        self.key_problem = None  # (cache epoch, rotation.key_problem's answer then)
 
     @property
     def db(self):
@@ -236,6 +237,8 @@ class Cache:
         self._summaries = None
         # Bumped by every forget: a read that began before it is not cached.
         self._generation = 0
+        # Bumped when everything is forgotten (another process, or a write of "last used").
+        self._epoch = 0
         # Kept across forget (they are facts about the past, not cached rows):
         self._highest = {}  # name -> highest live version number loaded
         self._bound = set()  # names known to have a version in the current format
@@ -373,6 +376,7 @@ class Cache:
         self._generation += 1
         self._summaries = None
         if name is None:
+            self._epoch += 1
             self._cache.clear()
             self._loading.clear()
         else:
@@ -380,6 +384,13 @@ class Cache:
             self._loading.pop(name, None)
             if name in self._refused:
                 self._changed.setdefault(name, self._generation)
+
+    def epoch(self):
+        """A number that changes whenever everything is forgotten: what was derived
+        from every stored row (not from one secret's) is stale once it changes."""
+        if self._watch is not None and self._watch.changed():
+            self.forget()
+        return self._epoch
 
     def close(self):
         if self._watch is not None:
