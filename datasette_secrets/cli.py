@@ -11,7 +11,6 @@ prints a value, or any part of one.
 
 import asyncio
 import contextlib
-import json
 import sys
 
 import click
@@ -26,16 +25,16 @@ from .serve_options import run, serve_options, started
 from .terminal import (
     SafeMessages,
     echo,
-    key_labels,
-    list_cells,
     list_row,
-    plural,
-    print_counts,
-    print_failed,
+    print_deleted,
+    print_history,
     print_import,
-    print_table,
+    print_list,
+    print_rotation,
+    print_rotation_pending,
+    print_rotation_start,
+    print_saved,
     printable,
-    version_cells,
 )
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
@@ -143,17 +142,7 @@ def list_secrets(ds, as_json):
     shadowed, version, updated_at, updated_by, last_used_at and
     last_used_by (times in ISO 8601, UTC).
     """
-    rows = run(ds, lambda state: _list_rows(ds, state))
-    if as_json:
-        echo(json.dumps(rows, indent=2))
-    elif not rows:
-        echo("No secrets: no installed plugin registers any, and none are stored.")
-    else:
-        print_table(
-            [("name", "source", "version", "updated", "last used", "")]
-            + [list_cells(row) for row in rows],
-            right=[2],
-        )
+    print_list(run(ds, lambda state: _list_rows(ds, state)), as_json)
 
 
 @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
@@ -178,9 +167,7 @@ def set_secret(ds, name, note, force):
     when the old values are lost for good and this key replaces theirs.
     """
     number, shadowed = run(ds, _key_checked(lambda state: _set(ds, state, name, note), force))
-    echo(f"Saved {name}: version {number}.")
-    if shadowed:
-        _warn_shadowed(name)
+    print_saved(name, number, shadowed)
 
 
 @secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
@@ -194,12 +181,7 @@ def delete_secret(ds, name):
     \b
         datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
-    entry = run(ds, lambda state: _delete(ds, state, name))
-    echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
-    if entry.is_orphan:
-        echo("No installed plugin registers it, so it leaves the list.")
-    elif entry.env:
-        echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
+    print_deleted(name, run(ds, lambda state: _delete(ds, state, name)))
 
 
 @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
@@ -213,20 +195,7 @@ def history(ds, name):
     \b
         datasette secrets history OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
-    registration, env, versions = run(ds, lambda state: _history(ds, state, name))
-    if not versions:
-        echo(f"Nothing has been stored for {name} yet.")
-    else:
-        current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
-        print_table(
-            [("version", "stored", "note", "key id", "status")]
-            + [version_cells(v, current) for v in versions],
-            right=[0],
-        )
-    if registration is None:
-        echo(f"No installed plugin registers {name}.")
-    elif env:
-        echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+    print_history(name, *run(ds, lambda state: _history(ds, state, name)))
 
 
 @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
@@ -310,14 +279,6 @@ def _unknown(name, nothing_stored=False):
             f"it is not repeated here, in case it is a value{also}."
         )
     return click.ClickException(f"No installed plugin registers a secret called {printable(name)}{also}.")
-
-
-def _warn_shadowed(name):
-    echo(
-        f"Warning: {core.env_var(name)} is set, and takes precedence: plugins get its value, "
-        "not the stored one, until it is unset.",
-        err=True,
-    )
 
 
 # datasette secrets list
@@ -459,18 +420,9 @@ async def _rotate(ds, dry_run, batch_size, force=False):
                 "previous_encryption_keys."
             )
         await _check_key(state, force or dry_run, ROTATE_REFUSED)
-        key_id = keyring.primary.id
-        labels = key_labels(keyring)
-        echo(f"Secrets database: {state.db.path or state.db.name}")
-        echo(f"Current key: {key_id}")
-        echo()
-        echo("Stored versions by key id, before:")
-        print_counts(await rotation.count_by_key(state.db), labels, key_id)
+        print_rotation_start(state.db.path or state.db.name, keyring, await rotation.count_by_key(state.db))
         pending = await rotation.count_to_rotate(state)
-        echo()
-        if dry_run:
-            echo("Dry run: nothing will be changed.")
-        echo(f"{pending} version{plural(pending)} to re-encrypt with key {key_id}.")
+        print_rotation_pending(keyring, pending, dry_run)
 
         tty = sys.stdout.isatty() and pending
         with click.progressbar(length=pending, label="Re-encrypting") if tty else contextlib.nullcontext() as bar:
@@ -484,28 +436,7 @@ async def _rotate(ds, dry_run, batch_size, force=False):
                 ds, state, None, dry_run=dry_run, batch_size=batch_size, on_batch=on_batch
             )
 
-        if dry_run:
-            echo(f"Would re-encrypt {report.rotated} version{plural(report.rotated)}; nothing was changed.")
-        else:
-            echo(f"Re-encrypted {report.rotated} version{plural(report.rotated)} with key {key_id}.")
-            echo()
-            echo("Stored versions by key id, after:")
-            print_counts(report.after, labels, key_id)
-        print_failed(report.failed)
-        if report.changed_meanwhile:
-            ids = ", ".join(str(id) for id in report.changed_meanwhile)
-            echo()
-            echo(
-                f"Changed by something else while this ran, so left for the next run: row id {ids}. "
-                "Run datasette secrets rotate-key again."
-            )
-        if report.complete and not dry_run:
-            echo()
-            echo(
-                f"Every stored version now uses key {key_id}. Once every Datasette using "
-                "this database runs with it, the old keys can be removed from "
-                "previous_encryption_keys."
-            )
+        print_rotation(report, keyring)
         return report.complete
 
 

@@ -2,16 +2,84 @@
 
 Every line goes through ``echo``, which escapes control characters: printed
 lines quote names, notes, actor ids, key ids and paths, which must not drive
-the terminal. The tables of ``list``, ``history``, ``import`` and
-``rotate-key`` are built here; ``list --json``'s objects too. Never a value.
+the terminal. Each command's output is worded here, from its result: the
+tables of ``list``, ``history``, ``import`` and ``rotate-key``, ``list
+--json``'s objects, and the lines ``set`` and ``delete`` print. Never a value.
 """
 
+import json
 from datetime import datetime
 
 import click
 
 from . import core
 from .crypto import LEGACY_KEY_NAME
+
+
+def printable(text):
+    """``text`` with control characters escaped: a stored note or name must not
+    drive the terminal (escape sequences) or break a table (newlines)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in str(text))
+
+
+def printable_lines(text):
+    """``text`` with control characters escaped, its line breaks kept."""
+    return "\n".join(printable(line) for line in str(text).split("\n"))
+
+
+def echo(text="", **kwargs):
+    """click.echo for every line a command prints: lines quote names, notes,
+    actor ids, key ids and paths, which must not drive the terminal."""
+    click.echo(printable_lines(text), **kwargs)
+
+
+class SafeMessages(click.Group):
+    """A group whose commands' error messages have control characters escaped:
+    like printed lines, they quote names, paths and database errors."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as e:
+            e.message = printable_lines(e.message)
+            raise
+
+
+def _print_table(rows, right=()):
+    """Print ``rows`` (the first is the header) in aligned columns, every cell escaped."""
+    rows = [[printable(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths))
+        ]
+        echo("  " + "  ".join(cells).rstrip())
+
+
+def _iso(timestamp):
+    """A stored UTC time ("YYYY-MM-DD HH:MM:SS") in ISO 8601, or None."""
+    if not timestamp:
+        return None
+    try:
+        return datetime.fromisoformat(str(timestamp)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return str(timestamp)
+
+
+def _when(iso_time, actor_id, nothing=""):
+    """ "2025-01-02 10:00:00 UTC by root" for an ``_iso`` time and an actor id."""
+    if not iso_time:
+        return nothing
+    text = iso_time.replace("T", " ").replace("Z", " UTC")
+    return text + (f" by {actor_id}" if actor_id is not None else "")
+
+
+def _s(count):
+    return "" if count == 1 else "s"
+
+
+# datasette secrets list
 
 
 # Where a listed secret's value comes from, as ``list`` words its status (rules.STATUSES).
@@ -46,16 +114,42 @@ def list_row(entry):
         "source": source(entry),
         "shadowed": entry.is_shadowed,
         "version": entry.version,
-        "updated_at": iso(updated_at),
+        "updated_at": _iso(updated_at),
         "updated_by": updated_by,
-        "last_used_at": iso(entry.last_used_at) if has_value else None,
+        "last_used_at": _iso(entry.last_used_at) if has_value else None,
         "last_used_by": entry.last_used_by if has_value else None,
         # Stored longer ago than max_age_days (always false without it).
         "due_for_rotation": entry.due,
     }
 
 
-def list_notes(row):
+def print_list(rows, as_json):
+    """Print ``list``'s rows (``list_row`` objects) as JSON or as a table."""
+    if as_json:
+        echo(json.dumps(rows, indent=2))
+    elif not rows:
+        echo("No secrets: no installed plugin registers any, and none are stored.")
+    else:
+        _print_table(
+            [("name", "source", "version", "updated", "last used", "")] + [_list_cells(row) for row in rows],
+            right=[2],
+        )
+
+
+def _list_cells(row):
+    return (
+        row["name"],
+        row["source"],
+        str(row["version"] or ""),
+        _when(row["updated_at"], row["updated_by"]),
+        _when(row["last_used_at"], row["last_used_by"], "never")
+        if row["version"] or row["source"] == "environment"
+        else "",
+        _list_notes(row),
+    )
+
+
+def _list_notes(row):
     """The table's last column: what else to know about a secret."""
     notes = []
     if row["shadowed"]:
@@ -67,34 +161,66 @@ def list_notes(row):
     return "; ".join(notes)
 
 
-def list_cells(row):
-    return (
-        row["name"],
-        row["source"],
-        str(row["version"] or ""),
-        when(row["updated_at"], row["updated_by"]),
-        when(row["last_used_at"], row["last_used_by"], "never")
-        if row["version"] or row["source"] == "environment"
-        else "",
-        list_notes(row),
-    )
+# datasette secrets set, delete, history
 
 
-def version_cells(version, current):
+def print_saved(name, number, shadowed):
+    """Print what ``set`` stored, warning (on stderr) when an environment variable shadows it."""
+    echo(f"Saved {name}: version {number}.")
+    if shadowed:
+        echo(
+            f"Warning: {core.env_var(name)} is set, and takes precedence: plugins get its value, "
+            "not the stored one, until it is unset.",
+            err=True,
+        )
+
+
+def print_deleted(name, entry):
+    """Print what ``delete`` did to ``entry`` (as it was before)."""
+    echo(f"Deleted {name}: its stored versions are kept, marked deleted.")
+    if entry.is_orphan:
+        echo("No installed plugin registers it, so it leaves the list.")
+    elif entry.env:
+        echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
+
+
+def print_history(name, registration, env, versions):
+    """Print ``history``: the stored ``versions`` (newest first) in a table,
+    and whether a plugin registers ``name`` or an environment variable (``env``) sets it."""
+    if not versions:
+        echo(f"Nothing has been stored for {name} yet.")
+    else:
+        current = max((v["version"] for v in versions if not v["deleted_at"]), default=None)
+        _print_table(
+            [("version", "stored", "note", "key id", "status")] + [_version_cells(v, current) for v in versions],
+            right=[0],
+        )
+    if registration is None:
+        echo(f"No installed plugin registers {name}.")
+    elif env:
+        echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+
+
+def _version_cells(version, current):
     if version["deleted_at"]:
-        status = "deleted " + when(iso(version["deleted_at"]), version["deleted_by"])
+        status = "deleted " + _when(_iso(version["deleted_at"]), version["deleted_by"])
     else:
         status = "current" if version["version"] == current else ""
     return (
         str(version["version"]),
-        when(iso(version["created_at"]), version["created_by"]),
+        _when(_iso(version["created_at"]), version["created_by"]),
         version["note"] or "",
         version["encryption_key_name"] or "",
         status,
     )
 
 
+# datasette secrets import
+
+
 def print_import(name, planned, numbers, dry_run):
+    """Print ``import``'s report on the file called ``name``: each planned
+    name's line and result, then what was (or, dry run, would be) stored."""
     if not planned:
         echo(f"{name} holds no secrets: nothing to store.")
         return
@@ -104,116 +230,99 @@ def print_import(name, planned, numbers, dry_run):
         if plan.shadowed:
             remarks.append(f"{core.env_var(plan.entry.name)} is set and takes precedence")
         rows.append((str(plan.entry.line), plan.entry.name, plan.status, "; ".join(remarks)))
-    print_table(rows, right=[0])
+    _print_table(rows, right=[0])
     storing = [plan.entry.name for plan in planned if plan.stores]
     echo()
     if dry_run:
-        echo(
-            f"Dry run: nothing was stored. {len(storing)} secret{plural(len(storing))} would be stored."
-        )
+        echo(f"Dry run: nothing was stored. {len(storing)} secret{_s(len(storing))} would be stored.")
     elif not numbers:
         echo("Nothing to store: every registered secret is unchanged or empty.")
     else:
         stored = ", ".join(f"{name} version {numbers[name]}" for name in storing)
-        echo(f"Stored {len(numbers)} secret{plural(len(numbers))} in one transaction: {stored}.")
+        echo(f"Stored {len(numbers)} secret{_s(len(numbers))} in one transaction: {stored}.")
     unknown = [plan.entry.name for plan in planned if plan.status == "unknown"]
     if unknown:
         echo(f"Not stored, since no installed plugin registers them: {', '.join(unknown)}.")
 
 
-def iso(timestamp):
-    """A stored UTC time ("YYYY-MM-DD HH:MM:SS") in ISO 8601, or None."""
-    if not timestamp:
-        return None
-    try:
-        return datetime.fromisoformat(str(timestamp)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        return str(timestamp)
+# datasette secrets rotate-key
 
 
-def when(iso_time, actor_id, nothing=""):
-    """ "2025-01-02 10:00:00 UTC by root" for an ``iso`` time and an actor id."""
-    if not iso_time:
-        return nothing
-    text = iso_time.replace("T", " ").replace("Z", " UTC")
-    return text + (f" by {actor_id}" if actor_id is not None else "")
+def print_rotation_start(database, keyring, counts):
+    """Print, before ``rotate-key`` starts: the database, the current key and
+    the stored versions by key id (``counts``)."""
+    key_id = keyring.primary.id
+    echo(f"Secrets database: {database}")
+    echo(f"Current key: {key_id}")
+    echo()
+    echo("Stored versions by key id, before:")
+    _print_counts(counts, _key_labels(keyring), key_id)
 
 
-def printable(text):
-    """``text`` with control characters escaped: a stored note or name must not
-    drive the terminal (escape sequences) or break a table (newlines)."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in str(text))
+def print_rotation_pending(keyring, pending, dry_run):
+    """Print how many versions ``rotate-key`` is about to re-encrypt."""
+    echo()
+    if dry_run:
+        echo("Dry run: nothing will be changed.")
+    echo(f"{pending} version{_s(pending)} to re-encrypt with key {keyring.primary.id}.")
 
 
-def printable_lines(text):
-    """``text`` with control characters escaped, its line breaks kept."""
-    return "\n".join(printable(line) for line in str(text).split("\n"))
+def print_rotation(report, keyring):
+    """Print what ``rotate-key`` did (``report``, a rotation.RotationReport), and what was left behind."""
+    key_id = keyring.primary.id
+    if report.dry_run:
+        echo(f"Would re-encrypt {report.rotated} version{_s(report.rotated)}; nothing was changed.")
+    else:
+        echo(f"Re-encrypted {report.rotated} version{_s(report.rotated)} with key {key_id}.")
+        echo()
+        echo("Stored versions by key id, after:")
+        _print_counts(report.after, _key_labels(keyring), key_id)
+    _print_failed(report.failed)
+    if report.changed_meanwhile:
+        ids = ", ".join(str(id) for id in report.changed_meanwhile)
+        echo()
+        echo(
+            f"Changed by something else while this ran, so left for the next run: row id {ids}. "
+            "Run datasette secrets rotate-key again."
+        )
+    if report.complete and not report.dry_run:
+        echo()
+        echo(
+            f"Every stored version now uses key {key_id}. Once every Datasette using "
+            "this database runs with it, the old keys can be removed from "
+            "previous_encryption_keys."
+        )
 
 
-def echo(text="", **kwargs):
-    """click.echo for every line a command prints: lines quote names, notes,
-    actor ids, key ids and paths, which must not drive the terminal."""
-    click.echo(printable_lines(text), **kwargs)
-
-
-class SafeMessages(click.Group):
-    """A group whose commands' error messages have control characters escaped:
-    like printed lines, they quote names, paths and database errors."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except click.ClickException as e:
-            e.message = printable_lines(e.message)
-            raise
-
-
-def key_labels(keyring):
+def _key_labels(keyring):
     labels = {LEGACY_KEY_NAME: "legacy Fernet (0.2/0.3): tried with every configured key"}
     for number, key in enumerate(keyring.keys):
         labels[key.id] = "encryption_key (current)" if number == 0 else "previous_encryption_keys"
     return labels
 
 
-def print_counts(counts, labels, key_id):
+def _print_counts(counts, labels, key_id):
     counts = {key_id: 0, **counts}
     rows = [("key id", "versions", "")] + [
         (id, str(count), labels.get(id, "no configured key has this id"))
         for id, count in sorted(counts.items(), key=lambda item: (item[0] != key_id, item[0]))
     ]
-    print_table(rows, right=[1])
+    _print_table(rows, right=[1])
 
 
-def print_failed(failed):
+def _print_failed(failed):
     if not failed:
         return
     echo()
     echo(
-        f"{len(failed)} version{plural(len(failed))} could not be decrypted with any configured "
+        f"{len(failed)} version{_s(len(failed))} could not be decrypted with any configured "
         "key and {} left unchanged:".format("were" if len(failed) != 1 else "was")
     )
     rows = [("row id", "name", "version", "key id", "reason")] + [
         (str(f.id), f.name, str(f.version), f.key_id, f.reason) for f in failed
     ]
-    print_table(rows, right=[0, 2])
+    _print_table(rows, right=[0, 2])
     echo(
         "Configure the keys they need in previous_encryption_keys and run this again, "
         "or delete those secrets, before removing any old key."
     )
-
-
-def print_table(rows, right=()):
-    """Print ``rows`` (the first is the header) in aligned columns, every cell escaped."""
-    rows = [[printable(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths))
-        ]
-        echo("  " + "  ".join(cells).rstrip())
-
-
-def plural(count):
-    """The plural ending for ``count`` things: "" for one, "s" otherwise."""
-    return "" if count == 1 else "s"
