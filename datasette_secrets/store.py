@@ -1,4 +1,5 @@
-"""Storage: the schema, its migrations and every SQL statement the plugin runs.
+"""Storage: every SQL statement the plugin runs, but the migrations' (the schema
+and its migrations are in migrations.py; ``migrate`` runs them).
 
 One row of ``datasette_secrets`` is one version of one secret. The current value
 of a secret is its newest version that is not deleted; deleting a secret marks
@@ -13,97 +14,14 @@ value came from the environment variable (``version`` null) or was stored.
 import json
 from dataclasses import dataclass
 
+from . import migrations
+
 TABLE = "datasette_secrets"
-TABLES = [TABLE, "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage"]
-
-# The columns of datasette_secrets, with their types, in table order. Tables
-# made by the published plugin have all of these (some also have "redacted",
-# which is kept and ignored). last_used_at and last_used_by are the published
-# plugin's per-version "last used": kept for what reads them, no longer written
-# (datasette_secrets_usage holds each name's last use).
-COLUMNS = {
-    "id": "integer primary key",
-    "name": "text not null",
-    "note": "text",
-    "version": "integer not null default 1",
-    "encrypted": "blob",
-    "encryption_key_name": "text not null default 'default'",
-    "created_at": "text",
-    "created_by": "text",
-    "updated_at": "text",
-    "updated_by": "text",
-    "deleted_at": "text",
-    "deleted_by": "text",
-    "last_used_at": "text",
-    "last_used_by": "text",
-}
-
-CREATE_MIGRATIONS = """
-create table if not exists datasette_secrets_migrations (
-    name text primary key,
-    applied_at text not null
-)
-"""
-
-CREATE_SECRETS = "create table if not exists datasette_secrets (\n{}\n)".format(
-    ",\n".join(f"    {column} {kind}" for column, kind in COLUMNS.items())
-)
-
-CREATE_AUDIT = """
-create table if not exists datasette_secrets_audit (
-    id integer primary key,
-    name text not null,
-    version integer,
-    action text not null,
-    detail text,
-    actor_id text,
-    created_at text not null
-)
-"""
-
-# version: the stored version read, or null when the environment variable was.
-CREATE_USAGE = """
-create table if not exists datasette_secrets_usage (
-    name text primary key,
-    last_used_at text,
-    last_used_by text,
-    version integer
-)
-"""
-
-# Each name's newest use recorded by earlier releases, which kept it per version.
-COPY_VERSION_USES = """
-insert or ignore into datasette_secrets_usage (name, last_used_at, last_used_by, version)
-select name, last_used_at, last_used_by, version from (
-    select name, last_used_at, last_used_by, version, row_number() over (
-        partition by name order by last_used_at desc, version desc
-    ) as rank
-    from datasette_secrets where last_used_at is not null
-)
-where rank = 1
-"""
-
-DUPLICATE_VERSIONS = """
-select 1 from datasette_secrets group by name, version having count(*) > 1 limit 1
-"""
-
-# Every secret's versions renumbered 1..n in (version, id) order: used only when an
-# old table holds duplicate (name, version) pairs, so the unique index can be made.
-RENUMBERED_VERSIONS = """
-select id, row_number() over (partition by name order by version, id) as version
-from datasette_secrets
-"""
-SET_VERSION = "update datasette_secrets set version = ? where id = ?"
-
-CREATE_UNIQUE_VERSION = """
-create unique index if not exists datasette_secrets_name_version
-on datasette_secrets (name, version)
-"""
-
-APPLIED_MIGRATIONS = "select name from datasette_secrets_migrations"
-RECORD_MIGRATION = (
-    "insert into datasette_secrets_migrations (name, applied_at) values (?, datetime('now'))"
-)
+# Every table of the plugin, closed to Datasette's table pages and write API.
+TABLES = [
+    TABLE, "datasette_secrets_audit", "datasette_secrets_usage",
+    migrations.FROZEN_TABLE, migrations.SET_TABLE,
+]
 
 SUMMARY_COLUMNS = (
     "id, name, note, version, encrypted, encryption_key_name, created_at, created_by, "
@@ -180,10 +98,6 @@ insert into datasette_secrets_audit (name, version, action, detail, actor_id, cr
 values (?, ?, ?, ?, ?, datetime('now'))
 """
 
-CREATE_AUDIT_INDEX = """
-create index if not exists datasette_secrets_audit_name on datasette_secrets_audit (name, id)
-"""
-
 # Newest first; each filter applies when given. :before is the keyset cursor.
 SELECT_AUDIT = """
 select id, name, version, action, detail, actor_id, created_at
@@ -218,51 +132,9 @@ def describe(error):
     return f"The database that holds the secrets refused this ({text}); nothing was changed."
 
 
-def _add_missing_columns(conn):
-    existing = {row[1] for row in conn.execute(f"pragma table_info({TABLE})")}
-    for column, kind in COLUMNS.items():
-        if column not in existing:
-            # "not null" needs a default when adding a column to a table with rows
-            kind = kind.replace("integer not null default 1", "integer default 1")
-            conn.execute(f"alter table {TABLE} add column {column} {kind}")
-
-
-def _unique_versions(conn):
-    if conn.execute(DUPLICATE_VERSIONS).fetchone():
-        # Numbered before any update, so no row reads a number already changed.
-        renumbered = conn.execute(RENUMBERED_VERSIONS).fetchall()
-        conn.executemany(SET_VERSION, [(version, id) for id, version in renumbered])
-    conn.execute(CREATE_UNIQUE_VERSION)
-
-
-def _create_usage(conn):
-    conn.execute(CREATE_USAGE)
-    conn.execute(COPY_VERSION_USES)
-
-
-# Applied in order, each once, recorded by name in datasette_secrets_migrations.
-MIGRATIONS = [
-    ("create_secrets", lambda conn: conn.execute(CREATE_SECRETS)),
-    ("add_missing_columns", _add_missing_columns),
-    ("unique_name_version", _unique_versions),
-    ("create_audit", lambda conn: conn.execute(CREATE_AUDIT)),
-    ("audit_index", lambda conn: conn.execute(CREATE_AUDIT_INDEX)),
-    ("create_usage", _create_usage),
-]
-
-
-def _migrate(conn):
-    conn.execute(CREATE_MIGRATIONS)
-    applied = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
-    for name, migration in MIGRATIONS:
-        if name not in applied:
-            migration(conn)
-            conn.execute(RECORD_MIGRATION, [name])
-
-
 async def migrate(db):
-    """Create or upgrade the tables, in one transaction. Existing rows are kept."""
-    await db.execute_write_fn(_migrate)
+    """Create or upgrade the tables (see migrations.py), in one transaction. Existing rows are kept."""
+    await db.execute_write_fn(migrations.apply)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from datasette.app import Datasette
 from datasette.cli import cli
 
-from datasette_secrets import Secret, core, flush_usage, get_secret, store
+from datasette_secrets import Secret, core, flush_usage, get_secret, migrations, store
 from datasette_secrets import cli as secrets_cli
 from datasette_secrets.crypto import Key, Keyring
 from secret_helpers import secrets_plugin
@@ -106,7 +106,7 @@ def insert(path, name, value, key, version=1, deleted=False, note=None):
     if not query(path, "select 1 from sqlite_master where name = 'datasette_secrets'"):
         conn = sqlite3.connect(path)
         with conn:
-            conn.execute(store.CREATE_SECRETS)
+            conn.execute(migrations.CREATE_SECRETS)
         conn.close()
     keys = Key(key)
     conn = sqlite3.connect(path)

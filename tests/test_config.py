@@ -11,6 +11,7 @@ from secret_helpers import HX, ROOT, parse, row_of, secret_rows, store_value
 
 PLUGIN_TABLES = (
     "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage",
+    "datasette_secrets_sqlite_migrations",
 )
 
 MALFORMED_KEYS = {
@@ -89,6 +90,9 @@ async def test_configured_database_tables_are_closed_to_table_pages(example_plug
     ds.root_enabled = True
     await ds.invoke_startup()
     await store_value(ds, "API_KEY", "in-the-vault")
+    # every table the plugin made, so a new one cannot be left open
+    made = {t for t in await ds.get_database("vault").table_names() if t.startswith("datasette_secrets")}
+    assert made == set(PLUGIN_TABLES)
     for table in PLUGIN_TABLES:
         for path in (f"/vault/{table}", f"/vault/{table}.json"):
             response = await ds.client.get(path, actor=ROOT)

@@ -259,6 +259,7 @@ async def test_fresh_install_creates_the_tables(ds):
     tables = set(await db.table_names())
     assert {
         "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage",
+        "datasette_secrets_sqlite_migrations",
     } <= tables
     columns = set(await db.table_columns("datasette_secrets"))
     assert {
