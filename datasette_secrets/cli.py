@@ -16,25 +16,19 @@ import sys
 import click
 from datasette.utils.sqlite import sqlite3
 
-from . import core, dotenv, imports, model, rotation, rules, store
+from . import core, dotenv, imports, model, rotation, rules, store, terminal
 from .config import PLUGIN
 from .core import Conflict
-from .crypto import GENERATE_COMMAND, generate_key
+from .crypto import generate_key
 from .registry import NAME_PATTERN
-from .serve_options import run, serve_options, started
-from .terminal import (
-    SafeMessages,
-    echo,
-    list_row,
-    print_deleted,
-    print_history,
-    print_import,
-    print_list,
-    print_rotation,
-    print_rotation_pending,
-    print_rotation_start,
-    print_saved,
-    printable,
+from .serve_options import (
+    ROTATE_REFUSED,
+    check_key,
+    key_checked,
+    require_key,
+    run,
+    serve_options,
+    started,
 )
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
@@ -58,7 +52,7 @@ FORCE_HELP = "Store even when the configured keys decrypt none of the stored ver
 
 
 # Before any command: serve_options may import datasette.cli, whose register_commands takes it.
-@click.group(name="secrets", cls=SafeMessages)
+@click.group(name="secrets", cls=terminal.SafeMessages)
 def secrets():
     "Commands for datasette-secrets"
 
@@ -72,7 +66,7 @@ def generate_encryption_key():
 
         export DATASETTE_SECRETS_ENCRYPTION_KEY="$(datasette secrets generate-encryption-key)"
     """
-    echo(generate_key())
+    terminal.echo(generate_key())
 
 
 @secrets.command(name="rotate-key", short_help="Re-encrypt stored secrets with the current key.")
@@ -142,7 +136,7 @@ def list_secrets(ds, as_json):
     shadowed, version, updated_at, updated_by, last_used_at and
     last_used_by (times in ISO 8601, UTC).
     """
-    print_list(run(ds, lambda state: _list_rows(ds, state)), as_json)
+    terminal.print_list(run(ds, lambda state: _list_rows(ds, state)), as_json)
 
 
 @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
@@ -166,8 +160,8 @@ def set_secret(ds, name, note, force):
     key could not be read with the right one. --force stores anyway, for
     when the old values are lost for good and this key replaces theirs.
     """
-    number, shadowed = run(ds, _key_checked(lambda state: _set(ds, state, name, note), force))
-    print_saved(name, number, shadowed)
+    number, shadowed = run(ds, key_checked(lambda state: _set(ds, state, name, note), force))
+    terminal.print_saved(name, number, shadowed)
 
 
 @secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
@@ -181,7 +175,7 @@ def delete_secret(ds, name):
     \b
         datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
-    print_deleted(name, run(ds, lambda state: _delete(ds, state, name)))
+    terminal.print_deleted(name, run(ds, lambda state: _delete(ds, state, name)))
 
 
 @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
@@ -195,7 +189,7 @@ def history(ds, name):
     \b
         datasette secrets history OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
-    print_history(name, *run(ds, lambda state: _history(ds, state, name)))
+    terminal.print_history(name, *run(ds, lambda state: _history(ds, state, name)))
 
 
 @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
@@ -226,48 +220,9 @@ def import_file(ds, file, dry_run, force):
     entries = _read_dotenv(file)
     name = "standard input" if file == "-" else file
     planned, numbers = run(
-        ds, _key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
+        ds, key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
     )
-    print_import(name, planned, numbers, dry_run)
-
-
-def _require_key(state):
-    if not state.settings.has_key:
-        raise click.ClickException(
-            f"{PLUGIN}: no encryption_key is configured, so values cannot be stored. "
-            f"Make a key with: {GENERATE_COMMAND}"
-        )
-
-
-STORE_REFUSED = (
-    "Nothing was stored. If the stored values are lost for good and this key is to replace "
-    "theirs, run again with --force."
-)
-ROTATE_REFUSED = (
-    "Nothing was changed: a rotation with these keys could re-encrypt nothing. --dry-run lists "
-    "every version they cannot decrypt."
-)
-
-
-async def _check_key(state, go_on, refusal=STORE_REFUSED):
-    """Stop with ``refusal`` when the configured keys decrypt none of the stored
-    versions (rotation.key_problem); with ``go_on``, only warn."""
-    problem = await rotation.key_problem(state)
-    if problem is None:
-        return
-    if not go_on:
-        raise click.ClickException(f"{problem} {refusal}")
-    echo(f"Warning: {problem}", err=True)
-
-
-def _key_checked(work, go_on):
-    """``work(state)``, after ``_check_key``: before anything is read or asked for."""
-
-    async def checked(state):
-        await _check_key(state, go_on)
-        return await work(state)
-
-    return checked
+    terminal.print_import(name, planned, numbers, dry_run)
 
 
 def _unknown(name, nothing_stored=False):
@@ -278,7 +233,9 @@ def _unknown(name, nothing_stored=False):
             "That is not a secret name (names are letters, digits and _, not starting with a digit); "
             f"it is not repeated here, in case it is a value{also}."
         )
-    return click.ClickException(f"No installed plugin registers a secret called {printable(name)}{also}.")
+    return click.ClickException(
+        f"No installed plugin registers a secret called {terminal.printable(name)}{also}."
+    )
 
 
 # datasette secrets list
@@ -287,7 +244,7 @@ def _unknown(name, nothing_stored=False):
 async def _list_rows(ds, state):
     listing = await model.listing(ds, state)
     entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
-    return [list_row(entry) for entry in entries]
+    return [terminal.list_row(entry) for entry in entries]
 
 
 # datasette secrets set, delete, history
@@ -300,9 +257,9 @@ async def _set(ds, state, name, note):
         raise _unknown(name)
     if entry.is_orphan:
         raise click.ClickException(
-            f"No installed plugin registers {printable(name)}: it can only be deleted."
+            f"No installed plugin registers {terminal.printable(name)}: it can only be deleted."
         )
-    _require_key(state)
+    require_key(state)
     if note is None:  # as on the admin page, whose form starts with the current note
         note = (entry.stored or {}).get("note") or "" if entry.is_set else ""
     note = note.strip()
@@ -343,7 +300,9 @@ async def _delete(ds, state, name):
     if entry is None:
         if await store.summary(state.db, name) is None:
             raise _unknown(name, nothing_stored=True)
-        raise click.ClickException(f"{printable(name)} has no stored value to delete: it is already deleted.")
+        raise click.ClickException(
+            f"{terminal.printable(name)} has no stored value to delete: it is already deleted."
+        )
     if not entry.is_set:
         already = " (it is already deleted)" if entry.is_deleted else ""
         raise click.ClickException(f"{name} has no stored value to delete{already}.")
@@ -391,7 +350,7 @@ def _read_dotenv(path):
 
 async def _import(ds, state, entries, dry_run):
     """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
-    _require_key(state)
+    require_key(state)
     try:
         # The rules decide whether the command line may compare (not in write-only mode).
         may_compare = rules.may_learn(rules.command_line(state.settings), state.settings)
@@ -419,10 +378,11 @@ async def _rotate(ds, dry_run, batch_size, force=False):
                 "Set encryption_key to the new key and list the old one in "
                 "previous_encryption_keys."
             )
-        await _check_key(state, force or dry_run, ROTATE_REFUSED)
-        print_rotation_start(state.db.path or state.db.name, keyring, await rotation.count_by_key(state.db))
+        await check_key(state, force or dry_run, ROTATE_REFUSED)
+        counts = await rotation.count_by_key(state.db)
+        terminal.print_rotation_start(state.db.path or state.db.name, keyring, counts)
         pending = await rotation.count_to_rotate(state)
-        print_rotation_pending(keyring, pending, dry_run)
+        terminal.print_rotation_pending(keyring, pending, dry_run)
 
         tty = sys.stdout.isatty() and pending
         with click.progressbar(length=pending, label="Re-encrypting") if tty else contextlib.nullcontext() as bar:
@@ -436,7 +396,7 @@ async def _rotate(ds, dry_run, batch_size, force=False):
                 ds, state, None, dry_run=dry_run, batch_size=batch_size, on_batch=on_batch
             )
 
-        print_rotation(report, keyring)
+        terminal.print_rotation(report, keyring)
         return report.complete
 
 

@@ -3,7 +3,9 @@
 ``serve_options`` gives a command the options that decide the configuration
 and where secrets live, and a Datasette built from them as ``datasette serve``
 would build it; ``run`` starts it, runs the command's work, and turns the
-errors that work may meet into messages.
+errors that work may meet into messages. Before a change, a command checks
+here that the configured keys can read what is stored (``require_key``,
+``check_key``, ``key_checked``).
 """
 
 import asyncio
@@ -22,9 +24,11 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import store
+from . import rotation, store
 from .config import PLUGIN, ConfigError, own_database
 from .core import Conflict, ready
+from .crypto import GENERATE_COMMAND
+from .terminal import echo
 
 
 def serve_options(command=None, *, missing_file=None):
@@ -169,3 +173,46 @@ def run(ds, work):
         raise click.ClickException(str(e))
     except sqlite3.Error as e:  # each change is one transaction: a failed one changed nothing
         raise click.ClickException(store.describe(e))
+
+
+# Before a change: can the configured keys read what is stored?
+
+
+def require_key(state):
+    """Stop the command when no encryption_key is configured: nothing could be stored."""
+    if not state.settings.has_key:
+        raise click.ClickException(
+            f"{PLUGIN}: no encryption_key is configured, so values cannot be stored. "
+            f"Make a key with: {GENERATE_COMMAND}"
+        )
+
+
+STORE_REFUSED = (
+    "Nothing was stored. If the stored values are lost for good and this key is to replace "
+    "theirs, run again with --force."
+)
+ROTATE_REFUSED = (
+    "Nothing was changed: a rotation with these keys could re-encrypt nothing. --dry-run lists "
+    "every version they cannot decrypt."
+)
+
+
+async def check_key(state, go_on, refusal=STORE_REFUSED):
+    """Stop with ``refusal`` when the configured keys decrypt none of the stored
+    versions (rotation.key_problem); with ``go_on``, only warn."""
+    problem = await rotation.key_problem(state)
+    if problem is None:
+        return
+    if not go_on:
+        raise click.ClickException(f"{problem} {refusal}")
+    echo(f"Warning: {problem}", err=True)
+
+
+def key_checked(work, go_on):
+    """``work(state)``, after ``check_key``: before anything is read or asked for."""
+
+    async def checked(state):
+        await check_key(state, go_on)
+        return await work(state)
+
+    return checked
