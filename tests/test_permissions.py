@@ -118,11 +118,11 @@ NOT_POST = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]
 async def test_only_post_writes(method, seeded):
     """No other method changes anything, for anyone: HEAD once deleted secrets."""
     before = await snapshot(seeded)
-    for path in ALL_PATHS:
+    for url in ALL_PATHS:
         for actor in (None, OTHER, MANAGER, ROOT):
             for headers in ({}, HX):
                 response = await seeded.client.request(
-                    method, path, actor=actor, headers=headers, data=POST_DATA
+                    method, url, actor=actor, headers=headers, data=POST_DATA
                 )
                 assert response.status_code < 500, f"{method} {path} {actor}"
     assert await snapshot(seeded) == before
@@ -348,9 +348,9 @@ async def test_last_four_only_for_those_who_may_reveal(seeded, example_plugin, m
     """Managers without reveal-secrets, and everyone in write-only mode, see no hint."""
     tail = VALUE[-4:]
     for actor, shows in ((ROOT, True), (MANAGER, False)):
-        for path, headers in (("/-/secrets", {}), ("/-/secrets/API_KEY/row", HX), ("/-/secrets/API_KEY/mask", HX)):
-            response = await seeded.client.get(path, actor=actor, headers=headers)
-            assert (tail in response.text) == shows, f"{actor} {path}"
+        for url, headers in (("/-/secrets", {}), ("/-/secrets/API_KEY/row", HX), ("/-/secrets/API_KEY/mask", HX)):
+            response = await seeded.client.get(url, actor=actor, headers=headers)
+            assert (tail in response.text) == shows, f"{actor} {url}"
     write_only = make_datasette(permissions=PERMISSIONS, settings={"reveal": False})
     await store_value(write_only, "API_KEY", VALUE)
     assert tail not in (await write_only.client.get("/-/secrets", actor=ROOT)).text
