@@ -124,7 +124,7 @@ async def test_only_post_writes(method, seeded):
                 response = await seeded.client.request(
                     method, url, actor=actor, headers=headers, data=POST_DATA
                 )
-                assert response.status_code < 500, f"{method} {path} {actor}"
+                assert response.status_code < 500, f"{method} {url} {actor}"
     assert await snapshot(seeded) == before
     assert await get_secret(seeded, "API_KEY") == VALUE
 
