@@ -4,6 +4,7 @@
       datasette-secrets:
         encryption_key:            # or encryption-key, the older spelling
           $env: DATASETTE_SECRETS_ENCRYPTION_KEY
+                                   # or $file: /run/secrets/datasette-secrets-key
         previous_encryption_keys:  # optional: older keys that may still decrypt
         - $env: DATASETTE_SECRETS_OLD_KEY
         database: name_of_database # omit for Datasette's internal database
@@ -48,7 +49,7 @@ def own_database(config):
 
 def read_settings(datasette):
     """The plugin's settings; raises ConfigError with a message an admin can act on."""
-    config = datasette.plugin_config(PLUGIN) or {}
+    config = plugin_config(datasette)
     keyring = Keyring(_keys(config))
 
     database = own_database(config)
@@ -65,6 +66,19 @@ def read_settings(datasette):
     if config.get("max_age_days") is not None:
         max_age_days = _whole_number(config, "max_age_days", None, "days")
     return Settings(keyring, database, reveal, reveal_seconds, reveals_per_minute, max_age_days)
+
+
+def plugin_config(datasette):
+    """The plugin's configuration, ``$env`` and ``$file`` resolved (by Datasette,
+    which reads a ``$file`` at every call). Raises ConfigError naming a ``$file``
+    that cannot be read, never quoting what it holds."""
+    try:
+        return datasette.plugin_config(PLUGIN) or {}
+    except OSError as e:
+        problem = f"{e.filename}: {e.strerror or type(e).__name__}"
+    except UnicodeDecodeError:  # its message quotes a byte of the file: not passed on, nor chained
+        problem = "not UTF-8 text"
+    raise ConfigError(f"{PLUGIN}: a {{$file: ...}} in its configuration cannot be read ({problem})")
 
 
 def _whole_number(config, name, default, unit):
@@ -111,7 +125,9 @@ def _key(text, where):
             f"set). Make a key with: {GENERATE_COMMAND}"
         )
     if not isinstance(text, str):
-        raise ConfigError(f"{PLUGIN}: {where} must be a key (text) or {{$env: VARIABLE_NAME}}")
+        raise ConfigError(
+            f"{PLUGIN}: {where} must be a key (text), {{$env: VARIABLE_NAME}} or {{$file: PATH}}"
+        )
     try:
         return Key(text)
     except EncryptionKeyError as e:

@@ -25,7 +25,7 @@ from datasette.utils import (
 from datasette.utils.sqlite import sqlite3
 
 from . import rotation, store
-from .config import PLUGIN, ConfigError, own_database
+from .config import PLUGIN, ConfigError, own_database, plugin_config
 from .core import Conflict, ready
 from .crypto import GENERATE_COMMAND
 from .terminal import echo
@@ -129,7 +129,10 @@ def build_datasette(files, config, settings, internal, plugins_dir, missing_file
     except StartupError as e:
         raise click.ClickException(e.args[0])
 
-    database = own_database(ds.plugin_config(PLUGIN) or {})
+    try:
+        database = own_database(plugin_config(ds))
+    except ConfigError as e:  # a {$file: ...} that cannot be read
+        raise click.ClickException(str(e))
     if database is None and internal is None:
         raise click.ClickException(
             "Secrets are stored in Datasette's internal database (no 'database' is "
