@@ -28,6 +28,7 @@ __all__ = [
     "SecretDecryptionError",
     "SecretTamperedError",
     "SecretStoreError",
+    "SecretFileError",
     "EncryptionKeyError",
     "get_config",
 ]
@@ -40,6 +41,7 @@ _DEFINED_IN = {
     "SecretDecryptionError": ".crypto",
     "SecretTamperedError": ".crypto",
     "SecretStoreError": ".store",
+    "SecretFileError": ".files",
     "EncryptionKeyError": ".crypto",
     "get_config": ".config",
 }
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
     from .config import get_config
     from .core import flush_usage, get_secret
     from .crypto import EncryptionKeyError, SecretDecryptionError, SecretTamperedError
+    from .files import SecretFileError
     from .registry import Secret
     from .store import SecretStoreError
 

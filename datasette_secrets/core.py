@@ -19,6 +19,7 @@ from . import store
 from .config import ConfigError, read_settings
 from .scrub import Scrubber
 from .crypto import SecretDecryptionError
+from .files import FILE_SUFFIX, SecretFileError, read_file_variable
 from .events import (
     CheckSecretEvent,
     DeleteSecretEvent,
@@ -88,6 +89,22 @@ def env_value(name):
     return value
 
 
+def file_path(name, registered):
+    """The path in ``DATASETTE_SECRETS_<NAME>_FILE``, or None: not set, or a
+    registered secret named ``<NAME>_FILE`` owns that variable (as its value)."""
+    path = read_file_variable(name)
+    if not path or name + FILE_SUFFIX in registered:
+        return None
+    return path
+
+
+def file_value(files, name, path):
+    """The value in the file at ``path`` for ``name``, or None when it holds an
+    encryption key. Raises SecretFileError when it cannot be read."""
+    value = files.read(name, path)
+    return None if is_key(value) else value
+
+
 def database(datasette, settings):
     """The database that holds the secrets table."""
     if settings.database is None:
@@ -130,6 +147,12 @@ async def get_secret(datasette, name, actor_id=None):
     any configured key, or was tampered with: a wrong value is never returned.
     With stored values but no key configured it returns None and logs a warning.
 
+    After the variable, before the stored value: ``DATASETTE_SECRETS_<NAME>_FILE``,
+    the path of a file whose contents are the value (one trailing line break
+    removed; a changed file is read again within a second). Raises
+    ``SecretFileError`` when that file cannot be read (missing, unreadable,
+    empty, not UTF-8): the stored value is not returned instead.
+
     Cheap enough for every request: see ``state`` for what is cached and why.
     """
     state = STATES.get(id(datasette))
@@ -144,6 +167,12 @@ async def get_secret(datasette, name, actor_id=None):
     if value and not is_key(value):
         state.usage.record(name, actor_id, None)
         return value
+    path = read_file_variable(name)
+    if path and name + FILE_SUFFIX not in registered:  # file_path's rule, inline: this is the hot path
+        value = file_value(state.files, name, path)
+        if value is not None:
+            state.usage.record(name, actor_id, None)
+            return value
     current = state.cache.cached(name)
     if current is UNKNOWN:
         current = await state.cache.load(name)
@@ -344,8 +373,13 @@ async def check(datasette, state, entry, actor):
     Raises Conflict when there is no value, or it cannot be decrypted.
     """
     try:
-        value = env_value(entry.name) if entry.env else await _stored_value(state, entry.name)
-    except SecretDecryptionError as e:
+        if entry.env:
+            value = env_value(entry.name)
+        elif entry.from_file:
+            value = file_value(state.files, entry.name, entry.file)
+        else:
+            value = await _stored_value(state, entry.name)
+    except (SecretDecryptionError, SecretFileError) as e:
         raise Conflict(f"{entry.name} cannot be tested: {e}")
     if value is None or is_key(value):
         raise Conflict(f"{entry.name} has no value to test")
@@ -369,7 +403,7 @@ async def check(datasette, state, entry, actor):
     if len(message) > MAX_CHECK_MESSAGE:
         message = message[: MAX_CHECK_MESSAGE - 1] + "…"
     result = CheckResult(result.ok, message)
-    version = entry.version if not entry.env else None
+    version = entry.version if not (entry.env or entry.from_file) else None
     detail = ("passed: " if result.ok else "failed: ") + message
     await store.record_check(state.db, entry.name, version, detail, actor_id_of(actor))
     await datasette.track_event(

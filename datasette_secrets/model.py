@@ -15,7 +15,8 @@ from functools import cached_property
 from urllib.parse import quote, unquote
 
 from . import store
-from .core import ENV_PREFIX, LINE_BREAK, env_value, is_key
+from .core import ENV_PREFIX, LINE_BREAK, env_value, file_path, file_value, is_key
+from .files import FILE_SUFFIX, SecretFileError
 from .crypto import SecretDecryptionError
 from .registry import Registration
 from .rules import STATUSES, status_of
@@ -52,6 +53,9 @@ class Entry:
     # The name's last use by get_secret, from the environment or stored; None if never.
     last_used_at: str | None = None
     last_used_by: str | None = None
+    # The path in DATASETTE_SECRETS_<NAME>_FILE, when set (and the file holds no key).
+    file: str | None = None
+    file_error: str | None = None  # why that file cannot be read (SecretFileError's message)
 
     @property
     def secret(self):
@@ -91,9 +95,14 @@ class Entry:
         return bool(self.stored) and bool(self.stored["deleted_at"])
 
     @property
+    def from_file(self):
+        """The value comes from a file: its _FILE variable is set, DATASETTE_SECRETS_<NAME> is not."""
+        return self.file is not None and not self.env
+
+    @property
     def is_shadowed(self):
-        """A stored value exists, but the environment variable wins."""
-        return self.env and self.is_set
+        """A stored value exists, but the environment variable (or a file) wins."""
+        return (self.env or self.from_file) and self.is_set
 
     @property
     def version(self):
@@ -101,7 +110,7 @@ class Entry:
 
     @property
     def status(self):
-        return status_of(self.registration is not None, self.env, self.stored)
+        return status_of(self.registration is not None, self.env or self.from_file, self.stored)
 
     def hint_for(self, allowed):
         """The last four characters, for a viewer the rules let see them (rules.Allowed.hint)."""
@@ -118,8 +127,9 @@ class Listing:
     rows it shows, so a long list costs little more than a short one.
     """
 
-    def __init__(self, registered, rows, uses):
+    def __init__(self, registered, rows, uses, files=None):
         self.registered = registered
+        self.files = files  # the State's Files, for secrets mounted as files
         self.rows = rows  # {name: summary row}, shared with the cache: never changed here
         self.uses = uses  # {name: (last_used_at, last_used_by)}, shared likewise
         self.names = sorted(
@@ -136,7 +146,7 @@ class Listing:
         return [
             _entry(
                 name, self.registered.get(name), self.rows.get(name),
-                used.get(name) or uses.get(name), cutoff,
+                used.get(name) or uses.get(name), cutoff, _file_of(self.files, self.registered, name),
             )
             for name in names
         ]
@@ -162,12 +172,18 @@ class Listing:
 
     def _all_statuses(self, cutoff):
         """{name: statuses} of every name, kept while the environment's secrets
-        and the cutoff stay the same (a page load then costs no pass over them)."""
+        and the cutoff stay the same (a page load then costs no pass over them).
+        A secret mounted as a file counts as "env" (its file is not read here)."""
         in_environment = frozenset(
             key[len(ENV_PREFIX):]
             for key, value in os.environ.items()
             if key.startswith(ENV_PREFIX) and value and not is_key(value)
         )
+        in_environment |= {
+            name[: -len(FILE_SUFFIX)]
+            for name in in_environment
+            if name.endswith(FILE_SUFFIX) and name not in self.registered
+        }
         if self._statuses_for != (in_environment, cutoff):
             self._statuses_cache = {
                 name: self._statuses(name, cutoff, in_environment) for name in self.names
@@ -196,7 +212,7 @@ async def listing(datasette, state):
     rows, uses = await state.cache.summaries()
     built = state.listing
     if built is None or built.registered is not registered or built.rows is not rows:
-        built = state.listing = Listing(registered, rows, uses)
+        built = state.listing = Listing(registered, rows, uses, state.files)
     return built
 
 
@@ -207,20 +223,38 @@ async def entry(datasette, state, name):
     if name not in registered and (row is None or row["deleted_at"]):
         return None
     use = state.usage.pending_use(name) or await store.use(state.db, name)
-    found = _entry(name, registered.get(name), row, use, rotation_cutoff(state.settings.max_age_days))
+    found = _entry(
+        name, registered.get(name), row, use, rotation_cutoff(state.settings.max_age_days),
+        _file_of(state.files, registered, name),
+    )
     check_values(state, [found])
     return found
 
 
-def _entry(name, registration, row, use, cutoff=None):
-    """``use``: the name's last (last_used_at, last_used_by), written or not, or None."""
+def _entry(name, registration, row, use, cutoff=None, file=(None, None)):
+    """``use``: the name's last (last_used_at, last_used_by), written or not, or None;
+    ``file``: (path, error) from ``_file_of``."""
     last_used_at, last_used_by = use or (None, None)
     entry = Entry(
         name, registration, row, env=registration is not None and env_value(name) is not None,
-        last_used_at=last_used_at, last_used_by=last_used_by,
+        last_used_at=last_used_at, last_used_by=last_used_by, file=file[0], file_error=file[1],
     )
-    entry.due = entry.is_set and not entry.env and _older(row, cutoff)
+    entry.due = entry.is_set and not (entry.env or entry.from_file) and _older(row, cutoff)
     return entry
+
+
+def _file_of(files, registered, name):
+    """(path, why it cannot be read or None) for a registered secret whose
+    DATASETTE_SECRETS_<NAME>_FILE is set; (None, None) otherwise, and when the
+    file holds an encryption key (as a variable holding one is ignored)."""
+    path = file_path(name, registered) if files is not None and name in registered else None
+    if path is None:
+        return None, None
+    try:
+        value = file_value(files, name, path)
+    except SecretFileError as e:
+        return path, str(e)
+    return (None, None) if value is None else (path, None)
 
 
 def rotation_cutoff(max_age_days):

@@ -17,10 +17,11 @@ The rules, in words:
   its environment variable may be stored too, with a warning: the variable
   keeps precedence until it is unset (so an admin can move a secret from the
   environment into the store without a gap). The page, the import and the
-  command line all give this same answer.
+  command line all give this same answer. A secret mounted as a file
+  (``DATASETTE_SECRETS_<NAME>_FILE``) is treated as one set by its variable.
 - Deleting needs a live stored value; an orphan (no plugin registers it any
   more) can only be deleted.
-- Values from environment variables are never revealed or copied.
+- Values from environment variables, or from files, are never revealed or copied.
 """
 
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ def allowed(viewer, entry, settings, key_problem=None):
     """
     name = entry.name
     why = {}
-    status = status_of(entry.registration is not None, entry.env, entry.stored)
+    outside = entry.env or entry.from_file  # set by a variable, or a file a variable names
+    status = status_of(entry.registration is not None, outside, entry.stored)
 
     if not viewer.manage:
         refusal = (f"You need the {MANAGE} permission to do this", 403)
@@ -149,13 +151,18 @@ def allowed(viewer, entry, settings, key_problem=None):
         why["reveal"] = why["compare"] = learn
     elif entry.env:
         why["reveal"] = ("Values set by environment variables are never revealed", 403)
+    elif entry.from_file:
+        why["reveal"] = ("Values read from files are never revealed", 403)
     elif not settings.has_key or not entry.is_set:
         why["reveal"] = (f"{name} has no stored value to reveal", 404)
     reveal = "reveal" not in why
     compare = "compare" not in why
 
     check = entry.secret.check if entry.secret else None
-    has_value = entry.env or (entry.is_set and settings.has_key)
+    if entry.from_file:  # a file that cannot be read is not replaced by the stored value
+        has_value = entry.file_error is None
+    else:
+        has_value = entry.env or (entry.is_set and settings.has_key)
     if learn:
         why["test"] = learn
     elif not (check and has_value):
@@ -167,6 +174,11 @@ def allowed(viewer, entry, settings, key_problem=None):
         warning = (
             f"The environment variable DATASETTE_SECRETS_{name} is set and takes precedence: "
             "plugins get its value, not a stored one, until it is unset."
+        )
+    elif entry.from_file and not entry.is_orphan:
+        warning = (
+            f"The environment variable DATASETTE_SECRETS_{name}_FILE is set and takes precedence: "
+            f"plugins get the contents of {entry.file}, not a stored value, until it is unset."
         )
     return Allowed(status, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why)
 

@@ -29,6 +29,7 @@ import weakref
 from urllib.parse import quote
 
 from . import store
+from .files import Files
 from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretTamperedError, old_format
 from .registry import Registry
 
@@ -76,6 +77,7 @@ class State:
         self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
         self.imports = PendingImports(settings.keyring)
         self.key_problem = None  # (cache epoch, rotation.key_problem's answer then)
+        self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
 
     @property
     def db(self):

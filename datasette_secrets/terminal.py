@@ -87,8 +87,9 @@ SOURCES = {"orphan": "orphan", "env": "environment", "set": "stored", "deleted":
 
 
 def source(entry):
-    """Where a listed secret's value comes from, as ``list`` reports it."""
-    return SOURCES[entry.status]
+    """Where a listed secret's value comes from, as ``list`` reports it
+    ("file" for DATASETTE_SECRETS_<NAME>_FILE, which the status counts as "env")."""
+    return "file" if entry.from_file else SOURCES[entry.status]
 
 
 def list_row(entry):
@@ -143,7 +144,7 @@ def _list_cells(row):
         str(row["version"] or ""),
         _when(row["updated_at"], row["updated_by"]),
         _when(row["last_used_at"], row["last_used_by"], "never")
-        if row["version"] or row["source"] == "environment"
+        if row["version"] or row["source"] in ("environment", "file")
         else "",
         _list_notes(row),
     )
@@ -153,7 +154,8 @@ def _list_notes(row):
     """The table's last column: what else to know about a secret."""
     notes = []
     if row["shadowed"]:
-        notes.append(f"{core.env_var(row['name'])} overrides the stored value")
+        variable = core.env_var(row["name"]) + ("_FILE" if row["source"] == "file" else "")
+        notes.append(f"{variable} overrides the stored value")
     if row["source"] == "orphan":
         notes.append("no installed plugin registers it")
     if row["due_for_rotation"]:
