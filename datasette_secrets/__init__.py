@@ -84,7 +84,7 @@ async def get_secrets(datasette):
 def register_actions(datasette):
     from datasette.permissions import Action
 
-    from .rules import MANAGE, REVEAL
+    from .rules import MANAGE, OWN, REVEAL
 
     return [
         Action(
@@ -95,6 +95,10 @@ def register_actions(datasette):
             name=REVEAL,
             description="Reveal the stored values of secrets",
             also_requires=MANAGE,
+        ),
+        Action(
+            name=OWN,
+            description="Keep values of your own for personal secrets (My secrets)",
         ),
     ]
 
@@ -116,12 +120,21 @@ def is_table_action(datasette, action):
 
 
 @hookimpl
-def permission_resources_sql(datasette, action):
+def permission_resources_sql(datasette, actor, action):
+    from datasette.permissions import PermissionSQL
+
+    from .rules import OWN
+
+    if action == OWN:
+        # Every signed-in actor may keep their own values, unless datasette.yml
+        # says otherwise (its rules for the action decide then) or --default-deny.
+        if actor and actor.get("id") is not None and not datasette.default_deny:
+            return PermissionSQL.allow(reason="signed-in actors may keep their own values")
+        return None
     # Every table-scoped action is denied on the plugin's own tables when they
     # live in an ordinary database: /-/secrets is the only way in.
     if not is_table_action(datasette, action):
         return None
-    from datasette.permissions import PermissionSQL
 
     from . import store
     from .config import PLUGIN, own_database
@@ -172,14 +185,24 @@ def shutdown(datasette):
 
 @hookimpl
 def menu_links(datasette, actor):
-    from .rules import MANAGE
+    from .rules import MANAGE, OWN
 
     async def links():
+        found = []
         if await datasette.allowed(action=MANAGE, actor=actor):
-            return [{"href": datasette.urls.path("/-/secrets"), "label": "Manage secrets"}]
-        return []
+            found.append({"href": datasette.urls.path("/-/secrets"), "label": "Manage secrets"})
+        if actor and await _has_personal_secrets(datasette) and await datasette.allowed(action=OWN, actor=actor):
+            found.append({"href": datasette.urls.path("/-/secrets/-/mine"), "label": "My secrets"})
+        return found
 
     return links
+
+
+async def _has_personal_secrets(datasette):
+    from .core import ready
+
+    state = await ready(datasette)
+    return any(r.secret.personal for r in (await state.registry.get(datasette)).values())
 
 
 @hookimpl

@@ -138,8 +138,11 @@ async def ready(datasette):
 async def get_secret(datasette, name, actor_id=None):
     """The value of the secret ``name``, or None.
 
-    The environment variable ``DATASETTE_SECRETS_<NAME>`` wins when it is set and
-    not empty; otherwise the newest stored version is decrypted. Either way the
+    For a personal secret (``Secret(..., personal=True)``) and an ``actor_id``,
+    that actor's own value comes first, when they stored one. Then the
+    environment variable ``DATASETTE_SECRETS_<NAME>`` wins when it is set and
+    not empty; otherwise the newest stored (shared) version is decrypted.
+    Without an ``actor_id`` no personal value is ever returned. Either way the
     use (when, and by ``actor_id``) is recorded for the name, in memory, and
     written within a second. Names no plugin registered return None.
 
@@ -161,8 +164,13 @@ async def get_secret(datasette, name, actor_id=None):
     registered = state.registry.current()
     if registered is None:
         registered = await state.registry.collect(datasette)
-    if name not in registered:
+    registration = registered.get(name)
+    if registration is None:
         return None
+    if registration.secret.personal and actor_id is not None:
+        value = await _own_value(state, name, str(actor_id))
+        if value is not None:
+            return value
     value = read_environment(ENV_PREFIX + name)
     if value and not is_key(value):
         state.usage.record(name, actor_id, None)
@@ -185,6 +193,23 @@ async def get_secret(datasette, name, actor_id=None):
     if is_key(value):
         return None
     state.usage.record(name, actor_id, current.version)
+    return value
+
+
+async def _own_value(state, name, owner):
+    """``owner``'s own value of the personal secret ``name`` (use recorded), or None."""
+    current = state.own.cached(name, owner)
+    if current is UNKNOWN:
+        current = await state.own.load(name, owner)
+    if current is None:
+        return None
+    if current.open is None:
+        _warn_no_key(state)
+        return None
+    value = current.open()
+    if is_key(value):
+        return None
+    state.usage.record_own(name, owner, current.version)
     return value
 
 
@@ -383,10 +408,22 @@ async def check(datasette, state, entry, actor):
         raise Conflict(f"{entry.name} cannot be tested: {e}")
     if value is None or is_key(value):
         raise Conflict(f"{entry.name} has no value to test")
+    result = await run_check(datasette, entry.secret.check, value)
+    version = entry.version if not (entry.env or entry.from_file) else None
+    detail = ("passed: " if result.ok else "failed: ") + result.message
+    await store.record_check(state.db, entry.name, version, detail, actor_id_of(actor))
+    await datasette.track_event(
+        CheckSecretEvent(actor=actor, secret_name=entry.name, version=version, ok=result.ok)
+    )
+    return result
+
+
+async def run_check(datasette, check, value):
+    """A plugin's ``check(datasette, value)`` run for at most CHECK_SECONDS: a
+    CheckResult whose message has passed the scrubber. Never raises for what
+    the check does."""
     try:
-        returned = await asyncio.wait_for(
-            await_me_maybe(entry.secret.check(datasette, value)), CHECK_SECONDS
-        )
+        returned = await asyncio.wait_for(await_me_maybe(check(datasette, value)), CHECK_SECONDS)
     except asyncio.TimeoutError:
         result = CheckResult(False, f"The check took longer than {CHECK_SECONDS} seconds, so it was stopped.")
     except Exception as e:  # a plugin's check failing is a result to show, not an error page
@@ -402,14 +439,7 @@ async def check(datasette, state, entry, actor):
     message = Scrubber(value)(result.message[: MAX_CHECK_MESSAGE * 8])
     if len(message) > MAX_CHECK_MESSAGE:
         message = message[: MAX_CHECK_MESSAGE - 1] + "…"
-    result = CheckResult(result.ok, message)
-    version = entry.version if not (entry.env or entry.from_file) else None
-    detail = ("passed: " if result.ok else "failed: ") + message
-    await store.record_check(state.db, entry.name, version, detail, actor_id_of(actor))
-    await datasette.track_event(
-        CheckSecretEvent(actor=actor, secret_name=entry.name, version=version, ok=result.ok)
-    )
-    return result
+    return CheckResult(result.ok, message)
 
 
 async def _stored_value(state, name):

@@ -20,6 +20,7 @@ This module never touches the database.
 
 import base64
 import binascii
+import json
 import os
 import secrets as _random
 
@@ -117,16 +118,17 @@ class Key:
         """The key as configured (stripped): for refusing to hand it out as a secret."""
         return self._fernet_text
 
-    def encrypt(self, name, version, value):
-        """``value`` encrypted for version ``version`` of the secret ``name``."""
+    def encrypt(self, name, version, value, owner=None):
+        """``value`` encrypted for version ``version`` of the secret ``name``
+        (of ``owner``'s own value of it, for a personal secret)."""
         nonce = os.urandom(NONCE_BYTES)
-        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), _aad(name, version))
+        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), _aad(name, version, owner))
         return VERSION_BOUND + nonce + ciphertext
 
-    def decrypt(self, name, version, blob):
-        return self.opener(name, version, blob)()
+    def decrypt(self, name, version, blob, owner=None):
+        return self.opener(name, version, blob, owner)()
 
-    def opener(self, name, version, blob):
+    def opener(self, name, version, blob, owner=None):
         """A function that decrypts ``blob`` (version ``version`` of ``name``) when called.
 
         The parsing is done once, so a cached ciphertext costs one AES-GCM
@@ -136,8 +138,8 @@ class Key:
         if blob is None:
             return _failing(name, self.id, "the stored ciphertext is not a ciphertext (not bytes)")
         if blob[:1] == VERSION_BOUND:
-            aad = _aad(name, version)
-        elif blob[:1] == NAME_BOUND:
+            aad = _aad(name, version, owner)
+        elif blob[:1] == NAME_BOUND and owner is None:
             aad = _aad(name)
         else:
             aad = None
@@ -184,20 +186,21 @@ class Keyring:
     def primary(self):
         return self.keys[0] if self.keys else None
 
-    def encrypt(self, name, version, value):
-        """Encrypt ``value`` for version ``version`` of ``name``: returns (key_id, blob)."""
-        return self.primary.id, self.primary.encrypt(name, version, value)
+    def encrypt(self, name, version, value, owner=None):
+        """Encrypt ``value`` for version ``version`` of ``name`` (``owner``'s own
+        value, for a personal secret): returns (key_id, blob)."""
+        return self.primary.id, self.primary.encrypt(name, version, value, owner)
 
-    def decrypt(self, name, version, key_id, blob):
-        return self.opener(name, version, key_id, blob)()
+    def decrypt(self, name, version, key_id, blob, owner=None):
+        return self.opener(name, version, key_id, blob, owner)()
 
-    def opener(self, name, version, key_id, blob):
+    def opener(self, name, version, key_id, blob, owner=None):
         """A function that decrypts a stored row's ``blob`` each time it is called."""
-        if key_id == LEGACY_KEY_NAME:
+        if key_id == LEGACY_KEY_NAME and owner is None:
             return lambda: self._decrypt_legacy(name, blob)
         for key in self.keys:
             if key.id == key_id:
-                return key.opener(name, version, blob)
+                return key.opener(name, version, blob, owner)
         return _failing(name, key_id, "no configured encryption key has this key id")
 
     def _decrypt_legacy(self, name, blob):
@@ -230,8 +233,12 @@ def _failing(name, key_id, reason):
     return fail
 
 
-def _aad(name, version=None):
-    """The associated data: the name, and for new rows the version number too."""
+def _aad(name, version=None, owner=None):
+    """The associated data: the name, and for new rows the version number too;
+    for an actor's own value of a personal secret, the actor's id as well (a
+    row moved to another actor, or to the shared value, fails to decrypt)."""
+    if owner is not None:
+        return b"datasette-secrets personal v1:" + json.dumps([name, owner, version]).encode("utf-8")
     if version is None:
         return b"datasette-secrets:" + name.encode("utf-8")
     return b"datasette-secrets v2:" + name.encode("utf-8") + b"\x00" + str(version).encode("ascii")

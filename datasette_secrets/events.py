@@ -64,6 +64,34 @@ class RotateKeysEvent(Event):
     failed: int
 
 
+@dataclass
+class SetOwnSecretEvent(Event):
+    """Event name: ``set-own-secret``. An actor stored a value of their own for a personal secret."""
+
+    name = "set-own-secret"
+    secret_name: str
+    version: int
+
+
+@dataclass
+class DeleteOwnSecretEvent(Event):
+    """Event name: ``delete-own-secret``. The own value of ``owner_id`` was deleted
+    (by that actor, or by an admin: the event's actor says who)."""
+
+    name = "delete-own-secret"
+    secret_name: str
+    owner_id: str
+
+
+@dataclass
+class RevealOwnSecretEvent(Event):
+    """Event name: ``reveal-own-secret``. An actor revealed (or copied) their own value."""
+
+    name = "reveal-own-secret"
+    secret_name: str
+    version: int
+
+
 EVENTS = [
     SetSecretEvent,
     UpdateSecretNoteEvent,
@@ -71,4 +99,7 @@ EVENTS = [
     RevealSecretEvent,
     CheckSecretEvent,
     RotateKeysEvent,
+    SetOwnSecretEvent,
+    DeleteOwnSecretEvent,
+    RevealOwnSecretEvent,
 ]

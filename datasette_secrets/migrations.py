@@ -185,6 +185,30 @@ migrations = SecretsMigrations("datasette-secrets")
 #         db["datasette_secrets"].add_column("something", str)
 
 
+# One row per version of one actor's own value of a personal secret; the same
+# shape as datasette_secrets, plus the owner, and "last used" on the row.
+CREATE_PERSONAL = """
+create table if not exists datasette_secrets_personal (
+    id integer primary key,
+    name text not null,
+    actor_id text not null,
+    version integer not null,
+    encrypted blob,
+    encryption_key_name text not null,
+    created_at text not null,
+    deleted_at text,
+    deleted_by text,
+    last_used_at text,
+    unique (name, actor_id, version)
+)
+"""
+
+
+@migrations()
+def create_personal(db):
+    db.execute(CREATE_PERSONAL)
+
+
 def apply(conn):
     """Apply every pending migration on ``conn``, the frozen list first, then the set.
 

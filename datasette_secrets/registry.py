@@ -29,6 +29,12 @@ class Secret:
     It runs on the server with the value plugins would get, for at most 10
     seconds; an exception or a timeout counts as a failure. The message is
     shown as text; never put the value in it.
+
+    ``personal`` (keyword only, default False) lets every signed-in actor
+    store a value of their own at /-/secrets/-/mine (their own API key, billed
+    to them): ``get_secret(datasette, name, actor_id)`` then returns that
+    actor's own value first, and the shared value (environment variable, then
+    stored) when they have none.
     """
 
     name: str
@@ -38,6 +44,7 @@ class Secret:
     check: Callable[..., Awaitable[tuple[bool, str]]] | None = field(
         default=None, kw_only=True, repr=False
     )
+    personal: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import inspect
 import logging
 from dataclasses import dataclass, field
 
-from . import store
+from . import store, store_personal
 from .config import PLUGIN, ConfigError
 from .core import actor_id_of
 from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretDecryptionError
@@ -84,12 +84,15 @@ class RotationReport:
 
 
 async def count_by_key(db):
-    """{key id: stored versions}, deleted versions included.
+    """{key id: stored versions}, deleted versions and actors' own values included.
 
-    Every key id in the table appears, ``default`` (legacy Fernet rows) and
+    Every key id in the tables appears, ``default`` (legacy Fernet rows) and
     ids no configured key has among them.
     """
-    return await store.count_by_key(db)
+    counts = await store.count_by_key(db)
+    for key_id, count in (await store_personal.count_by_key(db)).items():
+        counts[key_id] = counts.get(key_id, 0) + count
+    return dict(sorted(counts.items()))
 
 
 async def count_to_rotate(state):
@@ -97,7 +100,11 @@ async def count_to_rotate(state):
 
     Raises ConfigError when no encryption_key is configured.
     """
-    return await store.count_to_rotate(state.db, _current_key(state).id, VERSION_BOUND)
+    key_id = _current_key(state).id
+    return sum([
+        await store.count_to_rotate(state.db, key_id, VERSION_BOUND),
+        await store_personal.count_to_rotate(state.db, key_id, VERSION_BOUND),
+    ])
 
 
 # Legacy rows tried when only legacy rows could show that a configured key fits.
@@ -220,37 +227,46 @@ async def rotate(
 
 
 async def _rotate_batches(db, keyring, report, batch_size, on_batch):
-    after, done = store.FIRST_ID, 0
-    while True:
-        batch = await store.versions_to_rotate(db, report.key_id, VERSION_BOUND, after, batch_size)
-        if not batch:
-            return
-        after = batch[-1].id
-        rewrites = []
-        for stored in batch:
-            rewrite = _reencrypt(keyring, stored, report.failed)
-            if rewrite is not None:
-                rewrites.append(rewrite)
-        if report.dry_run:
-            report.rotated += len(rewrites)
-        elif rewrites:
-            await _write(db, rewrites, report)
-        done += len(batch)
-        if on_batch is not None:
-            # rows added meanwhile can take done past the count made at the start
-            result = on_batch(done, max(done, report.to_rotate))
-            if inspect.isawaitable(result):
-                await result
+    """Shared values first, then actors' own values (their rows carry the owner)."""
+    done = 0
+    for table in (store, store_personal):
+        after = store.FIRST_ID
+        while True:
+            batch = await table.versions_to_rotate(db, report.key_id, VERSION_BOUND, after, batch_size)
+            if not batch:
+                break
+            after = batch[-1].id
+            done = await _rotate_batch(db, keyring, report, table, batch, done, on_batch)
 
 
-async def _write(db, rewrites, report):
+async def _rotate_batch(db, keyring, report, table, batch, done, on_batch):
+    """Re-encrypt one batch of ``table`` (store or store_personal); the new ``done``."""
+    rewrites = []
+    for stored in batch:
+        rewrite = _reencrypt(keyring, stored, report.failed)
+        if rewrite is not None:
+            rewrites.append(rewrite)
+    if report.dry_run:
+        report.rotated += len(rewrites)
+    elif rewrites:
+        await _write(db, table, rewrites, report)
+    done += len(batch)
+    if on_batch is not None:
+        # rows added meanwhile can take done past the count made at the start
+        result = on_batch(done, max(done, report.to_rotate))
+        if inspect.isawaitable(result):
+            await result
+    return done
+
+
+async def _write(db, table, rewrites, report):
     """Write one batch and count it, even when cancelled while it is written.
 
     Datasette's write thread finishes a batch it has started whether or not
     anyone still waits, so a cancelled run waits for it too: the report (and
     the audit row) then counts exactly what was committed.
     """
-    writing = asyncio.ensure_future(store.rewrite_versions(db, rewrites))
+    writing = asyncio.ensure_future(table.rewrite_versions(db, rewrites))
     try:
         left = await asyncio.shield(writing)
     except asyncio.CancelledError:
@@ -267,17 +283,18 @@ def _count(report, rewrites, left):
 
 def _reencrypt(keyring, stored, failed):
     """The rewrite for one stored version, or None (recorded in ``failed``)."""
+    owner = getattr(stored, "owner", None)  # a personal row: the actor whose own value it is
     if stored.encrypted is None:
         reason = "no ciphertext is stored"
     else:
         try:
-            value = keyring.decrypt(stored.name, stored.version, stored.key_id, stored.encrypted)
+            value = keyring.decrypt(stored.name, stored.version, stored.key_id, stored.encrypted, owner)
         except SecretDecryptionError as e:
             reason = e.reason
         except (TypeError, ValueError) as e:  # not text after decrypting, or not a ciphertext
             reason = f"unreadable ciphertext ({e.__class__.__name__})"
         else:
-            new_key_id, blob = keyring.encrypt(stored.name, stored.version, value)
+            new_key_id, blob = keyring.encrypt(stored.name, stored.version, value, owner)
             return {
                 "id": stored.id,
                 "old": stored.encrypted,
@@ -285,7 +302,8 @@ def _reencrypt(keyring, stored, failed):
                 "new": blob,
                 "new_key_id": new_key_id,
             }
-    failed.append(Undecryptable(stored.id, stored.name, stored.version, stored.key_id, reason))
+    name = stored.name if owner is None else f"{stored.name} (own value of {owner})"
+    failed.append(Undecryptable(stored.id, name, stored.version, stored.key_id, reason))
     return None
 
 

@@ -22,6 +22,12 @@ The rules, in words:
 - Deleting needs a live stored value; an orphan (no plugin registers it any
   more) can only be deleted.
 - Values from environment variables, or from files, are never revealed or copied.
+- **Personal secrets**: with ``manage-own-secrets`` (every signed-in actor
+  unless datasette.yml says otherwise) an actor may set, replace and delete
+  their own value, and (unless write-only mode) reveal, copy and test it.
+  Nobody else may learn anything about it: an admin with ``manage-secrets``
+  sees who has one and may delete it, root included, never more
+  (``allowed_own``; ``allowed`` never offers a personal value to anyone).
 """
 
 from dataclasses import dataclass, field
@@ -30,6 +36,8 @@ from datasette.utils.asgi import BadRequest
 
 MANAGE = "manage-secrets"
 REVEAL = "reveal-secrets"
+# Keep values of one's own for personal secrets: every signed-in actor by default.
+OWN = "manage-own-secrets"
 
 # A secret's status, as the list filters and the command line name them.
 STATUSES = {
@@ -195,3 +203,36 @@ def _may_learn(viewer, settings):
     if not settings.reveal:
         return ("Revealing values is switched off (write-only mode)", 403)
     return (f"You need the {REVEAL} permission to learn anything about a value", 403)
+
+
+@dataclass(frozen=True)
+class AllowedOwn:
+    """What an actor may do with their own value of a personal secret (see ``allowed_own``)."""
+
+    set: bool
+    delete: bool
+    reveal: bool
+    test: bool
+    why: dict = field(default_factory=dict, repr=False)
+
+    require = Allowed.require
+
+
+def allowed_own(entry, settings, key_problem=None):
+    """The AllowedOwn of an owner (who has ``manage-own-secrets``) for ``entry``,
+    a personal.OwnEntry of theirs. Nobody but the owner is ever asked about it."""
+    name = entry.name
+    why = {}
+    if not settings.has_key:
+        why["set"] = ("No encryption key is configured, so values cannot be stored", 409)
+    elif key_problem:
+        why["set"] = (key_problem, 409)
+    if not entry.is_set:
+        why["delete"] = why["reveal"] = why["test"] = (f"You have no value of your own for {name}", 404)
+    elif not settings.reveal:
+        why["reveal"] = why["test"] = ("Revealing values is switched off (write-only mode)", 403)
+    elif not settings.has_key:
+        why["reveal"] = why["test"] = ("No encryption key is configured, so values cannot be read", 409)
+    if "test" not in why and not entry.secret.check:
+        why["test"] = (f"{name} has no check", 404)
+    return AllowedOwn(*(action not in why for action in ("set", "delete", "reveal", "test")), why=why)

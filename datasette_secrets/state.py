@@ -28,7 +28,7 @@ import time
 import weakref
 from urllib.parse import quote
 
-from . import store
+from . import store, store_personal
 from .files import Files
 from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretTamperedError, old_format
 from .registry import Registry
@@ -68,6 +68,7 @@ class State:
         self.registry = Registry()
         self.cache = Cache(self._db, settings.keyring, _watch_for(db))
         self.usage = UsageBuffer(self._db, written=self.cache.forget)
+        self.own = OwnValues(self._db, settings.keyring, self.cache)
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
@@ -131,6 +132,60 @@ def _raising(error):
         raise SecretTamperedError(*args)
 
     return refuse
+
+
+class OwnValues:
+    """Each actor's own value of each personal secret, as last read: the newest
+    live version's ciphertext (never plaintext), by (name, owner), for ``get_secret``.
+
+    Forgotten with everything else when another process writes (the Cache's
+    epoch), and per (name, owner) when this process changes one.
+    """
+
+    def __init__(self, db_ref, keyring, cache):
+        self._db = db_ref
+        self._keyring = keyring
+        self._cache = cache
+        self._found = {}
+        self._epoch = None
+        self._generation = 0  # bumped by every forget: a read that began before it is not kept
+
+    def cached(self, name, owner):
+        """The cached OwnCurrent, None for "no own value", or UNKNOWN."""
+        epoch = self._cache.epoch()
+        if epoch != self._epoch:
+            self._found.clear()
+            self._epoch = epoch
+        return self._found.get((name, owner), UNKNOWN)
+
+    async def load(self, name, owner):
+        generation = self._generation
+        try:
+            stored = await store_personal.current(self._db(), name, owner)
+        except sqlite3.Error as e:
+            raise store.SecretStoreError(store.describe(e)) from e
+        current = None if stored is None else OwnCurrent(name, owner, stored, self._keyring)
+        if generation == self._generation:
+            self._found[name, owner] = current
+        return current
+
+    def forget(self, name, owner):
+        self._generation += 1
+        self._found.pop((name, owner), None)
+
+
+class OwnCurrent:
+    """An actor's newest own version, ready to decrypt (``open`` is None without a key)."""
+
+    __slots__ = ("version", "open")
+
+    def __init__(self, name, owner, stored, keyring):
+        self.version = stored.version
+        self.open = (
+            keyring.opener(name, stored.version, stored.key_id, stored.encrypted, owner)
+            if keyring.primary is not None
+            else None
+        )
 
 
 class PendingImports:
@@ -469,6 +524,7 @@ class UsageBuffer:
         self._db = db_ref
         self._written = written  # called after each write: cached summaries are stale
         self._pending = {}  # name -> (unix time, actor id, version or None)
+        self._own = {}  # (name, owner) -> (unix time, version): uses of actors' own values
         self._timer = None
 
     def record(self, name, actor_id, version):
@@ -477,6 +533,11 @@ class UsageBuffer:
         self._pending[name] = (time.time(), actor_id, version)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._flush_later())
+
+    def record_own(self, name, owner, version):
+        """A use of ``owner``'s own value of ``name`` now (the name's use is recorded too)."""
+        self._own[name, owner] = (time.time(), version)
+        self.record(name, owner, None)
 
     def pending(self):
         """{name: (last_used_at text, actor id)} not yet written."""
@@ -493,18 +554,20 @@ class UsageBuffer:
             await self.flush()
         finally:
             self._timer = None
-        if self._pending:  # recorded while writing: schedule the next write
+        if self._pending or self._own:  # recorded while writing: schedule the next write
             self._timer = asyncio.get_running_loop().create_task(self._flush_later())
 
     async def flush(self):
         """Write every pending record now, in one transaction."""
         pending, self._pending = self._pending, {}
+        own, self._own = self._own, {}
         db = self._db()
-        if not pending or db is None:
+        if not (pending or own) or db is None:
             return
         uses = [(name, sqlite_time(t), actor, version) for name, (t, actor, version) in pending.items()]
+        own_uses = [(name, owner, sqlite_time(t), version) for (name, owner), (t, version) in own.items()]
         try:
-            await store.record_uses(db, uses)
+            await store.record_uses(db, uses, lambda conn: store_personal.record_uses(conn, own_uses))
         except Exception as e:  # "last used" is a convenience: never fail a request for it
             log.warning("datasette-secrets: could not record when secrets were used: %s", e)
         else:

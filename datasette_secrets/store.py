@@ -19,7 +19,7 @@ from . import migrations
 TABLE = "datasette_secrets"
 # Every table of the plugin, closed to Datasette's table pages and write API.
 TABLES = [
-    TABLE, "datasette_secrets_audit", "datasette_secrets_usage",
+    TABLE, "datasette_secrets_audit", "datasette_secrets_usage", "datasette_secrets_personal",
     migrations.FROZEN_TABLE, migrations.SET_TABLE,
 ]
 
@@ -305,11 +305,17 @@ async def soft_delete(db, name, actor_id, detail=None):
     return await db.execute_write_fn(write)
 
 
-async def record_uses(db, uses):
+async def record_uses(db, uses, also=None):
     """Write buffered uses, (name, last_used_at, last_used_by, version) each, in
-    one transaction; ``version`` is None for a value read from the environment."""
+    one transaction; ``version`` is None for a value read from the environment.
+    ``also(conn)`` writes more in the same transaction (actors' own values' uses)."""
 
-    await db.execute_write_fn(lambda conn: conn.executemany(RECORD_USE, uses))
+    def write(conn):
+        conn.executemany(RECORD_USE, uses)
+        if also is not None:
+            also(conn)
+
+    await db.execute_write_fn(write)
 
 
 async def reveal(db, name, actor_id, decrypt, detail=None):
@@ -410,8 +416,11 @@ select
     exists (
         select 1 from datasette_secrets
         where encryption_key_name in (select value from json_each(:key_ids))
+    ) or exists (
+        select 1 from datasette_secrets_personal
+        where encryption_key_name in (select value from json_each(:key_ids))
     ),
-    exists (select 1 from datasette_secrets)
+    exists (select 1 from datasette_secrets) or exists (select 1 from datasette_secrets_personal)
 """
 
 # The newest legacy Fernet rows: 0.2/0.3 wrote every row with the key configured

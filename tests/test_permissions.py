@@ -28,6 +28,7 @@ PERMISSIONS = {
 POST_DATA = {"secret": "changed-by-an-intruder", "note": "intruder", "version": "1"}
 
 # Every path shape of every route in views.ROUTES, for a stored and an unknown secret.
+TEMPLATE_OF = {path(t, name): t for t in TEMPLATES for name in ("API_KEY", "NO_SUCH_SECRET")}
 ALL_PATHS = [path(t) for t in TEMPLATES if not has_name(t)] + [
     path(t, name) for name in ("API_KEY", "NO_SUCH_SECRET") for t in NAME_TEMPLATES
 ]
@@ -59,13 +60,21 @@ def assert_error_fragment(response):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("path", ALL_PATHS)
 async def test_denied_for_anonymous_and_other_actors(path, seeded):
+    """Refused (403) unless managing; My secrets only to anonymous actors, since every
+    signed-in actor may keep their own values (API_KEY is not personal: never theirs)."""
     before = await snapshot(seeded)
+    own_route = path.startswith("/-/secrets/-/mine")
     for actor in (None, OTHER, REVEALER):
         for method in ("GET", "POST"):
             for headers in ({}, HX):
                 kwargs = {"data": POST_DATA} if method == "POST" else {}
                 response = await seeded.client.request(method, path, actor=actor, headers=headers, **kwargs)
                 where = f"{method} {path} actor={actor} htmx={bool(headers)}"
+                if own_route and actor is not None:
+                    expected = MANAGER_STATUSES[TEMPLATE_OF[path], method][1 if headers else 0]
+                    assert response.status_code == expected, where
+                    assert not shares_run(response.text, VALUE), where
+                    continue
                 assert response.status_code == 403, where
                 assert VALUE not in response.text, where
                 assert "OTHER_KEY" not in response.text, f"{where}: secret names leaked"
@@ -90,7 +99,8 @@ async def test_other_methods_denied_before_method_check(method, seeded):
         assert route_template in ALLOWED_METHODS, f"add {route_template} to the matrix tables"
         route_path = path(route_template)
         assert (await seeded.client.request(method, route_path)).status_code == 403
-        assert (await seeded.client.request(method, route_path, actor=OTHER)).status_code == 403
+        signed_in = 405 if route_template.startswith(MINE) else 403  # My secrets is every signed-in actor's
+        assert (await seeded.client.request(method, route_path, actor=OTHER)).status_code == signed_in
         for actor, statuses in ((MANAGER, MANAGER_STATUSES), (ROOT, ROOT_STATUSES)):
             response = await seeded.client.request(method, route_path, actor=actor)
             expected = 403 if denied_entirely(statuses, route_template) else 405
@@ -167,6 +177,23 @@ MANAGER_STATUSES = {
     (SECRET + "/test", "GET"): (405, 405),
     (SECRET + "/test", "POST"): (403, 403),  # a test answers a question about the value
 }
+# My secrets: every signed-in actor's own values. API_KEY is not a personal secret,
+# so its routes there are 404 (after the method check) for everyone signed in.
+MINE = "/-/secrets/-/mine"
+MANAGER_STATUSES.update({
+    (MINE, "GET"): (200, 200),
+    (MINE, "POST"): (405, 405),
+    (MINE + "/{name}", "GET"): (404, 404),
+    (MINE + "/{name}", "POST"): (404, 404),
+    (MINE + "/{name}/row", "GET"): (404, 404),
+    (MINE + "/{name}/row", "POST"): (405, 405),
+    (MINE + "/{name}/delete", "GET"): (404, 404),
+    (MINE + "/{name}/delete", "POST"): (404, 404),
+    **{(MINE + f"/{{name}}/{action}", "GET"): (405, 405) for action in ("reveal", "copy", "test")},
+    **{(MINE + f"/{{name}}/{action}", "POST"): (404, 404) for action in ("reveal", "copy", "test")},
+    (SECRET + "/owners", "GET"): (404, 404),  # not a personal secret
+    (SECRET + "/owners", "POST"): (404, 404),
+})
 ROOT_STATUSES = dict(MANAGER_STATUSES)
 ROOT_STATUSES[(SECRET + "/test", "POST")] = (404, 404)  # API_KEY has no check (see test_check.py)
 ROOT_STATUSES[(SECRET + "/reveal", "GET")] = (405, 405)
@@ -191,6 +218,14 @@ ALLOWED_METHODS = {
     SECRET + "/copy": "POST",
     SECRET + "/mask": "GET, HEAD",
     SECRET + "/test": "POST",
+    SECRET + "/owners": "GET, POST, HEAD",
+    MINE: "GET, HEAD",
+    MINE + "/{name}": "GET, POST, HEAD",
+    MINE + "/{name}/row": "GET, HEAD",
+    MINE + "/{name}/delete": "GET, POST, HEAD",
+    MINE + "/{name}/reveal": "POST",
+    MINE + "/{name}/copy": "POST",
+    MINE + "/{name}/test": "POST",
 }
 
 

@@ -2,7 +2,8 @@
 
 One module per page or family (``index``: the list; ``row``: a secret's row
 and the changes made from it; ``values``: reveal, copy, Test; ``audit``;
-``keys``; ``importing``), each view a ``base.SecretsView`` that checks
+``keys``; ``importing``; ``mine``: an actor's own values of personal
+secrets; ``owners``: who has one, for admins), each view a ``base.SecretsView`` that checks
 permission first. ``render`` renders pages and fragments, ``context`` builds
 what templates share, ``feedback`` carries a change's message to its row,
 ``errors`` answers htmx requests that failed.
@@ -13,6 +14,10 @@ from .errors import error_fragment, wants_fragment_error
 from .importing import ImportConfirmView, ImportView
 from .index import IndexView
 from .keys import KeysView, RotateView
+from .mine import (
+    MineView, OwnCopyView, OwnDeleteView, OwnEditView, OwnRevealView, OwnRowView, OwnTestView,
+)
+from .owners import OwnersView
 from .row import DeleteView, EditView, HistoryView, MaskView, RestoreView, RowView
 from .values import CopyView, RevealView, TestView
 
@@ -25,6 +30,13 @@ ROUTES = [
     (r"^/-/secrets/-/audit(?P<format>\.json)?$", AuditView),
     (r"^/-/secrets/-/import$", ImportView),
     (r"^/-/secrets/-/import/confirm$", ImportConfirmView),
+    (r"^/-/secrets/-/mine$", MineView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)$", OwnEditView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/row$", OwnRowView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/delete$", OwnDeleteView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/reveal$", OwnRevealView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/copy$", OwnCopyView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/test$", OwnTestView),
     (r"^/-/secrets/(?P<name>[^/]+)$", EditView),
     (r"^/-/secrets/(?P<name>[^/]+)/row$", RowView),
     (r"^/-/secrets/(?P<name>[^/]+)/history$", HistoryView),
@@ -34,4 +46,5 @@ ROUTES = [
     (r"^/-/secrets/(?P<name>[^/]+)/copy$", CopyView),
     (r"^/-/secrets/(?P<name>[^/]+)/mask$", MaskView),
     (r"^/-/secrets/(?P<name>[^/]+)/test$", TestView),
+    (r"^/-/secrets/(?P<name>[^/]+)/owners$", OwnersView),
 ]

@@ -1,0 +1,144 @@
+"""Actors' own values of personal secrets: what "My secrets" shows, and the
+changes made to them (set, delete, reveal, Test), by their owner or, for a
+delete, by an admin.
+
+Only the owner may reveal, copy or test their own value (``rules.allowed_own``
+decides); an admin learns only that one exists. Each value is encrypted
+bound to the secret's name, the owner's id and its version (``crypto``), so a
+row moved to another actor fails to decrypt. Each change is one transaction
+with its audit row (``store_personal``), forgets the cached ciphertext at
+once, and sends an event.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from . import store_personal
+from .core import Conflict, actor_id_of, is_key, run_check
+from .crypto import SecretDecryptionError
+from .events import DeleteOwnSecretEvent, RevealOwnSecretEvent, SetOwnSecretEvent
+from .registry import Registration
+
+
+@dataclass
+class OwnEntry:
+    """A personal secret as its owner sees it on My secrets."""
+
+    registration: Registration
+    owner: str
+    row: dict | None  # the owner's newest live version (version, created_at, last_used_at), or None
+
+    @property
+    def name(self):
+        return self.registration.secret.name
+
+    @property
+    def secret(self):
+        return self.registration.secret
+
+    @property
+    def slug(self):
+        return quote(self.name, safe="")  # registered names are letters, digits and _
+
+    key = slug
+
+    @property
+    def is_set(self):
+        return self.row is not None
+
+    @property
+    def version(self):
+        return self.row["version"] if self.row else None
+
+
+def personal_names(registered):
+    """The registered personal secrets' names, sorted."""
+    return sorted(name for name, registration in registered.items() if registration.secret.personal)
+
+
+async def entries(datasette, state, owner):
+    """An OwnEntry for every registered personal secret, for ``owner``."""
+    registered = await state.registry.get(datasette)
+    mine = await store_personal.mine(state.db, owner)
+    return [OwnEntry(registered[name], owner, mine.get(name)) for name in personal_names(registered)]
+
+
+async def entry(datasette, state, name, owner):
+    """``owner``'s OwnEntry for ``name``; None unless a plugin registers it as personal."""
+    registration = (await state.registry.get(datasette)).get(name)
+    if registration is None or not registration.secret.personal:
+        return None
+    current = await store_personal.mine(state.db, owner)
+    return OwnEntry(registration, owner, current.get(name))
+
+
+async def save(datasette, state, name, owner, value, actor):
+    """Store ``value`` as a new version of ``owner``'s own value; its number."""
+    keyring = state.settings.keyring
+
+    def seal(number):
+        return keyring.encrypt(name, number, value, owner)
+
+    try:
+        number = await store_personal.add_version(state.db, name, owner, seal, actor_id_of(actor))
+    finally:
+        state.own.forget(name, owner)
+    await datasette.track_event(SetOwnSecretEvent(actor=actor, secret_name=name, version=number))
+    return number
+
+
+async def delete(datasette, state, name, owner, actor, detail=None):
+    """Mark every live version of ``owner``'s own value deleted (by the owner, or an admin)."""
+    try:
+        deleted = await store_personal.soft_delete(state.db, name, owner, actor_id_of(actor), detail)
+    finally:
+        state.own.forget(name, owner)
+    if not deleted:
+        raise Conflict(f"There is no value of {owner}'s own for {name} to delete (deleted meanwhile?)")
+    await datasette.track_event(DeleteOwnSecretEvent(actor=actor, secret_name=name, owner_id=owner))
+
+
+async def reveal(datasette, state, name, owner, detail=None):
+    """(version, value) of ``owner``'s own value, the reveal audited; only the owner asks."""
+    keyring = state.settings.keyring
+    try:
+        found = await store_personal.reveal(
+            state.db, name, owner,
+            lambda stored: keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted, owner),
+            detail,
+        )
+    except SecretDecryptionError as e:
+        raise Conflict(str(e))
+    if found is None:
+        raise Conflict(f"You have no value of your own for {name} any more")
+    version, value = found
+    if is_key(value):
+        raise Conflict(f"{name} holds a configured encryption key, which is never revealed")
+    await datasette.track_event(
+        RevealOwnSecretEvent(actor={"id": owner}, secret_name=name, version=version)
+    )
+    return version, value
+
+
+async def check(datasette, state, entry):
+    """Run the plugin's check on the owner's own value: a scrubbed CheckResult.
+
+    Audited without its outcome: the audit log is for admins, who may learn
+    that a value exists, nothing about it."""
+    current = await store_personal.current(state.db, entry.name, entry.owner)
+    if current is None:
+        raise Conflict(f"You have no value of your own for {entry.name} to test")
+    try:
+        value = state.settings.keyring.decrypt(
+            entry.name, current.version, current.key_id, current.encrypted, entry.owner
+        )
+    except SecretDecryptionError as e:
+        raise Conflict(f"{entry.name} cannot be tested: {e}")
+    result = await run_check(datasette, entry.secret.check, value)
+    await store_personal.record_check(state.db, entry.name, current.version, entry.owner)
+    return result
+
+
+async def owners(state):
+    """{name: [actor ids with a live value of their own]}: for admins (who, never what)."""
+    return await store_personal.owners(state.db)

@@ -1,0 +1,180 @@
+"""My secrets at /-/secrets/-/mine: an actor's own values of personal secrets.
+
+Every view here needs ``manage-own-secrets`` (every signed-in actor, unless
+datasette.yml says otherwise) and acts on the signed-in actor's own values
+only: nobody can name another actor here. What the owner may do is asked of
+``rules.allowed_own``. Plain forms first (POST, then a redirect with a
+message), htmx on top, as on the admin page.
+"""
+
+from datasette import NotFound, Response
+
+from .. import core, personal, rotation, rules
+from ..rules import OWN
+from .base import SecretsView, is_htmx, limit, read_form
+from .context import list_context
+from .render import render, render_either
+
+MINE = "/-/secrets/-/mine"
+
+
+class MineView(SecretsView):
+    """The list of personal secrets, each with the actor's own value or none."""
+
+    actions = (OWN,)
+
+    async def get(self, request, datasette):
+        entries = await personal.entries(datasette, self.state, owner_of(request))
+        context = await mine_context(datasette, request, self.state, entries)
+        return await render(datasette, request, "secrets_mine.html", context)
+
+
+class OwnView(SecretsView):
+    """One of the actor's own values: ``self.entry`` (a personal.OwnEntry), ``self.can``."""
+
+    actions = (OWN,)
+
+    async def prepare(self, request, datasette):
+        name = request.url_vars["name"]
+        entry = await personal.entry(datasette, self.state, name, owner_of(request))
+        if entry is None:
+            raise NotFound(f"No personal secret called {name}")
+        self.entry = entry
+        self.can = rules.allowed_own(entry, self.state.settings, await rotation.key_problem(self.state))
+
+    async def row(self, request, datasette, **extra):
+        """The entry's row fragment (htmx), with whatever is open in it."""
+        context = await mine_context(datasette, request, self.state, [self.entry])
+        context.update(entry=self.entry, can=self.can, **extra)
+        return await render(datasette, request, "_secrets_mine_row.html", context)
+
+    async def done(self, request, datasette, message):
+        """After a change: the fresh row with its message (htmx), else back to the list."""
+        if not is_htmx(request):
+            datasette.add_message(request, message, datasette.INFO)
+            return Response.redirect(datasette.urls.path(MINE) + f"#mine-{self.entry.key}")
+        self.entry = await personal.entry(datasette, self.state, self.entry.name, self.entry.owner)
+        self.can = rules.allowed_own(self.entry, self.state.settings)
+        return await self.row(request, datasette, message=message, focus="set")
+
+
+class OwnEditView(OwnView):
+    """Set or replace the actor's own value: GET the form, POST it."""
+
+    async def prepare(self, request, datasette):
+        await super().prepare(request, datasette)
+        self.can.require("set")
+
+    async def get(self, request, datasette):
+        return await self.form(request, datasette)
+
+    async def post(self, request, datasette):
+        value = core.clean_value((await read_form(request)).get("secret", ""))
+        error = None
+        if not value:
+            error = "Enter a value."
+        elif len(value) > core.MAX_VALUE_LENGTH:
+            error = f"The value is too long: at most {core.MAX_VALUE_LENGTH:,} characters."
+        if error:
+            return await self.form(request, datasette, error, status=422)
+        entry = self.entry
+        number = await personal.save(datasette, self.state, entry.name, entry.owner, value, request.actor)
+        return await self.done(request, datasette, f"Saved your own {entry.name}: version {number}.")
+
+    async def form(self, request, datasette, error=None, status=200):
+        if is_htmx(request):
+            response = await self.row(request, datasette, mode="edit", error=error)
+        else:
+            context = await mine_context(datasette, request, self.state, [self.entry])
+            context.update(entry=self.entry, can=self.can, error=error)
+            response = await render(datasette, request, "secrets_mine_edit.html", context)
+        response.status = status
+        return response
+
+
+class OwnRowView(OwnView):
+    """The row as it is (Cancel, Hide); without JavaScript, the list."""
+
+    async def get(self, request, datasette):
+        if not is_htmx(request):
+            return Response.redirect(datasette.urls.path(MINE) + f"#mine-{self.entry.key}")
+        return await self.row(request, datasette, focus=request.args.get("focus"))
+
+
+class OwnDeleteView(OwnView):
+    """Delete the actor's own value: GET asks first, POST does it."""
+
+    async def prepare(self, request, datasette):
+        await super().prepare(request, datasette)
+        self.can.require("delete")
+
+    async def get(self, request, datasette):
+        if is_htmx(request):
+            return await self.row(request, datasette, mode="delete")
+        context = await mine_context(datasette, request, self.state, [self.entry])
+        context.update(entry=self.entry, can=self.can, mode="delete")
+        return await render(datasette, request, "secrets_mine_edit.html", context)
+
+    async def post(self, request, datasette):
+        entry = self.entry
+        await personal.delete(datasette, self.state, entry.name, entry.owner, request.actor)
+        return await self.done(
+            request, datasette, f"Deleted your own {entry.name}: plugins use the shared value for you again."
+        )
+
+
+class OwnRevealView(OwnView):
+    """The actor's own value, shown (rate limited and audited as any reveal)."""
+
+    async def post(self, request, datasette):
+        self.can.require("reveal")
+        limit(self.state.reveals, request, "reveals", " Nothing was revealed.")
+        version, value = await personal.reveal(datasette, self.state, self.entry.name, self.entry.owner)
+        context = await mine_context(datasette, request, self.state, [self.entry])
+        context.update(entry=self.entry, can=self.can, value=value, version=version,
+                       seconds=self.state.settings.reveal_seconds)
+        return await render_either(
+            datasette, request, "secrets_mine_reveal.html", "_secrets_mine_revealed.html", context
+        )
+
+
+class OwnCopyView(OwnView):
+    """The actor's own value as text for the clipboard (a reveal, audited as a copy)."""
+
+    async def post(self, request, datasette):
+        self.can.require("reveal")
+        limit(self.state.reveals, request, "reveals", " Nothing was copied.")
+        _, value = await personal.reveal(
+            datasette, self.state, self.entry.name, self.entry.owner, detail="copied to the clipboard"
+        )
+        return Response.text(value, headers={"Cache-Control": "no-store"})
+
+
+class OwnTestView(OwnView):
+    """Run the plugin's check on the actor's own value; the result, never the value."""
+
+    async def post(self, request, datasette):
+        self.can.require("test")
+        limit(self.state.checks, request, "tests")
+        result = await personal.check(datasette, self.state, self.entry)
+        text = ("✓ " if result.ok else "✗ ") + result.message
+        if not is_htmx(request):
+            return await self.done(request, datasette, f"Test of your own {self.entry.name}: {text}")
+        return await render(datasette, request, "_secrets_check.html", {"entry": self.entry, "result": result})
+
+
+async def mine_context(datasette, request, state, entries):
+    context = await list_context(datasette, request, state, [])
+    context.update(
+        entries=entries,
+        mine_path=lambda entry, action=None: datasette.urls.path(MINE) + "/" + entry.slug
+        + (f"/{action}" if action else ""),
+        allowed_own=lambda entry: rules.allowed_own(entry, state.settings),
+        max_value=core.MAX_VALUE_LENGTH,
+    )
+    return context
+
+
+def owner_of(request):
+    """The signed-in actor's id: the owner of every value on these pages."""
+    return core.actor_id_of(request.actor)
