@@ -22,6 +22,10 @@ AUDIT_ACTIONS = {
     "rotate": "Re-encrypted everything under the current key",
     "check": "Tested the value",
     "compare": "Compared with an imported value",
+    "personal-set": "Stored an own value (personal secret)",
+    "personal-delete": "Deleted an own value (personal secret)",
+    "personal-reveal": "Revealed an own value (its owner)",
+    "personal-check": "Tested an own value (its owner)",
 }
 
 
