@@ -16,7 +16,7 @@ import sys
 import click
 from datasette.utils.sqlite import sqlite3
 
-from . import core, dotenv, imports, model, rotation, rules, store, terminal
+from . import core, dotenv, imports, model, personal, rotation, rules, store, terminal
 from .config import PLUGIN
 from .core import Conflict
 from .crypto import generate_key
@@ -133,8 +133,9 @@ def list_secrets(ds, as_json):
         datasette secrets list --internal internal.db -c datasette.yml
 
     --json prints a list of objects with the keys name, plugin, source,
-    shadowed, version, updated_at, updated_by, last_used_at and
-    last_used_by (times in ISO 8601, UTC).
+    shadowed, version, updated_at, updated_by, last_used_at, last_used_by
+    (times in ISO 8601, UTC), due_for_rotation and personal_values (how
+    many actors have their own value of a personal secret, else null).
     """
     terminal.print_list(run(ds, lambda state: _list_rows(ds, state)), as_json)
 
@@ -143,8 +144,9 @@ def list_secrets(ds, as_json):
 @click.argument("name")
 @serve_options(missing_file=SET_NOT_A_FILE)
 @click.option("--note", help="A note for the new version (default: keep the current note)")
+@click.option("--actor", help="Store this actor's own value of a personal secret instead")
 @click.option("--force", is_flag=True, help=FORCE_HELP)
-def set_secret(ds, name, note, force):
+def set_secret(ds, name, note, actor, force):
     """Store a new version of secret NAME.
 
     The value is read from standard input when that is not a terminal,
@@ -160,6 +162,10 @@ def set_secret(ds, name, note, force):
     key could not be read with the right one. --force stores anyway, for
     when the old values are lost for good and this key replaces theirs.
     """
+    if actor is not None:
+        number = run(ds, key_checked(lambda state: _set_own(ds, state, name, actor), force))
+        terminal.echo(f"Saved {terminal.printable(actor)}'s own {name}: version {number}.")
+        return
     number, shadowed = run(ds, key_checked(lambda state: _set(ds, state, name, note), force))
     terminal.print_saved(name, number, shadowed)
 
@@ -167,7 +173,8 @@ def set_secret(ds, name, note, force):
 @secrets.command(name="delete", short_help="Mark every stored version of a secret deleted.")
 @click.argument("name")
 @serve_options(missing_file=DELETE_NOT_A_FILE)
-def delete_secret(ds, name):
+@click.option("--actor", help="Delete this actor's own value of a personal secret instead")
+def delete_secret(ds, name, actor):
     """Delete secret NAME: every stored version is marked deleted, as the
     admin page's Delete does. Nothing is erased: the admin page's History
     can restore a version.
@@ -175,6 +182,10 @@ def delete_secret(ds, name):
     \b
         datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
+    if actor is not None:
+        run(ds, lambda state: _delete_own(ds, state, name, actor))
+        terminal.echo(f"Deleted {terminal.printable(actor)}'s own {name}: plugins give them the shared value.")
+        return
     terminal.print_deleted(name, run(ds, lambda state: _delete(ds, state, name)))
 
 
@@ -244,7 +255,8 @@ def _unknown(name, nothing_stored=False):
 async def _list_rows(ds, state):
     listing = await model.listing(ds, state)
     entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
-    return [terminal.list_row(entry) for entry in entries]
+    owners = await personal.owners(state)
+    return [terminal.list_row(entry, len(owners.get(entry.name, []))) for entry in entries]
 
 
 # datasette secrets set, delete, history
@@ -274,6 +286,33 @@ async def _set(ds, state, name, note):
         raise click.ClickException(" ".join(errors.values()) + " Nothing was stored.")
     number, _ = await core.save(ds, state, entry, value, note, None, detail=FROM_COMMAND_LINE)
     return number, entry.env
+
+
+async def _own_entry(ds, state, name, actor):
+    entry = await personal.entry(ds, state, name, actor)
+    if entry is None:
+        if not (await state.registry.get(ds)).get(name):
+            raise _unknown(name)
+        raise click.ClickException(f"{name} is not a personal secret: no value of an actor's own is kept for it.")
+    return entry
+
+
+async def _set_own(ds, state, name, actor):
+    """``actor``'s own value of a personal secret, from stdin or a prompt: its version number."""
+    await _own_entry(ds, state, name, actor)
+    require_key(state)
+    value = _read_value(name)
+    if not value:
+        raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
+    if len(value) > core.MAX_VALUE_LENGTH:
+        raise click.ClickException(f"The value is too long: at most {core.MAX_VALUE_LENGTH:,} characters.")
+    return await personal.save(ds, state, name, actor, value, None)
+
+
+async def _delete_own(ds, state, name, actor):
+    if not (await _own_entry(ds, state, name, actor)).is_set:
+        raise click.ClickException(f"{terminal.printable(actor)} has no value of their own for {name}.")
+    await personal.delete(ds, state, name, actor, None, detail=FROM_COMMAND_LINE)
 
 
 def _stdin_is_terminal():

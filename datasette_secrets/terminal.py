@@ -92,9 +92,12 @@ def source(entry):
     return "file" if entry.from_file else SOURCES[entry.status]
 
 
-def list_row(entry):
+def list_row(entry, own_values=0):
     """One secret as ``list --json`` prints it. Stable keys; never a value, nor
     any part of one (so never ``entry.hint``).
+
+    ``personal_values`` is how many actors have a value of their own for a
+    personal secret (None for a secret that is not personal).
 
     ``updated_*`` is the last change: for a deleted secret, its deletion.
     ``version`` is that of the stored value, also when an environment variable
@@ -121,6 +124,7 @@ def list_row(entry):
         "last_used_by": entry.last_used_by if has_value else None,
         # Stored longer ago than max_age_days (always false without it).
         "due_for_rotation": entry.due,
+        "personal_values": own_values if entry.secret and entry.secret.personal else None,
     }
 
 
@@ -160,6 +164,9 @@ def _list_notes(row):
         notes.append("no installed plugin registers it")
     if row["due_for_rotation"]:
         notes.append("due for rotation")
+    if row["personal_values"] is not None:
+        count = row["personal_values"]
+        notes.append(f"personal: {count} own value{'' if count == 1 else 's'}")
     return "; ".join(notes)
 
 

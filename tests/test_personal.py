@@ -204,3 +204,25 @@ async def test_rotation_and_the_key_panel_count_and_re_encrypt_personal_values(
     fresh = make_datasette(key=key, internal=internal)  # the old key is gone now
     await fresh.invoke_startup()
     assert await get_secret(fresh, "AI_KEY", "alice") == ALICE_VALUE
+
+
+def test_command_line_sets_deletes_and_counts_own_values(tmp_path, key, register_plugin):
+    import json as json_module
+
+    from test_commands import failed, new_database, ok, run, write_config
+
+    register_plugin(secrets_plugin(Secret("AI_KEY", personal=True), Secret("SHARED_KEY")), "p")
+    internal = new_database(tmp_path / "internal.db")
+    options = ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]
+    saved = ok(run("set", "AI_KEY", "--actor", "alice", *options, input=ALICE_VALUE + "\n"))
+    assert "Saved alice's own AI_KEY: version 1." in saved.output and "Zq7kW9" not in saved.output
+    ok(run("set", "AI_KEY", "--actor", "bob", *options, input="sk-bob-000000000\n"))
+    rows = {row["name"]: row for row in json_module.loads(ok(run("list", "--json", *options)).output)}
+    assert rows["AI_KEY"]["personal_values"] == 2 and rows["AI_KEY"]["source"] == "not set"
+    assert rows["SHARED_KEY"]["personal_values"] is None
+    assert "personal: 2 own values" in ok(run("list", *options)).output
+    failed(run("set", "SHARED_KEY", "--actor", "alice", *options, input="x\n"), "is not a personal secret")
+    ok(run("delete", "AI_KEY", "--actor", "alice", *options))
+    failed(run("delete", "AI_KEY", "--actor", "alice", *options), "alice has no value of their own for AI_KEY")
+    rows = {row["name"]: row for row in json_module.loads(ok(run("list", "--json", *options)).output)}
+    assert rows["AI_KEY"]["personal_values"] == 1
