@@ -102,7 +102,7 @@ def write_config(directory, reveal_seconds):
     return path
 
 
-def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False):
+def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False):
     config_path = write_config(directory, reveal_seconds)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATASETTE_SECRETS_")}
@@ -111,6 +111,9 @@ def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets
     env["PLAYWRIGHT_EXTRA_SECRETS"] = str(extra_secrets)
     # plugins/scale_secrets.py registers its 36 secrets only when this is 1.
     env["PLAYWRIGHT_SCALE"] = "1" if scale else "0"
+    # plugins/personal_secrets.py registers its personal secret only when this is 1.
+    env["PLAYWRIGHT_PERSONAL"] = "1" if personal else "0"
+    env["DATASETTE_SECRETS_AI_PERSONAL_KEY"] = "sk-shared-site-key-0000"
     log_path = directory / "datasette.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -165,12 +168,13 @@ def stop_server(process):
 @pytest.fixture
 def start_datasette(tmp_path_factory):
     """Starts a Datasette (reveal_seconds, extra_secrets, scale: the 36 secrets
-    of plugins/scale_secrets.py too); stopped after the test."""
+    of plugins/scale_secrets.py too, personal: plugins/personal_secrets.py's
+    personal secret); stopped after the test."""
     processes = []
 
-    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False):
+    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False):
         server = start_server(
-            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale
+            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale, personal
         )
         processes.append(server.process)
         return server
