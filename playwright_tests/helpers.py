@@ -105,7 +105,8 @@ def about(page: Page, name) -> Locator:
 
 
 def edit_button(page: Page, name) -> Locator:
-    return row(page, name).get_by_role("button", name=re.compile(rf"^(Set|Edit) {re.escape(name)}$"))
+    """Set or Edit: a link to the editor's page, which htmx opens in place."""
+    return row(page, name).get_by_role("link", name=re.compile(rf"^(Set|Edit) {re.escape(name)}$"))
 
 
 def reveal_button(page: Page, name) -> Locator:

@@ -58,7 +58,7 @@ async def test_without_javascript_a_delete_offers_undo_at_the_row(ds):
     data = {i["name"]: i["value"] for i in form.find_all("input")}
     restored = await ds.client.post(form["action"], data=data, actor=ROOT)
     assert await get_secret(ds, "API_KEY") == VALUE
-    assert row_feedback(await follow(ds, restored), "API_KEY") == "Restored API_KEY version 1 as version 2."
+    assert row_feedback(await follow(ds, restored), "API_KEY") == "Restored API_KEY."
 
 
 # The editor
@@ -194,21 +194,38 @@ async def test_every_control_in_a_row_is_a_named_button(ds, key, monkeypatch):
         name = tbody.th.get_text()
         assert [child.name for child in tbody.th.find_all(True, recursive=False)] == ["code"], "the row header is the name alone"
         assert tbody.select_one("tr.secret-about").get_text(strip=True), "what it is comes under the row"
-        # Links only navigate: to get a key (a new tab) and nowhere else inside a row.
-        assert [a["class"] for a in tbody.find_all("a")] in ([], [["secret-obtain"]])
-        for button in tbody.find_all("button"):
-            label = button.get("aria-label") or ""
-            assert label.startswith(button.get_text(strip=True)) and label.endswith(name), str(button)
+        # Links only navigate: to get a key (a new tab), and Set/Edit to the editor's page
+        # (htmx opens it in place; a GET form would leave a stray "?" in its URL).
+        links = [a["class"] for a in tbody.find_all("a")]
+        assert [c for c in links if c != ["secret-obtain"]] in ([], [["secret-primary"]])
+        for control in tbody.find_all(["button", "a"], class_=lambda c: c != "secret-obtain"):
+            label = control.get("aria-label") or ""
+            assert label.startswith(control.get_text(strip=True)) and label.endswith(name), str(control)
     actions = {
-        tbody.th.get_text(): [b["aria-label"].rsplit(" ", 1)[0] for b in tbody.select("td.secret-actions button")]
+        tbody.th.get_text(): [
+            c["aria-label"].rsplit(" ", 1)[0] for c in tbody.select("td.secret-actions button, td.secret-actions a")
+        ]
         for tbody in page.select("tbody.secret")
     }
     assert actions == {
         "API_KEY": ["Edit", "History of", "Delete"],
         "ENV_KEY": ["Set"],  # stored behind the variable, with a warning (rules.py)
         "GONE_PLUGIN_KEY": ["History of", "Delete"],
-        "OTHER_KEY": ["History of", "Restore"],
+        "OTHER_KEY": ["Restore", "History of"],
     }
+    # One primary action per row, the one its state calls for; an orphan can only be deleted.
+    primary = {
+        tbody.th.get_text(): [c["aria-label"] for c in tbody.select("td.secret-actions .secret-primary")]
+        for tbody in page.select("tbody.secret")
+    }
+    assert primary == {
+        "API_KEY": ["Edit API_KEY"],
+        "ENV_KEY": ["Set ENV_KEY"],
+        "GONE_PLUGIN_KEY": [],
+        "OTHER_KEY": ["Restore OTHER_KEY"],
+    }
+    gone = row_of(page, "GONE_PLUGIN_KEY").select_one("tr.secret-about").get_text(" ", strip=True)
+    assert gone == "Orphan: No plugin registers this name any more; it can only be deleted."
 
 
 @pytest.mark.asyncio
@@ -236,11 +253,13 @@ async def test_history_tells_what_happened_in_order(ds):
 
 
 @pytest.mark.asyncio
-async def test_toggles_keep_focus_on_themselves(ds):
+async def test_history_takes_focus_and_its_toggle_gets_it_back(ds):
     await store_value(ds, "API_KEY", VALUE)
     opened = parse(await ds.client.get("/-/secrets/API_KEY/history", actor=ROOT, headers=HX))
     toggle = opened.find("button", attrs={"aria-label": "History of API_KEY"})
-    assert toggle["aria-expanded"] == "true" and toggle.has_attr("autofocus")
+    assert toggle["aria-expanded"] == "true" and not toggle.has_attr("autofocus")
+    heading = opened.find(autofocus=True)
+    assert (heading.name, heading.get_text(" ", strip=True), heading["tabindex"]) == ("h2", "History of API_KEY", "-1")
     closed = parse(await ds.client.get(toggle["hx-get"], actor=ROOT, headers=HX))
     toggle = closed.find("button", attrs={"aria-label": "History of API_KEY"})
     assert toggle["aria-expanded"] == "false" and toggle.has_attr("autofocus")
@@ -298,3 +317,37 @@ async def test_errors_elsewhere_still_go_to_the_notice(ds):
     # A secret that is not listed at all has no row to show.
     missing = await ds.client.post("/-/secrets/NO_SUCH/delete", actor=ROOT, headers={**HX, "HX-Target": "tbody#secret-NO_SUCH"})
     assert missing.status_code == 404 and missing.headers["hx-retarget"] == "#secrets-status"
+
+
+# Counts stay true after a change made in place
+
+
+def tallies(soup):
+    """{id: text} of the status links' counts and the result line, on the page or in hx-partials."""
+    found = {span["id"]: span.get_text() for span in soup.select("nav.secrets-statuses span[id]")}
+    found.update({p["id"]: p.get_text(strip=True) for p in soup.find_all("hx-partial", id=True)})
+    count = soup.select_one("#secrets-count")
+    if count is not None and count.name == "p":
+        found["secrets-count"] = count.get_text(strip=True)
+    return found
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("query", ["", "?status=unset", "?q=api"])
+async def test_a_change_in_place_sends_the_counts_a_reload_would_show(ds, query):
+    headers = {**HX, "HX-Current-URL": "http://localhost/-/secrets" + query}
+    changes = [
+        ("/-/secrets/API_KEY", {"secret": VALUE, "note": ""}),  # not set -> set
+        ("/-/secrets/API_KEY/delete", {}),  # set -> deleted
+        ("/-/secrets/API_KEY/restore", {"version": "1"}),  # deleted -> set (Undo)
+    ]
+    for url, data in changes:
+        response = await ds.client.post(url, data=data, actor=ROOT, headers=headers)
+        assert response.status_code == 200
+        reload = tallies(parse(await ds.client.get("/-/secrets" + query, actor=ROOT)))
+        assert tallies(parse(response)) == reload, url
+    assert reload["n-deleted"] == "0" and reload["n-set"] == "1"
+    # A change that leaves every count as it was sends none.
+    response = await ds.client.post("/-/secrets/API_KEY", data={"secret": "", "note": "a note"}, actor=ROOT, headers=headers)
+    assert parse(response).find("hx-partial") is None
+

@@ -86,7 +86,11 @@ async def test_pass_and_fail_shown_in_place_never_the_value(checked):
     await store_value(checked, "SHAPED_KEY", GOOD)
     response = await press_test(checked, "SHAPED_KEY")
     assert response.status_code == 200
-    assert parse(response).get_text(strip=True) == "✓ Looks like a key: 3 models available"
+    # The result spans the row (the row comes back with it), focus back on Test.
+    feedback = parse(response).select_one("tbody.secret > tr.secret-feedback > td")
+    assert feedback["colspan"] == "7"
+    assert feedback.get_text(strip=True) == "Test of SHAPED_KEY:✓ Looks like a key: 3 models available"
+    assert parse(response).find(autofocus=True)["aria-label"] == "Test SHAPED_KEY"
     assert GOOD not in response.text
 
     bad = "sk-bad-value-that-is-long-9999"
@@ -94,7 +98,8 @@ async def test_pass_and_fail_shown_in_place_never_the_value(checked):
     response = await press_test(checked, "SHAPED_KEY")
     result = parse(response).select_one(".secret-check-failed").get_text()
     assert result.startswith("✗ Rejected: ")
-    assert bad not in response.text and "9999" not in response.text, "a message echoing the value is scrubbed"
+    # (The row around it shows the last four characters where the list does: not the message.)
+    assert bad not in response.text and "9999" not in result, "a message echoing the value is scrubbed"
     audit = [a for a in await audit_rows(checked) if a["action"] == "check"]
     assert [(a["name"], a["version"], a["detail"].split(":")[0]) for a in audit] == [
         ("SHAPED_KEY", 1, "passed"),
@@ -118,14 +123,14 @@ async def test_a_check_that_fails_to_run_is_a_failed_result_not_an_error(name, e
     await store_value(checked, name, GOOD)
     response = await press_test(checked, name)
     assert response.status_code == 200
-    assert parse(response).get_text(strip=True) == expected
+    assert parse(response).select_one("tr.secret-feedback.secret-failed .secret-check-failed").get_text() == expected
 
 
 @pytest.mark.asyncio
 async def test_environment_value_is_what_gets_tested(checked, monkeypatch):
     monkeypatch.setenv("DATASETTE_SECRETS_SHAPED_KEY", GOOD)
     response = await press_test(checked, "SHAPED_KEY")
-    assert parse(response).get_text(strip=True).startswith("✓")
+    assert parse(response).select_one("tr.secret-feedback .secret-check-ok").get_text().startswith("✓")
     (row,) = [a for a in await audit_rows(checked) if a["action"] == "check"]
     assert row["version"] is None
 

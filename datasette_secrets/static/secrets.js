@@ -1,11 +1,15 @@
-// Glue that htmx does not express: copying to the clipboard, keys (Escape cancels
-// a form or a confirmation, Ctrl/Cmd+Enter in a textarea saves), the note's
-// character count, keeping focus and what was typed across swaps, and clearing
-// the last change's message when the next request starts.
+// Glue that htmx does not express: copying to the clipboard, keys (Escape closes
+// what a row has open, Ctrl/Cmd+Enter in a textarea saves), the note's character
+// count, the value field's Show/Hide, keeping focus and what was typed across
+// swaps, the editor in view, and clearing the last change's message when the
+// next request starts.
 
-function announce(text, failed = false) {
+// The page's notice. quiet: said to screen readers only, since the same words
+// are in view at the row (a message shows once, where the eye is).
+function announce(text, failed = false, quiet = false) {
   const status = document.getElementById("secrets-status");
   if (!status) return;
+  status.classList.toggle("secrets-status-quiet", quiet);
   if (failed) {
     const message = document.createElement("p");
     message.className = "message-error";
@@ -67,19 +71,76 @@ document.addEventListener("click", (event) => {
 });
 
 document.addEventListener("keydown", (event) => {
-  const form = event.target.closest && event.target.closest(".secret-form, .secret-confirm");
-  if (!form) return;
   if (event.key === "Escape") {
-    const cancel = form.querySelector(".secret-cancel");
-    if (cancel) {
-      event.preventDefault();
-      cancel.click();
-    }
-  } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA") {
+    if (closeInRow(event.target)) event.preventDefault();
+    return;
+  }
+  const form = event.target.closest && event.target.closest(".secret-form, .secret-confirm");
+  if (form && event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA") {
     event.preventDefault();
     form.requestSubmit();
   }
 });
+
+// Escape closes what a row has open, the part holding focus first: the editor, a
+// confirmation, the history, a Test result or a message. Focus goes back to the
+// button that opened it (the Cancel and History requests say so with ?focus=).
+function closeInRow(from) {
+  const body = from.closest && from.closest("tbody.secret");
+  if (!body) return false;
+  const here = from.closest("tr");
+  const parts = [
+    here,
+    ...body.querySelectorAll("tr.secret-editing, tr.secret-open:not(.secret-history), tr.secret-history, tr.secret-feedback"),
+  ];
+  return parts.some((part) => part && part.parentElement === body && close(part, body, here === part));
+}
+
+function close(part, body, focusInside) {
+  const cancel = part.querySelector("[data-close], .secret-confirm .secret-cancel");
+  if (cancel) {
+    cancel.click(); // a restore's confirmation inside the history closes before the history
+    return true;
+  }
+  if (part.matches(".secret-history")) {
+    body.querySelector("button[aria-expanded=true]").click();
+    return true;
+  }
+  if (part.matches(".secret-feedback") && !part.hidden) {
+    part.hidden = true;
+    const test = part.querySelector(".secret-check-ok, .secret-check-failed");
+    const back = test ? body.querySelector("button[aria-label^='Test ']") : focusInside && body.querySelector("[data-edit], button");
+    if (back) back.focus();
+    return true;
+  }
+  return false;
+}
+
+// The value field's Show/Hide, to check a pasted key before saving (it is never
+// filled with the stored value). Added here: without JavaScript it could not work.
+function addShowButtons(root) {
+  for (const input of root.querySelectorAll(".secret-form input[name=secret]")) {
+    if (input.nextElementSibling && input.nextElementSibling.matches("[data-show]")) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.show = "";
+    button.setAttribute("aria-controls", input.id);
+    input.after(button);
+    showValue(button, false);
+  }
+}
+
+function showValue(button, shown) {
+  document.getElementById(button.getAttribute("aria-controls")).type = shown ? "text" : "password";
+  button.textContent = shown ? "Hide" : "Show";
+  button.setAttribute("aria-label", shown ? "Hide the value" : "Show the value");
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-show]");
+  if (button) showValue(button, button.textContent === "Show");
+});
+document.addEventListener("DOMContentLoaded", () => addShowButtons(document));
 
 // The note's count: "12/200 characters" (maxlength stops it at the limit).
 document.addEventListener("input", (event) => {
@@ -109,6 +170,7 @@ document.addEventListener("htmx:before:request", (event) => {
 // may come from a message's own Undo button.
 function clearResults() {
   announce("");
+  document.getElementById("secrets-status")?.classList.remove("secrets-status-quiet");
   for (const row of document.querySelectorAll(".secret-feedback")) row.hidden = true;
 }
 
@@ -146,7 +208,9 @@ document.addEventListener("htmx:before:swap", (event) => {
     .filter((field) => field.value);
   pasted = null;
 });
-document.addEventListener("htmx:after:swap", () => {
+document.addEventListener("htmx:after:swap", (event) => {
+  addShowButtons(document);
+  bringEditorIntoView(event.detail.ctx.target);
   const lost = !document.activeElement || document.activeElement === document.body;
   if (refocus && lost) {
     // (htmx already focuses an [autofocus] in what it swapped in: this is for when there is none.)
@@ -160,11 +224,12 @@ document.addEventListener("htmx:after:swap", () => {
     if (control) control.focus();
   }
   refocus = null;
-  // A change's result at its row is said in the page's notice too (in view, and announced).
+  // A change's result at its row is announced; the notice shows it too only when the row is out of view.
   const feedback = document.querySelector(".secret-feedback:not([hidden]) td");
   if (feedback) {
-    const text = [...feedback.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE);
-    announce(text.map((node) => node.textContent).join(" ").trim(), feedback.parentElement.matches(".secret-failed"));
+    const words = feedback.cloneNode(true);
+    for (const form of words.querySelectorAll("form")) form.remove(); // Undo
+    announce(words.textContent.replace(/\s+/g, " ").trim(), feedback.parentElement.matches(".secret-failed"), inView(feedback));
   }
   if (afterSwap) announce(afterSwap);
   afterSwap = null;
@@ -179,6 +244,22 @@ document.addEventListener("htmx:after:swap", () => {
   }
   carried = null;
 });
+
+function inView(element) {
+  const box = element.getBoundingClientRect();
+  return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+}
+
+// An editor just opened (or switched shape) comes into view, Save included, and the
+// row with it when both fit; the page does not move when all of it is in view already.
+function bringEditorIntoView(target) {
+  const body = target && (target.isConnected ? target : document.getElementById(target.id));
+  const editor = body && body.closest && body.closest("tbody.secret") && body.closest("tbody.secret").querySelector("tr.secret-editing");
+  if (!editor || inView(editor)) return;
+  const row = editor.closest("tbody");
+  const whole = row.getBoundingClientRect().height <= window.innerHeight;
+  (whole ? row : editor).scrollIntoView({ block: "nearest" });
+}
 
 function accessibleText(element) {
   return (element.getAttribute("aria-label") || element.textContent || "").trim();

@@ -12,7 +12,7 @@ COLUMNS = 7  # of the list table, for colspan
 
 
 # The controls a row fragment may give focus to (?focus=): the one just used.
-FOCUSABLE = {"edit", "history", "delete", "reveal"}
+FOCUSABLE = {"edit", "history", "delete", "reveal", "test"}
 
 
 def focus_of(request):
@@ -68,7 +68,12 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "path": lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
         "generate_command": "datasette secrets generate-encryption-key",
         "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
+        "orphan_words": ORPHAN_WORDS,
     }
+
+
+# What "Orphan" means, said wherever the word appears.
+ORPHAN_WORDS = "No plugin registers this name any more; it can only be deleted."
 
 
 def breakable(name):

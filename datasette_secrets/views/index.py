@@ -1,6 +1,7 @@
 """The list of secrets at /-/secrets: filter words, status links, pages of rows."""
 
 import math
+from urllib.parse import parse_qs, urlsplit
 
 from datasette.utils.asgi import BadRequest
 
@@ -15,34 +16,28 @@ class IndexView(SecretsView):
     async def get(self, request, datasette):
         state = self.state
         q = request.args.get("q", "").strip()
-        max_age_days = state.settings.max_age_days
-        statuses = {k: v for k, v in rules.STATUSES.items() if k != "due" or max_age_days}
         status = request.args.get("status") or None
+        statuses = shown_statuses(state)
         if status is not None and status not in statuses:
             raise BadRequest(f"status must be one of: {', '.join(statuses)}")
         page = page_number(request)
         listing = await model.listing(datasette, state)
-        names, counts = listing.search(q, status, max_age_days)
+        names, counts = listing.search(q, status, state.settings.max_age_days)
         pages = max(1, math.ceil(len(names) / PAGE_SIZE))
         page = min(page, pages)
         shown = listing.entries(
-            names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], state.usage.pending(), max_age_days
+            names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], state.usage.pending(), state.settings.max_age_days
         )
         model.check_values(state, shown)
         context = await list_context(datasette, request, state, shown, q=q)
         flash = read_flash(datasette, request)
         context.update(
+            tally_context(listing, names, counts, q, status, statuses),
             flash=flash,
-            everything=len(listing.names),
-            total=len(names),
             first=(page - 1) * PAGE_SIZE + 1,
             page=page,
             pages=pages,
             page_url=lambda number: page_url(datasette, q, number, status),
-            status=status,
-            statuses=statuses,
-            counts=counts,
-            all_count=sum(counts[key] for key in ("unset", "set", "env", "deleted", "orphan")),
             status_url=lambda key: page_url(datasette, q, 1, key),
             htmx=is_htmx(request),
             key_problem=await rotation.key_problem(state),
@@ -51,3 +46,35 @@ class IndexView(SecretsView):
         if flash:
             clear_flash(datasette, response)
         return response
+
+
+def shown_statuses(state):
+    """The status links the list offers ("Due for rotation" only with max_age_days)."""
+    max_age_days = state.settings.max_age_days
+    return {k: v for k, v in rules.STATUSES.items() if k != "due" or max_age_days}
+
+
+def tally_context(listing, names, counts, q, status, statuses):
+    """What the status links and the result line ("N secrets") show."""
+    return {
+        "q": q,
+        "status": status,
+        "statuses": statuses,
+        "counts": counts,
+        "all_count": sum(counts[key] for key in ("unset", "set", "env", "deleted", "orphan")),
+        "total": len(names),
+        "everything": len(listing.names),
+    }
+
+
+async def tally(datasette, request, state):
+    """The counts of the list the request came from (htmx sends its URL as
+    HX-Current-URL), fresh after a change: what a reload of that list would show."""
+    query = parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+    q = (query.get("q") or [""])[0].strip()
+    statuses = shown_statuses(state)
+    status = (query.get("status") or [None])[0]
+    status = status if status in statuses else None
+    listing = await model.listing(datasette, state)
+    names, counts = listing.search(q, status, state.settings.max_age_days)
+    return {**tally_context(listing, names, counts, q, status, statuses), "tally": True}

@@ -8,12 +8,13 @@ JavaScript, with a page of its own (GET) or a redirect to the list (POST).
 from datasette import NotFound, Response
 from datasette.utils.asgi import BadRequest
 
-from .. import core, model, store
+from .. import core, model, rules, store
 from ..core import Conflict
 from ..crypto import SecretDecryptionError
 from .base import SecretView, is_htmx, read_form
 from .context import focus_of, list_context
 from .feedback import list_url, redirect_with_flash
+from .index import tally
 from .render import render
 
 HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all
@@ -74,8 +75,9 @@ class MaskView(SecretView):
 
 class HistoryView(SecretView):
     async def get(self, request, datasette):
+        # Opened, focus goes to the history's heading (a restore's Cancel says where else).
         return await history_response(
-            datasette, request, self.state, self.entry, focus_of(request) or "history"
+            datasette, request, self.state, self.entry, focus_of(request) or "heading"
         )
 
 
@@ -103,7 +105,10 @@ class RestoreView(SecretView):
             raise Conflict(str(e))
         if version is None:
             raise NotFound(f"{entry.name} has no version {number}")
-        message = f"Restored {entry.name} version {number} as version {version}."
+        # Undoing a delete (Undo, or a deleted row's Restore) brings the secret back as it was;
+        # restoring an older version says which version came back as which.
+        undone = entry.is_deleted and number == entry.stored["version"]
+        message = f"Restored {entry.name}." if undone else f"Restored {entry.name} version {number} as version {version}."
         # From the history's confirmation the history stays open; from Undo or a deleted row's Restore it does not.
         return await done(datasette, request, state, entry, message, history=form.get("history") == "1")
 
@@ -142,24 +147,40 @@ class DeleteView(SecretView):
 
 async def done(datasette, request, state, entry, message, history=False, undo=False):
     """After a change, its message at the row (with Undo after a delete) and in the
-    page's notice: the fresh row fragment for htmx, else a redirect to the row."""
+    page's notice: the fresh row fragment for htmx, else a redirect to the row.
+
+    With htmx, a change that moved the secret to another status sends the list's
+    new counts along (``tally``), so the status links and "N secrets" stay true."""
     if not is_htmx(request):
         return await redirect_with_flash(datasette, request, state, entry, message, undo)
+    before = tally_key(entry)
     entry = await model.entry(datasette, state, entry.name)
+    counts = await tally(datasette, request, state) if tally_key(entry) != before else {}
     if entry is None:  # a deleted orphan leaves the list
-        return await render(datasette, request, "_secrets_removed.html", {"message": message})
+        return await render(datasette, request, "_secrets_removed.html", {"message": message, **counts})
     if history:
-        return await history_response(datasette, request, state, entry, focus="history", message=message)
-    return await row_fragment(datasette, request, state, entry, focus="edit", message=message, undo=undo)
+        return await history_response(
+            datasette, request, state, entry, focus="history", message=message, **counts
+        )
+    return await row_fragment(datasette, request, state, entry, focus="edit", message=message, undo=undo, **counts)
+
+
+def tally_key(entry):
+    """What the list's counts know of a secret: its status, and whether it is due."""
+    if entry is None:
+        return None
+    return rules.status_of(entry.registration is not None, entry.env, entry.stored), entry.due
 
 
 async def history_response(
-    datasette, request, state, entry, focus=None, confirm_version=None, template="secrets_history.html", message=None
+    datasette, request, state, entry, focus=None, confirm_version=None, template="secrets_history.html", message=None,
+    **counts,
 ):
-    """The row with its history open (htmx), or the history page; ``message``: a change's, at the row."""
+    """The row with its history open (htmx), or the history page; ``message``: a change's, at the row;
+    ``counts``: the list's new counts (see ``done``)."""
     versions = await store.history(state.db, entry.name)
     events, _ = await store.audit_log(state.db, entry.name, limit=HISTORY_EVENTS)
-    extra = {"events": events, "confirm_version": confirm_version, "message": message}
+    extra = {"events": events, "confirm_version": confirm_version, "message": message, **counts}
     if confirm_version is not None:
         if confirm_version not in {v["version"] for v in versions}:
             raise NotFound(f"{entry.name} has no version {confirm_version}")

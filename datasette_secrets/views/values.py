@@ -13,7 +13,8 @@ from ..rules import MANAGE, REVEAL
 from .base import VARY, SecretView, is_htmx, limit
 from .context import COPIED, list_context
 from .feedback import list_url, redirect_with_flash
-from .render import render, render_either
+from .render import render_either
+from .row import row_fragment
 
 class RevealView(SecretView):
     actions = (MANAGE, REVEAL)
@@ -57,7 +58,8 @@ class TestView(SecretView):
         text = ("✓ " if result.ok else "✗ ") + result.message
         if not is_htmx(request):
             return await redirect_with_flash(datasette, request, state, entry, f"Test of {entry.name}: {text}")
-        return await render(datasette, request, "_secrets_check.html", {"entry": entry, "result": result})
+        # The result spans the row, as a change's message does; focus back on Test.
+        return await row_fragment(datasette, request, state, entry, focus="test", result=result, failed=not result.ok)
 
 
 async def read_value(datasette, request, view, done_word, detail=None):
