@@ -32,6 +32,8 @@ def register_secrets():
             obtain_url="https://platform.openai.com/api-keys",
             obtain_label="Get an OpenAI key",
             check=check_openai_shape,
+            # Each signed-in person may keep their own key (My secrets), billed to them.
+            personal=True,
         ),
         Secret(
             "GEOCODIO_API_KEY",
