@@ -280,12 +280,16 @@ class WriteCounter:
 
 
 async def last_used_by(db):
-    row = (
-        await db.execute(
+    """Who last used BENCH_STORED, as written: this plugin keeps it per name in
+    datasette_secrets_usage; the published one on the version's row."""
+    if "datasette_secrets_usage" in await db.table_names():
+        sql = "select last_used_by from datasette_secrets_usage where name = 'BENCH_STORED'"
+    else:
+        sql = (
             "select last_used_by from datasette_secrets where name = 'BENCH_STORED' "
             "order by version desc limit 1"
         )
-    ).first()
+    row = (await db.execute(sql)).first()
     return row["last_used_by"] if row else None
 
 
