@@ -85,9 +85,11 @@ class Viewer:
         return str(actor["id"]) if actor and actor.get("id") is not None else None
 
 
-async def viewer(datasette, settings, actor):
-    """The Viewer for a signed-in (or anonymous) actor of the web pages."""
-    manage = await datasette.allowed(action=MANAGE, actor=actor)
+async def viewer(datasette, settings, actor, manage=None):
+    """The Viewer for a signed-in (or anonymous) actor of the web pages;
+    ``manage``: whether the caller already found the actor may manage secrets."""
+    if manage is None:
+        manage = await datasette.allowed(action=MANAGE, actor=actor)
     reveal = manage and settings.reveal and await datasette.allowed(action=REVEAL, actor=actor)
     return Viewer(actor, manage, bool(reveal))
 

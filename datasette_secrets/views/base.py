@@ -24,6 +24,7 @@ from ..rules import MANAGE
 # Responses depend on these request headers (see is_htmx): set on every response here.
 VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
 VIEWER = "datasette_secrets.viewer"  # the request's rules.Viewer, kept in its scope
+MANAGED = "datasette_secrets.managed"  # set once manage-secrets was checked for this request
 
 
 class StoreConflict(BadRequest):
@@ -46,6 +47,8 @@ class SecretsView(View):
     async def __call__(self, request, datasette):
         for action in self.actions:
             await require(datasette, request, action)
+        if MANAGE in self.actions:
+            request.scope[MANAGED] = True  # the rules' Viewer need not ask again
         methods = self.methods()
         if request.method not in methods:
             return Response.text("Method not allowed", status=405, headers={"Allow": ", ".join(methods), **VARY})
@@ -96,7 +99,9 @@ async def viewer_of(datasette, request, state):
     """The rules' Viewer for this request's actor, worked out once per request."""
     viewer = request.scope.get(VIEWER)
     if viewer is None:
-        viewer = request.scope[VIEWER] = await rules.viewer(datasette, state.settings, request.actor)
+        viewer = request.scope[VIEWER] = await rules.viewer(
+            datasette, state.settings, request.actor, manage=request.scope.get(MANAGED)
+        )
     return viewer
 
 
