@@ -216,18 +216,23 @@ async def listing(datasette, state):
     return built
 
 
-async def entry(datasette, state, name):
-    """The entry for ``name`` with its value checked, or None if it is not listed."""
+async def entry(datasette, state, name, shown=True):
+    """The entry for ``name`` with its value checked, or None if it is not listed.
+
+    ``shown=False`` is for a change that answers with a redirect: its last use
+    is not read and its value not decrypted, since nothing shows them.
+    """
     registered = await state.registry.get(datasette)
     row = await store.summary(state.db, name)
     if name not in registered and (row is None or row["deleted_at"]):
         return None
-    use = state.usage.pending_use(name) or await store.use(state.db, name)
+    use = (state.usage.pending_use(name) or await store.use(state.db, name)) if shown else None
     found = _entry(
         name, registered.get(name), row, use, rotation_cutoff(state.settings.max_age_days),
         _file_of(state.files, registered, name),
     )
-    check_values(state, [found])
+    if shown:
+        check_values(state, [found])
     return found
 
 

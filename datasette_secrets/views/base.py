@@ -83,7 +83,9 @@ class SecretView(SecretsView):
 
     async def prepare(self, request, datasette):
         name = model.name_from_slug(request.url_vars["name"])
-        entry = await model.entry(datasette, self.state, name) if name is not None else None
+        # A POST without htmx answers with a redirect: nothing of the entry is shown.
+        shown = request.method != "POST" or is_htmx(request)
+        entry = await model.entry(datasette, self.state, name, shown) if name is not None else None
         if entry is None:
             raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
         self.entry = entry
