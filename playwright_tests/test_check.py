@@ -15,7 +15,8 @@ from helpers import (
 
 
 def result(page, name):
-    return page.locator(f"#check-{name}")
+    """The Test result: a row of its own under the secret's, spanning it (issue 16)."""
+    return feedback(page, name).locator(".secret-check-ok, .secret-check-failed")
 
 
 def test_pass_and_fail_in_place(root_page, context, server):

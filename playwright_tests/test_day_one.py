@@ -53,7 +53,7 @@ def test_menu_to_manage_secrets_then_set_one(page, context, server):
     updated = alpha.locator("td.secret-updated")
     expect(updated).to_have_text("just now by root")
     expect(updated.locator("time")).to_have_attribute("title", UTC_TITLE)
-    expect(alpha.get_by_role("button", name="Edit ALPHA_API_KEY")).to_be_visible()
+    expect(alpha.get_by_role("link", name="Edit ALPHA_API_KEY")).to_be_visible()
     expect(alpha.get_by_role("button", name="History of ALPHA_API_KEY")).to_be_visible()
     expect(alpha.get_by_role("button", name="Delete ALPHA_API_KEY")).to_be_visible()
     assert_no_page_load(page)

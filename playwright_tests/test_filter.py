@@ -63,7 +63,7 @@ def test_active_search_filters_as_you_type(root_page, context, server):
     # Rows that came from a filter swap still work.
     box.fill("gamma")
     expect_only(page, "GAMMA_WEBHOOK_SECRET")
-    row(page, "GAMMA_WEBHOOK_SECRET").get_by_role("button", name="Set GAMMA_WEBHOOK_SECRET").click()
+    row(page, "GAMMA_WEBHOOK_SECRET").get_by_role("link", name="Set GAMMA_WEBHOOK_SECRET").click()
     expect(row(page, "GAMMA_WEBHOOK_SECRET").locator("form.secret-form")).to_be_visible()
     assert_no_page_load(page)
 

@@ -25,7 +25,7 @@ def expect_message(page, name, text):
 
 def test_set_and_edit_without_javascript(nojs, server):
     page = nojs
-    row(page, "ALPHA_API_KEY").get_by_role("button", name="Set ALPHA_API_KEY").click()
+    row(page, "ALPHA_API_KEY").get_by_role("link", name="Set ALPHA_API_KEY").click()
     expect(page).to_have_url(re.compile(r"/-/secrets/ALPHA_API_KEY\??$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Set ALPHA_API_KEY")
     expect(page.get_by_role("link", name="Get an Alpha key (opens in a new tab)")).to_be_visible()
@@ -40,7 +40,7 @@ def test_set_and_edit_without_javascript(nojs, server):
     expect(value_cell(page, "ALPHA_API_KEY")).to_contain_text(MASK + "NOJS")
     snap(page, "no-js")
 
-    row(page, "ALPHA_API_KEY").get_by_role("button", name="Edit ALPHA_API_KEY").click()
+    row(page, "ALPHA_API_KEY").get_by_role("link", name="Edit ALPHA_API_KEY").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit ALPHA_API_KEY")
     new_value = page.get_by_label("New value")
     expect(new_value).to_have_attribute("type", "password")
@@ -72,7 +72,7 @@ def test_validation_error_without_javascript(nojs, server):
 
 def test_cancel_without_javascript(nojs, server):
     page = nojs
-    row(page, "BETA_TOKEN").get_by_role("button", name="Set BETA_TOKEN").click()
+    row(page, "BETA_TOKEN").get_by_role("link", name="Set BETA_TOKEN").click()
     page.get_by_label("Value", exact=True).fill("not-saved")
     page.get_by_role("link", name="Cancel").click()
     expect(page).to_have_url(server.path("/-/secrets#secret-BETA_TOKEN"))

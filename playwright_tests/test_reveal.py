@@ -72,7 +72,7 @@ def test_reveal_swaps_only_the_value_cell(root_page, context, server):
     seed(context, server, "BETA_TOKEN", "beta-secret")
     open_secrets(page, server)
     expect(reveal(page, "BETA_TOKEN")).to_have_text("beta-secret")
-    expect(row(page, "BETA_TOKEN").get_by_role("button", name="Edit BETA_TOKEN")).to_be_visible()
+    expect(row(page, "BETA_TOKEN").get_by_role("link", name="Edit BETA_TOKEN")).to_be_visible()
     expect(row(page, "BETA_TOKEN").get_by_role("rowheader")).to_have_text("BETA_TOKEN")
     assert_no_page_load(page)
 
@@ -109,7 +109,7 @@ def test_manager_without_reveal_permission(page, context, server):
     expect(cell).not_to_contain_text("9876")  # no last four for those who may not reveal
     expect(page.get_by_role("button", name=re.compile(r"^(Reveal|Copy)"))).to_have_count(0)
     # A manager can still edit, see history and delete.
-    expect(row(page, "ALPHA_API_KEY").get_by_role("button", name="Edit ALPHA_API_KEY")).to_be_visible()
+    expect(row(page, "ALPHA_API_KEY").get_by_role("link", name="Edit ALPHA_API_KEY")).to_be_visible()
     expect(row(page, "ALPHA_API_KEY").get_by_role("button", name="History of ALPHA_API_KEY")).to_be_visible()
     expect(row(page, "ALPHA_API_KEY").get_by_role("button", name="Delete ALPHA_API_KEY")).to_be_visible()
 

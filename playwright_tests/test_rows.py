@@ -45,7 +45,7 @@ def test_environment_variable_row_is_read_only(root_page, context, server):
     page = root_page
     secret = row(page, "ENV_SECRET")
     cell = value_cell(page, "ENV_SECRET")
-    expect(cell).to_contain_text("Environment variable")
+    expect(cell).to_contain_text("From environment")
     expect(cell.locator("code")).to_have_text("DATASETTE_SECRETS_ENV_SECRET")
     expect(secret.get_by_role("button")).to_have_count(0)  # no Set, Edit, History, Delete, Reveal or Copy
     expect(page.locator("body")).not_to_contain_text(ENV_SECRET_VALUE)

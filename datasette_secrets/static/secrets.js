@@ -120,12 +120,14 @@ function close(part, body, focusInside) {
 // filled with the stored value). Added here: without JavaScript it could not work.
 function addShowButtons(root) {
   for (const input of root.querySelectorAll(".secret-form input[name=secret]")) {
-    if (input.nextElementSibling && input.nextElementSibling.matches("[data-show]")) continue;
+    // Beside the label, before the field: Tab still goes from the value to the note.
+    const head = input.form.querySelector(".secret-value-head");
+    if (!head || head.querySelector("[data-show]")) continue;
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.show = "";
     button.setAttribute("aria-controls", input.id);
-    input.after(button);
+    head.append(button);
     showValue(button, false);
   }
 }
