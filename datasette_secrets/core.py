@@ -27,7 +27,8 @@ from .events import (
     SetSecretEvent,
     UpdateSecretNoteEvent,
 )
-from .state import STATES, UNKNOWN, State, remember
+from .cache import UNKNOWN
+from .state import STATES, State, remember
 
 log = logging.getLogger("datasette_secrets")
 
@@ -156,7 +157,7 @@ async def get_secret(datasette, name, actor_id=None):
     ``SecretFileError`` when that file cannot be read (missing, unreadable,
     empty, not UTF-8): the stored value is not returned instead.
 
-    Cheap enough for every request: see ``state`` for what is cached and why.
+    Cheap enough for every request: see ``cache`` for what is cached and why.
     """
     state = STATES.get(id(datasette))
     if state is None or not state.migrated:

@@ -446,7 +446,7 @@ async def newest_legacy(db, legacy_key_id, limit):
 # --- end of the wrong-key check ---
 
 
-# --- Tamper checks (state.Cache): a planted old-format row on top of current-format ones ---
+# --- Tamper checks (cache.Cache): a planted old-format row on top of current-format ones ---
 
 # Does any version of :name, deleted ones too, hold the current format (0x02,
 # under a key id other than the legacy one)? Stops at the first such row.
