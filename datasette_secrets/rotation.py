@@ -29,7 +29,7 @@ import inspect
 import logging
 from dataclasses import dataclass, field
 
-from . import store, store_personal
+from . import store_keys, store_personal
 from .config import PLUGIN, ConfigError
 from .core import actor_id_of
 from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretDecryptionError
@@ -89,7 +89,7 @@ async def count_by_key(db):
     Every key id in the tables appears, ``default`` (legacy Fernet rows) and
     ids no configured key has among them.
     """
-    counts = await store.count_by_key(db)
+    counts = await store_keys.count_by_key(db)
     for key_id, count in (await store_personal.count_by_key(db)).items():
         counts[key_id] = counts.get(key_id, 0) + count
     return dict(sorted(counts.items()))
@@ -102,7 +102,7 @@ async def count_to_rotate(state):
     """
     key_id = _current_key(state).id
     return sum([
-        await store.count_to_rotate(state.db, key_id, VERSION_BOUND),
+        await store_keys.count_to_rotate(state.db, key_id, VERSION_BOUND),
         await store_personal.count_to_rotate(state.db, key_id, VERSION_BOUND),
     ])
 
@@ -141,10 +141,10 @@ async def _key_problem(state):
     if keyring.primary is None:
         return None
     configured = [key.id for key in keyring.keys]
-    fits, anything = await store.key_fits(state.db, configured)
+    fits, anything = await store_keys.key_fits(state.db, configured)
     if fits or not anything:
         return None
-    for stored in await store.newest_legacy(state.db, LEGACY_KEY_NAME, LEGACY_SAMPLE):
+    for stored in await store_keys.newest_legacy(state.db, LEGACY_KEY_NAME, LEGACY_SAMPLE):
         if _legacy_decrypts(keyring, stored):
             return None
     return _wrong_key_message(await count_by_key(state.db), configured)
@@ -229,8 +229,8 @@ async def rotate(
 async def _rotate_batches(db, keyring, report, batch_size, on_batch):
     """Shared values first, then actors' own values (their rows carry the owner)."""
     done = 0
-    for table in (store, store_personal):
-        after = store.FIRST_ID
+    for table in (store_keys, store_personal):
+        after = store_keys.FIRST_ID
         while True:
             batch = await table.versions_to_rotate(db, report.key_id, VERSION_BOUND, after, batch_size)
             if not batch:
@@ -240,7 +240,7 @@ async def _rotate_batches(db, keyring, report, batch_size, on_batch):
 
 
 async def _rotate_batch(db, keyring, report, table, batch, done, on_batch):
-    """Re-encrypt one batch of ``table`` (store or store_personal); the new ``done``."""
+    """Re-encrypt one batch of ``table`` (store_keys or store_personal); the new ``done``."""
     rewrites = []
     for stored in batch:
         rewrite = _reencrypt(keyring, stored, report.failed)
@@ -309,7 +309,7 @@ def _reencrypt(keyring, stored, failed):
 
 async def _finish(datasette, state, report, actor):
     report.after = await count_by_key(state.db)
-    await store.record_rotation(state.db, report.summary(), actor_id_of(actor))
+    await store_keys.record_rotation(state.db, report.summary(), actor_id_of(actor))
     await datasette.track_event(
         RotateKeysEvent(actor=actor, rotated=report.rotated, key_id=report.key_id, failed=len(report.failed))
     )

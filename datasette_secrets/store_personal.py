@@ -194,7 +194,7 @@ async def versions_to_rotate(db, key_id, prefix, after, limit):
 
 
 async def rewrite_versions(db, rewrites):
-    """As store.rewrite_versions, for personal rows: the ids NOT rewritten."""
+    """As store_keys.rewrite_versions, for personal rows: the ids NOT rewritten."""
 
     def write(conn):
         return [r["id"] for r in rewrites if conn.execute(REWRITE_VERSION, r).rowcount == 0]

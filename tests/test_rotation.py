@@ -18,7 +18,7 @@ from datasette.app import Datasette
 from datasette.cli import cli
 from datasette.utils import StartupError
 
-from datasette_secrets import SecretDecryptionError, get_secret, rotation, store
+from datasette_secrets import SecretDecryptionError, get_secret, rotation, store_keys
 from datasette_secrets.config import ConfigError
 from datasette_secrets.core import ready
 from datasette_secrets.crypto import Key, Keyring, _derive
@@ -361,13 +361,13 @@ async def test_cancelled_while_a_batch_is_written_counts_that_batch(
     ds = make_datasette(key=key, internal=internal, settings=previous(other_key))
     state = await started(ds)
     rotating = asyncio.current_task()
-    write = store.rewrite_versions
+    write = store_keys.rewrite_versions
 
     async def cancelled_while_writing(db, rewrites):
         rotating.cancel()
         return await write(db, rewrites)
 
-    monkeypatch.setattr(store, "rewrite_versions", cancelled_while_writing)
+    monkeypatch.setattr(store_keys, "rewrite_versions", cancelled_while_writing)
     with pytest.raises(asyncio.CancelledError):
         await rotation.rotate(ds, state, ROOT, batch_size=2)
     rotating.uncancel()
@@ -413,7 +413,7 @@ async def test_a_version_changed_during_rotation_is_not_overwritten(
     ds = make_datasette(key=key, internal=internal, settings=previous(other_key))
     state = await started(ds)
     ids = sorted(expected)
-    read_batch = store.versions_to_rotate
+    read_batch = store_keys.versions_to_rotate
     # Another process's work, between this run reading a batch and writing it:
     # row ids[0] re-encrypted by another rotation, row ids[1] given a new note.
     elsewhere = Key(key).encrypt("API_KEY", 1, "api-1")
@@ -428,7 +428,7 @@ async def test_a_version_changed_during_rotation_is_not_overwritten(
             await db.execute_write("update datasette_secrets set note = 'changed' where id = ?", [ids[1]])
         return batch
 
-    monkeypatch.setattr(store, "versions_to_rotate", read_then_someone_else_writes)
+    monkeypatch.setattr(store_keys, "versions_to_rotate", read_then_someone_else_writes)
     report = await rotation.rotate(ds, state, batch_size=3)
 
     assert report.changed_meanwhile == [ids[0]] and report.rotated == 5 and not report.complete

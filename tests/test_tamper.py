@@ -277,16 +277,16 @@ async def test_upgraded_rows_a_new_value_and_a_rotation_are_served(ds, key):
 @pytest.mark.asyncio
 async def test_the_format_check_queries_only_for_old_format_rows(ds, key, monkeypatch):
     """The extra query runs on a cache miss, and only when the live row is in an old format."""
-    from datasette_secrets import store
+    from datasette_secrets import store_keys
 
     calls = []
-    original = store.has_version_bound
+    original = store_keys.has_version_bound
 
     async def counting(*args):
         calls.append(args[1])
         return await original(*args)
 
-    monkeypatch.setattr(store, "has_version_bound", counting)
+    monkeypatch.setattr(store_keys, "has_version_bound", counting)
     await store_value(ds, "API_KEY", VALUES[0])
     await insert_row(ds, "OTHER_KEY", legacy_token(key, VALUES[1]), "default")
     for _ in range(3):
