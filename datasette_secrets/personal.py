@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from . import store_personal
-from .core import Conflict, actor_id_of, is_key, run_check
+from .checks import run_check
+from .core import Conflict, actor_id_of, is_key
 from .crypto import SecretDecryptionError
 from .events import DeleteOwnSecretEvent, RevealOwnSecretEvent, SetOwnSecretEvent
 from .registry import Registration

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 import pytest_asyncio
 
-from datasette_secrets import Secret, core
+from datasette_secrets import Secret, checks
 from secret_helpers import HX, MANAGER, OTHER, ROOT, audit_rows, flash_messages, follow, parse, row_of, secrets_plugin, store_value
 
 GOOD = "sk-good-0123456789abcdef"
@@ -36,7 +36,7 @@ def wrong_shape_check(datasette, value):
 
 @pytest_asyncio.fixture
 async def checked(register_plugin, make_datasette, monkeypatch):
-    monkeypatch.setattr(core, "CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(checks, "CHECK_SECONDS", 0.2)
     register_plugin(
         secrets_plugin(
             Secret("SHAPED_KEY", "Has a check", check=shape_check),

@@ -6,7 +6,7 @@ and not write-only mode), is rate limited per actor and audited.
 
 from datasette import Response
 
-from .. import core
+from .. import checks, core
 from ..core import Conflict
 from ..crypto import SecretDecryptionError
 from ..rules import MANAGE, REVEAL
@@ -54,7 +54,7 @@ class TestView(SecretView):
         state, entry = self.state, self.entry
         self.can.require("test")
         limit(state.checks, request, "tests")
-        result = await core.check(datasette, state, entry, request.actor)
+        result = await checks.check(datasette, state, entry, request.actor)
         text = ("✓ " if result.ok else "✗ ") + result.message
         if not is_htmx(request):
             return await redirect_with_flash(datasette, request, state, entry, f"Test of {entry.name}: {text}")
