@@ -13,7 +13,7 @@ from secret_helpers import (
     ROOT,
     audit_rows,
     parse,
-    secret_rows,
+    snapshot,
     store_value,
 )
 
@@ -41,10 +41,6 @@ async def seeded(example_plugin, make_datasette):
     await store_value(ds, "API_KEY", VALUE + "-v1", note="first")
     await store_value(ds, "API_KEY", VALUE, note="second")
     return ds
-
-
-async def snapshot(ds):
-    return await secret_rows(ds), await audit_rows(ds)
 
 
 def assert_error_fragment(response):
@@ -189,6 +185,8 @@ MANAGER_STATUSES.update({
     (MINE + "/{name}/row", "POST"): (405, 405),
     (MINE + "/{name}/delete", "GET"): (404, 404),
     (MINE + "/{name}/delete", "POST"): (404, 404),
+    (MINE + "/{name}/history", "GET"): (404, 404),
+    (MINE + "/{name}/history", "POST"): (405, 405),
     **{(MINE + f"/{{name}}/{action}", "GET"): (405, 405) for action in ("reveal", "copy", "test")},
     **{(MINE + f"/{{name}}/{action}", "POST"): (404, 404) for action in ("reveal", "copy", "test")},
     (SECRET + "/owners", "GET"): (404, 404),  # not a personal secret
@@ -223,6 +221,7 @@ ALLOWED_METHODS = {
     MINE + "/{name}": "GET, POST, HEAD",
     MINE + "/{name}/row": "GET, HEAD",
     MINE + "/{name}/delete": "GET, POST, HEAD",
+    MINE + "/{name}/history": "GET, HEAD",
     MINE + "/{name}/reveal": "POST",
     MINE + "/{name}/copy": "POST",
     MINE + "/{name}/test": "POST",

@@ -226,3 +226,18 @@ def test_command_line_sets_deletes_and_counts_own_values(tmp_path, key, register
     failed(run("delete", "AI_KEY", "--actor", "alice", *options), "alice has no value of their own for AI_KEY")
     rows = {row["name"]: row for row in json_module.loads(ok(run("list", "--json", *options)).output)}
     assert rows["AI_KEY"]["personal_values"] == 1
+
+
+@pytest.mark.asyncio
+async def test_the_owner_sees_the_history_of_their_own_value(ds):
+    await set_own(ds, ALICE, ALICE_VALUE)
+    await set_own(ds, ALICE, "sk-alice-second-000")
+    await ds.client.post("/-/secrets/AI_KEY/owners", data={"actor": "alice"}, actor=ROOT)
+    page = await ds.client.get("/-/secrets/-/mine/AI_KEY/history", actor=ALICE)
+    assert page.status_code == 200
+    rows = [r.get_text(" ", strip=True) for r in parse(page).select("tbody tr")]
+    assert [row.split()[0] for row in rows] == ["2", "1"]
+    assert "by root (an admin)" in rows[0]
+    assert "Zq7kW9" not in page.text and "second" not in page.text
+    bob = await ds.client.get("/-/secrets/-/mine/AI_KEY/history", actor=BOB)
+    assert "never stored" in bob.text

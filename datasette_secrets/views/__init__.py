@@ -15,7 +15,8 @@ from .importing import ImportConfirmView, ImportView
 from .index import IndexView
 from .keys import KeysView, RotateView
 from .mine import (
-    MineView, OwnCopyView, OwnDeleteView, OwnEditView, OwnRevealView, OwnRowView, OwnTestView,
+    MineView, OwnCopyView, OwnDeleteView, OwnEditView, OwnHistoryView, OwnRevealView, OwnRowView,
+    OwnTestView,
 )
 from .owners import OwnersView
 from .row import DeleteView, EditView, HistoryView, MaskView, RestoreView, RowView
@@ -37,6 +38,7 @@ ROUTES = [
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/reveal$", OwnRevealView),
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/copy$", OwnCopyView),
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/test$", OwnTestView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/history$", OwnHistoryView),
     (r"^/-/secrets/(?P<name>[^/]+)$", EditView),
     (r"^/-/secrets/(?P<name>[^/]+)/row$", RowView),
     (r"^/-/secrets/(?P<name>[^/]+)/history$", HistoryView),

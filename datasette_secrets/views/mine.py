@@ -9,10 +9,10 @@ message), htmx on top, as on the admin page.
 
 from datasette import NotFound, Response
 
-from .. import core, personal, rotation, rules
+from .. import core, personal, rotation, rules, store_personal
 from ..rules import OWN
 from .base import SecretsView, is_htmx, limit, read_form
-from .context import list_context
+from .context import display_name, list_context
 from .render import render, render_either
 
 MINE = "/-/secrets/-/mine"
@@ -90,6 +90,18 @@ class OwnEditView(OwnView):
             response = await render(datasette, request, "secrets_mine_edit.html", context)
         response.status = status
         return response
+
+
+class OwnHistoryView(OwnView):
+    """Every version of the actor's own value: when stored, deleted (and by whom), last used."""
+
+    async def get(self, request, datasette):
+        versions = await store_personal.history(self.state.db, self.entry.name, self.entry.owner)
+        context = await mine_context(datasette, request, self.state, [self.entry])
+        ids = sorted({v["deleted_by"] for v in versions if v["deleted_by"] is not None})
+        actors = await datasette.actors_from_ids(ids) if ids else {}
+        context.update(entry=self.entry, versions=versions, actor_name=lambda id: display_name(actors, id))
+        return await render(datasette, request, "secrets_mine_history.html", context)
 
 
 class OwnRowView(OwnView):
