@@ -338,7 +338,7 @@ def test_delete_then_undo_restores_the_newest_version(page, context, new_context
     check_state(page, "deleted-undo", width)
 
     undo.click()
-    expect(status(page)).to_have_text(f"Restored {name} version 2 as version 3.")
+    expect(status(page)).to_have_text(f"Restored {name}.")  # not version arithmetic (issue 16)
     expect(version_cell(page, name)).to_have_text("3")
     expect(reveal(page, name)).to_have_text(newest)
     hide(page, name)
@@ -354,7 +354,7 @@ def test_delete_then_undo_restores_the_newest_version(page, context, new_context
         expect(value_cell(nojs, name)).to_have_text("Deleted")
         check_state(nojs, "deleted-undo-nojs", width, axe=False)
         feedback(nojs, name).get_by_role("button", name=f"Undo {name}", exact=True).click()
-        expect(feedback(nojs, name)).to_have_text(f"Restored {name} version 3 as version 4.")
+        expect(feedback(nojs, name)).to_have_text(f"Restored {name}.")
         expect(version_cell(nojs, name)).to_have_text("4")
         row(nojs, name).get_by_role("button", name=f"Reveal {name}", exact=True).click()
         expect(nojs.locator(f"code#revealed-{name}")).to_have_text(newest)
@@ -474,7 +474,7 @@ def test_keyboard_only(page, context, start_datasette, width):
     value = editor(page, name).get_by_label("New value")
 
     press_until_focused(page, edit)
-    page.keyboard.press("Space")
+    page.keyboard.press("Enter")  # Edit is a link to the editor's page (issue 16)
     expect(value).to_be_focused()
     page.keyboard.type("alpha-typed-at-the-keyboard")
     page.keyboard.press("Enter")
@@ -506,12 +506,13 @@ def test_keyboard_only(page, context, start_datasette, width):
     expect(confirmation(page, name)).to_have_count(0)
     expect(delete).to_be_focused()
 
-    # The History toggle keeps the focus, open and closed.
+    # History brings focus to its heading; the toggle closes it and keeps the focus.
     press_until_focused(page, history, "Shift+Tab")
     page.keyboard.press("Enter")
     expect(history).to_have_attribute("aria-expanded", "true")
     expect(history_row(page, name)).to_be_visible()
-    expect(history).to_be_focused()
+    expect(history_row(page, name).get_by_role("heading", name=f"History of {name}")).to_be_focused()
+    history.focus()
     page.keyboard.press("Space")
     expect(history).to_have_attribute("aria-expanded", "false")
     expect(history_row(page, name)).to_have_count(0)
