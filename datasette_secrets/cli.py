@@ -1,39 +1,25 @@
 """``datasette secrets ...`` commands: the ``secrets`` click group, which the
-``register_commands`` hook adds to Datasette's cli, and one function per command.
+``register_commands`` hook adds to Datasette's cli, with each command's
+arguments, options and help; what each command does is in ``commands``.
 
 Every command but generate-encryption-key takes the options of ``datasette
 serve`` that decide the configuration and where secrets live
 (``serve_options``), and changes secrets through the same code as the admin
 page (``core``), so versions, audit rows and events are the same; the audit
 row's detail says the change came from the command line. No command ever
-prints a value, or any part of one.
+prints a value, or any part of one. Reading a value from standard input or
+a hidden prompt is here, beside the terminal it asks.
 """
 
 import asyncio
-import contextlib
 import sys
 
 import click
 from datasette.utils.sqlite import sqlite3
 
-from . import core, dotenv, imports, model, personal, rotation, rules, store, terminal
-from .config import PLUGIN
-from .core import Conflict
+from . import commands, core, rotation, terminal
 from .crypto import generate_key
-from .registry import NAME_PATTERN
-from .serve_options import (
-    ROTATE_REFUSED,
-    check_key,
-    key_checked,
-    require_key,
-    run,
-    serve_options,
-    started,
-)
-
-# The audit row's detail for changes made here (the actor is empty: nobody signs in).
-FROM_COMMAND_LINE = "command line"
-IMPORTED = "command line import"
+from .serve_options import key_checked, run, serve_options
 
 # For a file argument that does not exist: never repeated, since it may be a
 # value typed by mistake (it would then also be in the shell's history).
@@ -110,7 +96,7 @@ def rotate_key(ds, dry_run, force, batch_size):
     newest do not decrypt with the configured keys.
     """
     try:
-        complete = asyncio.run(_rotate(ds, dry_run, batch_size, force))
+        complete = asyncio.run(commands.rotate(ds, dry_run, batch_size, force))
     except sqlite3.Error as e:  # e.g. locked by a long write of another process
         raise click.ClickException(
             f"Stopped by a database error: {e}. Batches already written are kept, and "
@@ -137,7 +123,7 @@ def list_secrets(ds, as_json):
     (times in ISO 8601, UTC), due_for_rotation and personal_values (how
     many actors have their own value of a personal secret, else null).
     """
-    terminal.print_list(run(ds, lambda state: _list_rows(ds, state)), as_json)
+    terminal.print_list(run(ds, lambda state: commands.list_rows(ds, state)), as_json)
 
 
 @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
@@ -163,10 +149,10 @@ def set_secret(ds, name, note, actor, force):
     when the old values are lost for good and this key replaces theirs.
     """
     if actor is not None:
-        number = run(ds, key_checked(lambda state: _set_own(ds, state, name, actor), force))
+        number = run(ds, key_checked(lambda state: commands.set_own(ds, state, name, actor, _read_value), force))
         terminal.echo(f"Saved {terminal.printable(actor)}'s own {name}: version {number}.")
         return
-    number, shadowed = run(ds, key_checked(lambda state: _set(ds, state, name, note), force))
+    number, shadowed = run(ds, key_checked(lambda state: commands.set_value(ds, state, name, note, _read_value), force))
     terminal.print_saved(name, number, shadowed)
 
 
@@ -183,10 +169,10 @@ def delete_secret(ds, name, actor):
         datasette secrets delete OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
     if actor is not None:
-        run(ds, lambda state: _delete_own(ds, state, name, actor))
+        run(ds, lambda state: commands.delete_own(ds, state, name, actor))
         terminal.echo(f"Deleted {terminal.printable(actor)}'s own {name}: plugins give them the shared value.")
         return
-    terminal.print_deleted(name, run(ds, lambda state: _delete(ds, state, name)))
+    terminal.print_deleted(name, run(ds, lambda state: commands.delete_value(ds, state, name)))
 
 
 @secrets.command(name="history", short_help="List the stored versions of a secret, never a value.")
@@ -200,7 +186,7 @@ def history(ds, name):
     \b
         datasette secrets history OPENAI_API_KEY --internal internal.db -c datasette.yml
     """
-    terminal.print_history(name, *run(ds, lambda state: _history(ds, state, name)))
+    terminal.print_history(name, *run(ds, lambda state: commands.history(ds, state, name)))
 
 
 @secrets.command(name="import", short_help="Store the secrets of a .env file, in one transaction.")
@@ -228,93 +214,15 @@ def import_file(ds, file, dry_run, force):
     (probably the wrong key), nothing is stored (--dry-run still reports,
     with a warning); --force stores anyway.
     """
-    entries = _read_dotenv(file)
+    entries = commands.read_dotenv(file)
     name = "standard input" if file == "-" else file
     planned, numbers = run(
-        ds, key_checked(lambda state: _import(ds, state, entries, dry_run), force or dry_run)
+        ds, key_checked(lambda state: commands.import_entries(ds, state, entries, dry_run), force or dry_run)
     )
     terminal.print_import(name, planned, numbers, dry_run)
 
 
-def _unknown(name, nothing_stored=False):
-    also = ", and nothing is stored for it" if nothing_stored else ""
-    if not NAME_PATTERN.fullmatch(name):
-        # Not a name at all: maybe a value typed in its place (set sk-..., set NAME=sk-...).
-        return click.ClickException(
-            "That is not a secret name (names are letters, digits and _, not starting with a digit); "
-            f"it is not repeated here, in case it is a value{also}."
-        )
-    return click.ClickException(
-        f"No installed plugin registers a secret called {terminal.printable(name)}{also}."
-    )
-
-
-# datasette secrets list
-
-
-async def _list_rows(ds, state):
-    listing = await model.listing(ds, state)
-    entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
-    owners = await personal.owners(state)
-    return [terminal.list_row(entry, len(owners.get(entry.name, []))) for entry in entries]
-
-
-# datasette secrets set, delete, history
-
-
-async def _set(ds, state, name, note):
-    """(version number, whether an environment variable shadows it)."""
-    entry = await model.entry(ds, state, name)
-    if entry is None:
-        raise _unknown(name)
-    if entry.is_orphan:
-        raise click.ClickException(
-            f"No installed plugin registers {terminal.printable(name)}: it can only be deleted."
-        )
-    require_key(state)
-    if note is None:  # as on the admin page, whose form starts with the current note
-        note = (entry.stored or {}).get("note") or "" if entry.is_set else ""
-    note = note.strip()
-    # Checked before asking for the value, which would otherwise be typed for nothing.
-    if problem := core.validate(entry, "placeholder", note).get("note"):
-        raise click.ClickException(problem + " Nothing was stored.")
-    value = _read_value(name)
-    if not value:
-        raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
-    errors = core.validate(entry, value, note)
-    if errors:
-        raise click.ClickException(" ".join(errors.values()) + " Nothing was stored.")
-    number, _ = await core.save(ds, state, entry, value, note, None, detail=FROM_COMMAND_LINE)
-    return number, entry.env
-
-
-async def _own_entry(ds, state, name, actor):
-    entry = await personal.entry(ds, state, name, actor)
-    if entry is None:
-        if not (await state.registry.get(ds)).get(name):
-            raise _unknown(name)
-        raise click.ClickException(f"{name} is not a personal secret: no value of an actor's own is kept for it.")
-    return entry
-
-
-async def _set_own(ds, state, name, actor):
-    """``actor``'s own value of a personal secret, from stdin or a prompt: its version number."""
-    await _own_entry(ds, state, name, actor)
-    require_key(state)
-    value = _read_value(name)
-    if not value:
-        raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
-    if len(value) > core.MAX_VALUE_LENGTH:
-        raise click.ClickException(f"The value is too long: at most {core.MAX_VALUE_LENGTH:,} characters.")
-    return await personal.save(ds, state, name, actor, value, None)
-
-
-async def _delete_own(ds, state, name, actor):
-    if not (await _own_entry(ds, state, name, actor)).is_set:
-        raise click.ClickException(f"{terminal.printable(actor)} has no value of their own for {name}.")
-    await personal.delete(ds, state, name, actor, None, detail=FROM_COMMAND_LINE)
-
-
+# Reading a value stays here, by the terminal it asks (tests replace _stdin_is_terminal and _read_value).
 def _stdin_is_terminal():
     return sys.stdin is not None and sys.stdin.isatty()
 
@@ -331,111 +239,3 @@ def _read_value(name):
             click.prompt(f"Value for {name}", hide_input=True, confirmation_prompt=True, err=True)
         )
     return core.clean_value(_read_stdin())
-
-
-async def _delete(ds, state, name):
-    """The entry as it was before it was deleted."""
-    entry = await model.entry(ds, state, name)
-    if entry is None:
-        if await store.summary(state.db, name) is None:
-            raise _unknown(name, nothing_stored=True)
-        raise click.ClickException(
-            f"{terminal.printable(name)} has no stored value to delete: it is already deleted."
-        )
-    if not entry.is_set:
-        already = " (it is already deleted)" if entry.is_deleted else ""
-        raise click.ClickException(f"{name} has no stored value to delete{already}.")
-    await core.delete(ds, state, name, None, detail=FROM_COMMAND_LINE)
-    return entry
-
-
-async def _history(ds, state, name):
-    """(registration or None, whether an environment variable sets it, versions newest first)."""
-    registration = (await state.registry.get(ds)).get(name)
-    versions = await store.history(state.db, name)
-    if registration is None and not versions:
-        raise _unknown(name, nothing_stored=True)
-    return registration, registration is not None and core.env_value(name) is not None, versions
-
-
-# datasette secrets import
-
-
-def _read_dotenv(path):
-    """The entries of the .env file at ``path`` ("-": stdin); a bad file stops the command."""
-    shown = "standard input" if path == "-" else path
-    # A character past the limit is enough for parse to refuse: a huge file is never read whole.
-    most = dotenv.MAX_TEXT + 1
-    try:
-        if path == "-":
-            text = sys.stdin.read(most) if sys.stdin is not None else ""
-        else:
-            with open(path, encoding="utf-8") as f:
-                text = f.read(most)
-    except OSError as e:
-        raise click.ClickException(f"Could not read {shown}: {e.strerror or e}. Nothing was stored.")
-    except UnicodeDecodeError as e:
-        raise click.ClickException(
-            f"Could not read {shown}: it is not UTF-8 text (byte {e.start + 1}). Nothing was stored."
-        )
-    try:
-        return dotenv.parse(text)
-    except dotenv.DotenvError as e:
-        lines = "\n".join(f"  {error}" for error in e.errors)
-        raise click.ClickException(
-            f"{shown} is not a .env file this can read, so nothing was stored:\n{lines}"
-        )
-
-
-async def _import(ds, state, entries, dry_run):
-    """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
-    require_key(state)
-    try:
-        # The rules decide whether the command line may compare (not in write-only mode).
-        may_compare = rules.may_learn(rules.command_line(state.settings), state.settings)
-        planned = await imports.plan(
-            ds, state, entries, compare=(lambda name: True) if may_compare else None, detail=IMPORTED
-        )
-    except imports.ValuesTooLong as e:
-        raise click.ClickException(str(e))
-    if dry_run:
-        return planned, {}
-    try:
-        numbers = await imports.store_planned(ds, state, planned, None, detail=IMPORTED)
-    except Conflict as e:
-        raise click.ClickException(f"{e.args[0]}: run the import again.")
-    return planned, numbers
-
-
-async def _rotate(ds, dry_run, batch_size, force=False):
-    """Run the rotation, printing what it does; True when nothing was left behind."""
-    async with started(ds) as state:
-        keyring = state.settings.keyring
-        if keyring.primary is None:
-            raise click.ClickException(
-                f"{PLUGIN}: no encryption_key is configured, so there is no key to rotate to. "
-                "Set encryption_key to the new key and list the old one in "
-                "previous_encryption_keys."
-            )
-        await check_key(state, force or dry_run, ROTATE_REFUSED)
-        counts = await rotation.count_by_key(state.db)
-        terminal.print_rotation_start(state.db.path or state.db.name, keyring, counts)
-        pending = await rotation.count_to_rotate(state)
-        terminal.print_rotation_pending(keyring, pending, dry_run)
-
-        tty = sys.stdout.isatty() and pending
-        with click.progressbar(length=pending, label="Re-encrypting") if tty else contextlib.nullcontext() as bar:
-
-            def on_batch(done, total):
-                if bar is not None:
-                    bar.length = total  # grows when rows are added while it runs
-                    bar.update(done - bar.pos)
-
-            report = await rotation.rotate(
-                ds, state, None, dry_run=dry_run, batch_size=batch_size, on_batch=on_batch
-            )
-
-        terminal.print_rotation(report, keyring)
-        return report.complete
-
-

@@ -1,0 +1,213 @@
+"""What the ``datasette secrets ...`` commands do, once ``cli`` has parsed them.
+
+One function per command (``list_rows``, ``set_value``, ``set_own``,
+``delete_value``, ``delete_own``, ``history``, ``read_dotenv`` with
+``import_entries``, ``rotate``), each run inside ``serve_options.run`` with
+the instance's State, so a change goes through the same code as the admin
+page (``core``, ``personal``, ``imports``, ``rotation``). A bad request is a
+``click.ClickException`` that says what was wrong and that nothing changed;
+none prints a value, or any part of one.
+"""
+
+import contextlib
+import sys
+
+import click
+
+from . import core, dotenv, imports, model, personal, rotation, rules, store, terminal
+from .config import PLUGIN
+from .core import Conflict
+from .registry import NAME_PATTERN
+from .serve_options import ROTATE_REFUSED, check_key, require_key, started
+
+# The audit row's detail for changes made here (the actor is empty: nobody signs in).
+FROM_COMMAND_LINE = "command line"
+IMPORTED = "command line import"
+
+
+def _unknown(name, nothing_stored=False):
+    also = ", and nothing is stored for it" if nothing_stored else ""
+    if not NAME_PATTERN.fullmatch(name):
+        # Not a name at all: maybe a value typed in its place (set sk-..., set NAME=sk-...).
+        return click.ClickException(
+            "That is not a secret name (names are letters, digits and _, not starting with a digit); "
+            f"it is not repeated here, in case it is a value{also}."
+        )
+    return click.ClickException(
+        f"No installed plugin registers a secret called {terminal.printable(name)}{also}."
+    )
+
+
+# datasette secrets list
+
+
+async def list_rows(ds, state):
+    """One row of ``terminal.list_row`` per secret, as the list command prints them."""
+    listing = await model.listing(ds, state)
+    entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
+    owners = await personal.owners(state)
+    return [terminal.list_row(entry, len(owners.get(entry.name, []))) for entry in entries]
+
+
+# datasette secrets set, delete, history
+
+
+async def set_value(ds, state, name, note, read_value):
+    """Store a new version of ``name``, its value from ``read_value(name)``:
+    (version number, whether an environment variable shadows it)."""
+    entry = await model.entry(ds, state, name)
+    if entry is None:
+        raise _unknown(name)
+    if entry.is_orphan:
+        raise click.ClickException(
+            f"No installed plugin registers {terminal.printable(name)}: it can only be deleted."
+        )
+    require_key(state)
+    if note is None:  # as on the admin page, whose form starts with the current note
+        note = (entry.stored or {}).get("note") or "" if entry.is_set else ""
+    note = note.strip()
+    # Checked before asking for the value, which would otherwise be typed for nothing.
+    if problem := core.validate(entry, "placeholder", note).get("note"):
+        raise click.ClickException(problem + " Nothing was stored.")
+    value = read_value(name)
+    if not value:
+        raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
+    errors = core.validate(entry, value, note)
+    if errors:
+        raise click.ClickException(" ".join(errors.values()) + " Nothing was stored.")
+    number, _ = await core.save(ds, state, entry, value, note, None, detail=FROM_COMMAND_LINE)
+    return number, entry.env
+
+
+async def _own_entry(ds, state, name, actor):
+    entry = await personal.entry(ds, state, name, actor)
+    if entry is None:
+        if not (await state.registry.get(ds)).get(name):
+            raise _unknown(name)
+        raise click.ClickException(f"{name} is not a personal secret: no value of an actor's own is kept for it.")
+    return entry
+
+
+async def set_own(ds, state, name, actor, read_value):
+    """Store ``actor``'s own value of a personal secret, from ``read_value(name)``: its version number."""
+    await _own_entry(ds, state, name, actor)
+    require_key(state)
+    value = read_value(name)
+    if not value:
+        raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
+    if len(value) > core.MAX_VALUE_LENGTH:
+        raise click.ClickException(f"The value is too long: at most {core.MAX_VALUE_LENGTH:,} characters.")
+    return await personal.save(ds, state, name, actor, value, None)
+
+
+async def delete_own(ds, state, name, actor):
+    """Delete ``actor``'s own value of the personal secret ``name``."""
+    if not (await _own_entry(ds, state, name, actor)).is_set:
+        raise click.ClickException(f"{terminal.printable(actor)} has no value of their own for {name}.")
+    await personal.delete(ds, state, name, actor, None, detail=FROM_COMMAND_LINE)
+
+
+async def delete_value(ds, state, name):
+    """Mark every stored version of ``name`` deleted: the entry as it was before."""
+    entry = await model.entry(ds, state, name)
+    if entry is None:
+        if await store.summary(state.db, name) is None:
+            raise _unknown(name, nothing_stored=True)
+        raise click.ClickException(
+            f"{terminal.printable(name)} has no stored value to delete: it is already deleted."
+        )
+    if not entry.is_set:
+        already = " (it is already deleted)" if entry.is_deleted else ""
+        raise click.ClickException(f"{name} has no stored value to delete{already}.")
+    await core.delete(ds, state, name, None, detail=FROM_COMMAND_LINE)
+    return entry
+
+
+async def history(ds, state, name):
+    """(registration or None, whether an environment variable sets it, versions newest first)."""
+    registration = (await state.registry.get(ds)).get(name)
+    versions = await store.history(state.db, name)
+    if registration is None and not versions:
+        raise _unknown(name, nothing_stored=True)
+    return registration, registration is not None and core.env_value(name) is not None, versions
+
+
+# datasette secrets import
+
+
+def read_dotenv(path):
+    """The entries of the .env file at ``path`` ("-": stdin); a bad file stops the command."""
+    shown = "standard input" if path == "-" else path
+    # A character past the limit is enough for parse to refuse: a huge file is never read whole.
+    most = dotenv.MAX_TEXT + 1
+    try:
+        if path == "-":
+            text = sys.stdin.read(most) if sys.stdin is not None else ""
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read(most)
+    except OSError as e:
+        raise click.ClickException(f"Could not read {shown}: {e.strerror or e}. Nothing was stored.")
+    except UnicodeDecodeError as e:
+        raise click.ClickException(
+            f"Could not read {shown}: it is not UTF-8 text (byte {e.start + 1}). Nothing was stored."
+        )
+    try:
+        return dotenv.parse(text)
+    except dotenv.DotenvError as e:
+        lines = "\n".join(f"  {error}" for error in e.errors)
+        raise click.ClickException(
+            f"{shown} is not a .env file this can read, so nothing was stored:\n{lines}"
+        )
+
+
+async def import_entries(ds, state, entries, dry_run):
+    """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
+    require_key(state)
+    try:
+        # The rules decide whether the command line may compare (not in write-only mode).
+        may_compare = rules.may_learn(rules.command_line(state.settings), state.settings)
+        planned = await imports.plan(
+            ds, state, entries, compare=(lambda name: True) if may_compare else None, detail=IMPORTED
+        )
+    except imports.ValuesTooLong as e:
+        raise click.ClickException(str(e))
+    if dry_run:
+        return planned, {}
+    try:
+        numbers = await imports.store_planned(ds, state, planned, None, detail=IMPORTED)
+    except Conflict as e:
+        raise click.ClickException(f"{e.args[0]}: run the import again.")
+    return planned, numbers
+
+
+async def rotate(ds, dry_run, batch_size, force=False):
+    """Run the rotation, printing what it does; True when nothing was left behind."""
+    async with started(ds) as state:
+        keyring = state.settings.keyring
+        if keyring.primary is None:
+            raise click.ClickException(
+                f"{PLUGIN}: no encryption_key is configured, so there is no key to rotate to. "
+                "Set encryption_key to the new key and list the old one in "
+                "previous_encryption_keys."
+            )
+        await check_key(state, force or dry_run, ROTATE_REFUSED)
+        counts = await rotation.count_by_key(state.db)
+        terminal.print_rotation_start(state.db.path or state.db.name, keyring, counts)
+        pending = await rotation.count_to_rotate(state)
+        terminal.print_rotation_pending(keyring, pending, dry_run)
+
+        tty = sys.stdout.isatty() and pending
+        with click.progressbar(length=pending, label="Re-encrypting") if tty else contextlib.nullcontext() as bar:
+
+            def on_batch(done, total):
+                if bar is not None:
+                    bar.length = total  # grows when rows are added while it runs
+                    bar.update(done - bar.pos)
+
+            report = await rotation.rotate(
+                ds, state, None, dry_run=dry_run, batch_size=batch_size, on_batch=on_batch
+            )
+
+        terminal.print_rotation(report, keyring)
+        return report.complete
