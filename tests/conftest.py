@@ -7,6 +7,9 @@
   and ENV_KEY.
 - ``make_datasette``: builds a configured ``datasette_test.Datasette``.
 - ``ds``: a started Datasette with the example plugin and a key.
+- ``internal`` / ``options``: an empty internal database file, and the
+  serve-like options (``--internal`` and a config with the key) the
+  ``datasette secrets`` commands take.
 """
 
 import os
@@ -19,7 +22,14 @@ from datasette import hookimpl
 from datasette.plugins import pm
 
 from datasette_secrets.views.render import SharedBytecodeCache
-from secret_helpers import DEFAULT_PERMISSIONS, EXAMPLE_SECRETS, plugin_module, secrets_plugin
+from secret_helpers import (
+    DEFAULT_PERMISSIONS,
+    EXAMPLE_SECRETS,
+    new_database,
+    plugin_module,
+    secrets_plugin,
+    write_config,
+)
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
@@ -114,3 +124,15 @@ async def ds(example_plugin, make_datasette):
     datasette = make_datasette()
     await datasette.invoke_startup()
     return datasette
+
+
+@pytest.fixture
+def internal(tmp_path):
+    """An empty internal database file (a module that wants only a path overrides this)."""
+    return new_database(tmp_path / "internal.db")
+
+
+@pytest.fixture
+def options(tmp_path, internal, key, example_plugin):
+    """The serve-like options every ``datasette secrets`` command takes."""
+    return ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]

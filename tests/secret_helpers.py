@@ -1,13 +1,21 @@
 """Small helpers shared by the test modules (fixtures live in conftest.py)."""
 
+import asyncio
+import base64
+import json
+import os
+import sqlite3
+import time
 import types
 
 from bs4 import BeautifulSoup
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from datasette import hookimpl
 from markupsafe import Markup
 
 from datasette_secrets import Secret
+from datasette_secrets.crypto import _derive
 
 ROOT = {"id": "root"}  # may manage and reveal (see conftest.DEFAULT_PERMISSIONS)
 MANAGER = {"id": "manager"}  # may manage, may not reveal
@@ -149,3 +157,69 @@ def row_feedback(page, name):
 def row_of(soup, name):
     """The <tbody> of one secret in the list table (or a fragment)."""
     return soup.select_one(f"tbody#secret-{name}")
+
+
+def shown(response):
+    """The names of the secrets listed on a page, in order."""
+    return [code.get_text() for code in parse(response).select("tbody.secret th.secret-name code")]
+
+
+async def snapshot(ds, database=None):
+    """Every stored version and audit row: compare two to show nothing was written."""
+    return await secret_rows(ds, database=database), await audit_rows(ds, database=database)
+
+
+def first_format(key, name, value):
+    """A ciphertext in this plugin's first format (0x01: bound to the name only)."""
+    aead = AESGCM(_derive(base64.urlsafe_b64decode(key), b"datasette-secrets value key v1"))
+    nonce = os.urandom(12)
+    return b"\x01" + nonce + aead.encrypt(nonce, value.encode(), b"datasette-secrets:" + name.encode())
+
+
+def write_config(tmp_path, plugin_config, name="datasette.json"):
+    """A Datasette configuration file giving this plugin ``plugin_config``; its path."""
+    path = tmp_path / name
+    path.write_text(json.dumps({"plugins": {"datasette-secrets": plugin_config}}))
+    return str(path)
+
+
+def new_database(path):
+    """An empty SQLite file at ``path`` (as a string)."""
+    conn = sqlite3.connect(path)
+    conn.execute("vacuum")  # writes the file's header: it exists, and is empty
+    conn.close()
+    return str(path)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it (``clock.now += 1.1``)."""
+
+    def __init__(self, now=None):
+        # From where the real clock is, so deadlines set before it was installed still hold.
+        self.now = time.monotonic() if now is None else now
+
+    def __call__(self):
+        return self.now
+
+
+def fake_monotonic(monkeypatch):
+    """Install a FakeClock as time.monotonic (the plugin's once-a-second looks,
+    rate limits and import tokens read it) for this test; returns it."""
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    return clock
+
+
+async def eventually(check, seconds=5, what=None):
+    """Wait until ``check()`` (a function, or a coroutine function) is true, polling
+    every 20 ms; fail with ``what`` if it is not within ``seconds``. Real time:
+    not for a test that installed a FakeClock."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        assert time.monotonic() < deadline, what or f"not true within {seconds} seconds"
+        await asyncio.sleep(0.02)

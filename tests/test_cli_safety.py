@@ -5,32 +5,13 @@ import sqlite3
 
 import pytest
 
-from test_commands import (
-    NEW_VALUE,
-    VALUE,
-    insert,
-    new_database,
-    ok,
-    rows,
-    run,
-    set_value,
-    write_config,
-)
+from secret_helpers import new_database
+from test_commands import NEW_VALUE, VALUE, insert, ok, rows, run, set_value
 
 # Escape sequences a stored name or actor id could carry: colour, a window
 # title (OSC, ended by BEL), and the one-byte C1 form of CSI.
 EVIL = "EVIL\x1b[31mNAME\x1b]0;owned\x07\x9b2J"
 TERMINAL_CONTROLS = ("\x1b", "\x07", "\x9b")
-
-
-@pytest.fixture
-def internal(tmp_path):
-    return new_database(tmp_path / "internal.db")
-
-
-@pytest.fixture
-def options(tmp_path, internal, key, example_plugin):
-    return ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]
 
 
 def assert_safe(output):

@@ -17,7 +17,7 @@ from datasette.cli import cli
 from datasette_secrets import Secret, core, flush_usage, get_secret, migrations, store
 from datasette_secrets import cli as secrets_cli
 from datasette_secrets.crypto import Key, Keyring
-from secret_helpers import secrets_plugin
+from secret_helpers import new_database, secrets_plugin, write_config
 
 # At least 16 characters, so a leaked "last four" hint would be caught too.
 VALUE = "sk-live-4f9a8b7c6d5e4f3a"
@@ -41,30 +41,6 @@ def failed(result, message):
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     return result
-
-
-def write_config(tmp_path, plugin_config, name="datasette.json"):
-    path = tmp_path / name
-    path.write_text(json.dumps({"plugins": {"datasette-secrets": plugin_config}}))
-    return str(path)
-
-
-def new_database(path):
-    conn = sqlite3.connect(path)
-    conn.execute("vacuum")  # writes the file's header: it exists, and is empty
-    conn.close()
-    return str(path)
-
-
-@pytest.fixture
-def internal(tmp_path):
-    return new_database(tmp_path / "internal.db")
-
-
-@pytest.fixture
-def options(tmp_path, internal, key, example_plugin):
-    """The serve-like options every command here takes."""
-    return ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]
 
 
 def query(path, sql, params=()):

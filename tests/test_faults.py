@@ -15,11 +15,7 @@ import pytest_asyncio
 
 from datasette_secrets import SecretDecryptionError, get_secret
 from datasette_secrets.crypto import Key
-from secret_helpers import HX, ROOT, audit_rows, insert_row, parse, row_of, secret_rows, store_value
-
-
-async def snapshot(ds, database=None):
-    return await secret_rows(ds, database=database), await audit_rows(ds, database=database)
+from secret_helpers import HX, ROOT, audit_rows, insert_row, parse, row_of, snapshot, store_value
 
 
 def message_of(response):

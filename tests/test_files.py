@@ -11,8 +11,19 @@ from datasette.utils import StartupError
 
 from datasette_secrets import Secret, SecretFileError, core, files, get_secret
 from route_helpers import NAME_TEMPLATES, path
-from secret_helpers import HX, MANAGER, ROOT, audit_rows, parse, secrets_plugin, store_value
-from test_commands import new_database, ok, write_config
+from secret_helpers import (
+    HX,
+    MANAGER,
+    ROOT,
+    FakeClock,
+    audit_rows,
+    new_database,
+    parse,
+    secrets_plugin,
+    store_value,
+    write_config,
+)
+from test_commands import ok
 
 VALUE = "Qz7Wk2Lm9Xc4Fp1Rt6"  # no 6-character run of it is on any page by chance
 STORED = "stored-value-Hj5Tn8Rb3Vy6"
@@ -51,16 +62,6 @@ def secret_file(tmp_path, monkeypatch):
         return target
 
     return write
-
-
-class Clock:
-    """An injected monotonic clock: tests move it instead of sleeping."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 async def state_of(ds):
@@ -126,7 +127,7 @@ async def test_an_empty_variable_is_ignored(fds, monkeypatch):
 
 @pytest.mark.asyncio
 async def test_a_changed_file_is_read_again_after_a_second(fds, secret_file):
-    clock = Clock()
+    clock = FakeClock()  # injected: the test moves it instead of sleeping
     (await state_of(fds)).files.clock = clock
     secret_file("first\n")
     assert await get_secret(fds, "FILED_KEY") == "first"
@@ -152,7 +153,7 @@ async def test_kubernetes_symlink_swap_is_seen(fds, tmp_path, monkeypatch):
     (volume / "..data").symlink_to("..2024_01")
     (volume / "filed_key").symlink_to("..data/filed_key")
     monkeypatch.setenv(VARIABLE, str(volume / "filed_key"))
-    clock = Clock()
+    clock = FakeClock()
     (await state_of(fds)).files.clock = clock
     assert await get_secret(fds, "FILED_KEY") == "old-value"
     (volume / "..2024_02").mkdir()
@@ -165,7 +166,7 @@ async def test_kubernetes_symlink_swap_is_seen(fds, tmp_path, monkeypatch):
 
 @pytest.mark.asyncio
 async def test_between_looks_a_read_costs_no_system_call(fds, secret_file, monkeypatch):
-    clock = Clock()
+    clock = FakeClock()
     (await state_of(fds)).files.clock = clock
     secret_file(VALUE)
     assert await get_secret(fds, "FILED_KEY") == VALUE

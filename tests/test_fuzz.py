@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from datasette_secrets import flush_usage, get_secret
 from datasette_secrets.crypto import Key
 from route_helpers import TEMPLATES, has_name, path
-from secret_helpers import EXAMPLE_SECRETS, HX, ROOT, audit_rows, insert_row, parse, secret_rows, store_value
+from secret_helpers import EXAMPLE_SECRETS, HX, ROOT, audit_rows, insert_row, parse, secret_rows, snapshot, store_value
 
 REGISTERED = [secret.name for secret in EXAMPLE_SECRETS]
 EDIT = "/-/secrets/{name}"
@@ -111,10 +111,6 @@ CONTENT_TYPES = st.sampled_from(
         None,
     ]
 )
-
-
-async def snapshot(ds):
-    return await secret_rows(ds), await audit_rows(ds)
 
 
 def where(method, url, response):

@@ -11,7 +11,7 @@ import pytest
 from datasette_secrets import rotation
 from datasette_secrets.core import ready
 from datasette_secrets.crypto import Key, Keyring
-from secret_helpers import ROOT, insert_row, legacy_token, parse, store_value
+from secret_helpers import ROOT, insert_row, legacy_token, parse, store_value, write_config
 from test_commands import (
     NEW_VALUE,
     OTHER_VALUE,
@@ -21,7 +21,6 @@ from test_commands import (
     ok,
     rows,
     run,
-    write_config,
     write_env,
 )
 from test_upgrade import LEGACY_ROWS, build_legacy_db

@@ -5,7 +5,7 @@ import pytest_asyncio
 
 from datasette_secrets import Secret
 from datasette_secrets.views.feedback import PAGE_SIZE
-from secret_helpers import HX, ROOT, flash_messages, follow, parse, secrets_plugin, store_value
+from secret_helpers import HX, ROOT, flash_messages, follow, parse, secrets_plugin, shown, store_value
 
 COUNT = PAGE_SIZE * 2 + 5  # three pages, the last one short
 NAMES = [f"KEY_{i:03d}" for i in range(COUNT)]
@@ -18,10 +18,6 @@ async def many(register_plugin, make_datasette):
     ds = make_datasette()
     await ds.invoke_startup()
     return ds
-
-
-def shown(response):
-    return [code.get_text() for code in parse(response).select("tbody.secret th.secret-name code")]
 
 
 def page_links(response):

@@ -2,22 +2,15 @@
 
 import pytest
 
-from datasette_secrets import state as state_module
-from secret_helpers import HX, audit_rows, store_value
+from secret_helpers import HX, audit_rows, fake_monotonic, store_value
 
 PERMISSIONS = {"manage-secrets": {"id": ["root", "alice"]}, "reveal-secrets": {"id": ["root", "alice"]}}
 VALUE = "rate-limited-value-42"
 
 
-class FakeClock:
-    def __init__(self, monkeypatch):
-        self.now = 10_000.0
-        monkeypatch.setattr(state_module.time, "monotonic", lambda: self.now)
-
-
 @pytest.mark.asyncio
 async def test_over_the_limit_is_a_429_with_nothing_revealed(example_plugin, make_datasette, monkeypatch):
-    clock = FakeClock(monkeypatch)
+    clock = fake_monotonic(monkeypatch)
     ds = make_datasette(permissions=PERMISSIONS, settings={"reveals_per_minute": 3})
     await store_value(ds, "API_KEY", VALUE)
     for _ in range(3):
@@ -39,7 +32,7 @@ async def test_over_the_limit_is_a_429_with_nothing_revealed(example_plugin, mak
 
 @pytest.mark.asyncio
 async def test_default_is_twenty_a_minute(example_plugin, make_datasette, monkeypatch):
-    FakeClock(monkeypatch)
+    fake_monotonic(monkeypatch)  # a minute that cannot pass while the test runs
     ds = make_datasette(permissions=PERMISSIONS)
     await store_value(ds, "API_KEY", VALUE)
     statuses = [

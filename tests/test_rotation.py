@@ -4,16 +4,13 @@
 """
 
 import asyncio
-import base64
 import json
-import os
 import re
 import sqlite3
 
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from datasette.app import Datasette
 from datasette.cli import cli
 from datasette.utils import StartupError
@@ -21,28 +18,23 @@ from datasette.utils import StartupError
 from datasette_secrets import SecretDecryptionError, get_secret, rotation, store_keys
 from datasette_secrets.config import ConfigError
 from datasette_secrets.core import ready
-from datasette_secrets.crypto import Key, Keyring, _derive
+from datasette_secrets.crypto import Key, Keyring
 from secret_helpers import (
     ROOT,
     audit_rows,
+    first_format,
     insert_row,
     legacy_token,
     parse,
     secret_rows,
     store_value,
+    write_config,
 )
 
 
 def only(key):
     """A keyring holding just this key: what is needed once the old key is gone."""
     return Keyring([Key(key)])
-
-
-def first_format(key, name, value):
-    """A ciphertext in this plugin's first format (0x01: bound to the name only)."""
-    aead = AESGCM(_derive(base64.urlsafe_b64decode(key), b"datasette-secrets value key v1"))
-    nonce = os.urandom(12)
-    return b"\x01" + nonce + aead.encrypt(nonce, value.encode(), b"datasette-secrets:" + name.encode())
 
 
 def previous(old):
@@ -491,12 +483,6 @@ def table_dump(path):
     rows = conn.execute("select * from datasette_secrets order by id").fetchall()
     conn.close()
     return rows
-
-
-def write_config(tmp_path, plugin_config, name="datasette.yml"):
-    path = tmp_path / name
-    path.write_text(json.dumps({"plugins": {"datasette-secrets": plugin_config}}))
-    return str(path)
 
 
 def rotate_key(*args):

@@ -3,11 +3,7 @@
 import pytest
 
 from datasette_secrets.crypto import Key
-from secret_helpers import HX, ROOT, insert_row, parse, store_value
-
-
-def shown(response):
-    return [code.get_text() for code in parse(response).select("tbody.secret th.secret-name code")]
+from secret_helpers import HX, ROOT, insert_row, parse, shown, store_value
 
 
 def status_links(response):

@@ -8,21 +8,18 @@ one process the plugin refuses both: ``SecretTamperedError``, a
 plugin (set, delete, restore, rotation) is served as before.
 """
 
-import base64
 import logging
-import os
-import time
 
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from datasette_secrets import Secret, SecretDecryptionError, SecretTamperedError, get_secret, rotation
-from datasette_secrets import state as state_module
 from datasette_secrets.core import ready
-from datasette_secrets.crypto import Key, _derive
+from datasette_secrets.crypto import Key
 from secret_helpers import (
     ROOT,
+    fake_monotonic,
+    first_format,
     insert_row,
     legacy_token,
     parse,
@@ -35,22 +32,11 @@ from secret_helpers import (
 VALUES = ["value-one-4f1c", "value-two-9a2e", "value-three-77d0"]
 
 
-class FakeClock:
-    """Stands in for time.monotonic in the state module: the once-a-second look
-    for writes made outside the plugin happens when a test says so."""
-
-    def __init__(self):
-        self.now = time.monotonic()
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(state_module.time, "monotonic", fake)
-    return fake
+    """time.monotonic, moved by the test: the once-a-second look for writes made
+    outside the plugin happens when the test says so."""
+    return fake_monotonic(monkeypatch)
 
 
 @pytest_asyncio.fixture
@@ -67,13 +53,6 @@ async def tamper(ds, clock, sql, params=()):
     could, and let the plugin's look for outside writes come round."""
     await secrets_db(ds).execute_write(sql, list(params))
     clock.now += 1.1
-
-
-def first_format(key, name, value):
-    """A ciphertext in this plugin's first format (0x01: bound to the name only)."""
-    aead = AESGCM(_derive(base64.urlsafe_b64decode(key), b"datasette-secrets value key v1"))
-    nonce = os.urandom(12)
-    return b"\x01" + nonce + aead.encrypt(nonce, value.encode(), b"datasette-secrets:" + name.encode())
 
 
 def assert_no_value(text):
