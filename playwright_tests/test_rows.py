@@ -41,25 +41,25 @@ def test_obtain_link_opens_a_new_tab_without_opener(root_page, context):
     expect(row(page, "GAMMA_WEBHOOK_SECRET").locator("a.secret-obtain")).to_have_count(0)
 
 
-def test_environment_variable_row_is_read_only(root_page, context, server):
+def test_environment_variable_row_is_never_revealed_and_stores_behind_with_a_warning(root_page, context, server):
     page = root_page
     secret = row(page, "ENV_SECRET")
     cell = value_cell(page, "ENV_SECRET")
     expect(cell).to_contain_text("From environment")
     expect(cell.locator("code")).to_have_text("DATASETTE_SECRETS_ENV_SECRET")
-    expect(secret.get_by_role("button")).to_have_count(0)  # no Set, Edit, History, Delete, Reveal or Copy
+    expect(secret.get_by_role("button", name="Reveal ENV_SECRET")).to_have_count(0)
+    expect(secret.get_by_role("button", name="Copy ENV_SECRET")).to_have_count(0)
     expect(page.locator("body")).not_to_contain_text(ENV_SECRET_VALUE)
 
-    # Nor can it be changed or revealed by hand.
-    response = context.request.post(
-        server.path("/-/secrets/ENV_SECRET"), form={"secret": "x", "note": ""}, max_redirects=0
-    )
-    assert response.status == 409, response.status
+    # Never revealed by hand either.
     response = context.request.post(server.path("/-/secrets/ENV_SECRET/reveal"), max_redirects=0)
     assert response.status == 403, response.status
     assert ENV_SECRET_VALUE not in response.text()
-    page.reload()
-    expect(row(page, "ENV_SECRET").locator("td.secret-version")).to_have_text("")
+
+    # A value may be stored behind the variable (rules.py): the editor warns that the variable wins.
+    secret.get_by_role("link", name="Set ENV_SECRET").click()
+    expect(page.get_by_text("is set and takes precedence")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text(ENV_SECRET_VALUE)
 
 
 def test_mask_shows_last_four_only_for_long_values(root_page, context, server):

@@ -241,3 +241,24 @@ async def test_the_owner_sees_the_history_of_their_own_value(ds):
     assert "Zq7kW9" not in page.text and "second" not in page.text
     bob = await ds.client.get("/-/secrets/-/mine/AI_KEY/history", actor=BOB)
     assert "never stored" in bob.text
+
+
+@pytest.mark.asyncio
+async def test_the_admin_list_says_who_has_an_own_value_with_one_actors_lookup(ds, monkeypatch):
+    await set_own(ds, ALICE, ALICE_VALUE)
+    await set_own(ds, BOB, "sk-bob-value-000000")
+    calls = []
+    original = ds.actors_from_ids
+
+    async def counted(ids):
+        calls.append(list(ids))
+        return await original(ids)
+
+    monkeypatch.setattr(ds, "actors_from_ids", counted)
+    page = await ds.client.get("/-/secrets", actor=MANAGER)
+    about = parse(page).select_one("tbody#secret-AI_KEY tr.secret-about").get_text(" ", strip=True)
+    assert "Personal: 2 own values (alice, bob)" in about
+    assert len(calls) == 1 and {"alice", "bob"} <= set(calls[0])
+    link = parse(page).select_one("tbody#secret-AI_KEY a[href='/-/secrets/AI_KEY/owners']")
+    assert link is not None
+    assert "Zq7kW9" not in page.text

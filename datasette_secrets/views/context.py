@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from markupsafe import Markup, escape
 
-from .. import core, rotation, rules
+from .. import core, rotation, rules, store_personal
 from .base import viewer_of
 
 COLUMNS = 7  # of the list table, for colspan
@@ -35,6 +35,11 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
     for version in versions or []:
         ids.update([version["created_by"], version["deleted_by"]])
     ids.update(event["actor_id"] for event in events or [])
+    # Who has an own value of each personal secret shown (who, never what).
+    personal_shown = [entry for entry in entries if entry.secret is not None and entry.secret.personal]
+    owners = await store_personal.owners(state.db) if personal_shown else {}
+    for entry in personal_shown:
+        ids.update(owners.get(entry.name, []))
     ids.discard(None)
     actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
     viewer = await viewer_of(datasette, request, state)
@@ -65,6 +70,7 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "breakable": breakable,
         "actor_name": actor_name,
         "moment": moment_of,
+        "owners_of": lambda entry: [actor_name(owner) for owner in owners.get(entry.name, [])],
         "path": lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
         "generate_command": "datasette secrets generate-encryption-key",
         "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
