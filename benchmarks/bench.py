@@ -49,6 +49,7 @@ The published venv by hand:
 import argparse
 import asyncio
 import contextlib
+import importlib
 import json
 import math
 import os
@@ -498,9 +499,9 @@ async def measure(counts, label):
 
 
 def run_worker(args):
-    # Used, though no name is: 0.3a0's __init__ imports datasette.plugins, which would
+    # Loaded for its side effect: 0.3a0's __init__ imports datasette.plugins, which would
     # register 0.3a0 half-imported, without its hooks, unless Datasette is loaded first.
-    import datasette.app  # noqa: F401
+    importlib.import_module("datasette.app")
 
     # Only BENCH_ENV comes from the environment: the key is in each instance's config.
     for name in [n for n in os.environ if n.startswith("DATASETTE_SECRETS_")]:
