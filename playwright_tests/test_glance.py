@@ -11,7 +11,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from helpers import edit_button, feedback, history_button, open_secrets, row, seed, status
-from test_at_scale import (  # noqa: F401 (width and browser_context_args are fixtures)
+import test_at_scale
+from test_at_scale import (
     DELETED,
     ENV_NAME,
     HISTORY_NAME,
@@ -19,7 +20,6 @@ from test_at_scale import (  # noqa: F401 (width and browser_context_args are fi
     OBTAIN_NAME,
     ORPHAN,
     VIEWPORTS,
-    browser_context_args,
     check_state,
     confirmation,
     delete_button,
@@ -27,8 +27,11 @@ from test_at_scale import (  # noqa: F401 (width and browser_context_args are fi
     history_row,
     no_javascript,
     scale_page,
-    width,
 )
+
+# test_at_scale's fixtures, so every test here runs at 1280 and 375 px too.
+width = test_at_scale.width
+browser_context_args = test_at_scale.browser_context_args
 
 CHECKED = "ALPHA_API_KEY"  # the example plugin's check passes for values starting alpha-
 
