@@ -27,7 +27,7 @@ def test_375_pixels_wide(new_context, server):
     assert_no_horizontal_overflow(page, WIDTH)
     snap(page, "375-wide")
     # The actions are on screen, not off to the right.
-    edit = row(page, "ALPHA_API_KEY").get_by_role("button", name="Edit ALPHA_API_KEY")
+    edit = row(page, "ALPHA_API_KEY").get_by_role("link", name="Edit ALPHA_API_KEY")
     box = edit.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, box
 

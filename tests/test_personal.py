@@ -148,13 +148,13 @@ async def test_admins_see_who_and_may_delete_but_learn_nothing_of_the_value(ds, 
 @pytest.mark.asyncio
 async def test_my_secrets_page_sets_replaces_and_deletes_in_place(ds):
     page = parse(await ds.client.get("/-/secrets/-/mine", actor=ALICE))
-    assert page.find("button", attrs={"aria-label": "Set your AI_KEY"})
+    assert page.find("a", attrs={"aria-label": "Set your AI_KEY"})
     assert page.select_one("tbody#mine-SHARED_KEY") is None  # not personal: not here
     row = await set_own(ds, ALICE, ALICE_VALUE, headers=HX)
     assert row.status_code == 200
     soup = parse(row)
     assert "Saved your own AI_KEY: version 1." in soup.get_text(" ", strip=True)
-    assert soup.find("button", attrs={"aria-label": "Replace your AI_KEY"})
+    assert soup.find("a", attrs={"aria-label": "Edit your AI_KEY"})
     assert ALICE_VALUE not in row.text
     await set_own(ds, ALICE, "sk-alice-second-value")
     assert await get_secret(ds, "AI_KEY", "alice") == "sk-alice-second-value"

@@ -169,10 +169,10 @@ class OwnTestView(OwnView):
         self.can.require("test")
         limit(self.state.checks, request, "tests")
         result = await personal.check(datasette, self.state, self.entry)
-        text = ("✓ " if result.ok else "✗ ") + result.message
         if not is_htmx(request):
+            text = ("✓ " if result.ok else "✗ ") + result.message
             return await self.done(request, datasette, f"Test of your own {self.entry.name}: {text}")
-        return await render(datasette, request, "_secrets_check.html", {"entry": self.entry, "result": result})
+        return await self.row(request, datasette, result=result, focus="test")
 
 
 async def mine_context(datasette, request, state, entries):

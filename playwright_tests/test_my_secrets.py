@@ -39,7 +39,7 @@ def own_value_seen_by_plugin(page, server):
 
 
 def set_own_value(page, value):
-    page.get_by_role("button", name=f"Set your {NAME}").click()
+    page.get_by_role("link", name=f"Set your {NAME}").click()
     field = page.get_by_label(f"Your value for {NAME}")
     expect(field).to_be_focused()
     field.fill(value)
@@ -55,7 +55,7 @@ def test_two_actors_each_get_their_own_value_and_nothing_of_the_other(browser, p
     open_mine(alice, server)
     expect(alice.get_by_text("Not set: plugins use the shared value")).to_be_visible()
     set_own_value(alice, ALICE_KEY)
-    expect(alice.get_by_role("button", name=f"Replace your {NAME}")).to_be_focused()
+    expect(alice.get_by_role("link", name=f"Edit your {NAME}")).to_be_focused()
     assert ALICE_KEY not in alice.content()
 
     alice.get_by_role("button", name=f"Reveal your {NAME}").click()
@@ -64,7 +64,7 @@ def test_two_actors_each_get_their_own_value_and_nothing_of_the_other(browser, p
     expect(alice.get_by_text(ALICE_KEY)).to_have_count(0)
 
     alice.get_by_role("button", name=f"Test your {NAME}").click()
-    expect(alice.get_by_text("✓ Starts with sk-")).to_be_visible()
+    expect(alice.get_by_role("cell", name=f"Test of your {NAME}: ✓ Starts with sk-")).to_be_visible()
 
     open_mine(bob, server)
     expect(bob.get_by_text("Not set: plugins use the shared value")).to_be_visible()
@@ -110,7 +110,7 @@ def test_my_secrets_without_javascript(browser, personal_server):
     sign_in(context, server, "alice")
     page = context.new_page()
     open_mine(page, server)
-    page.get_by_role("button", name=f"Set your {NAME}").click()
+    page.get_by_role("link", name=f"Set your {NAME}").click()
     page.get_by_label(f"Your value for {NAME}").fill(ALICE_KEY)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text(f"Saved your own {NAME}: version 1.")).to_be_visible()
