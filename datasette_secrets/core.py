@@ -179,15 +179,9 @@ async def get_secret(datasette, name, actor_id=None):
     current = state.cache.cached(name)
     if current is UNKNOWN:
         current = await state.cache.load(name)
-    if current is None:
-        return None
-    if current.open is None:
-        _warn_no_key(state)
-        return None
-    value = current.open()
-    if is_key(value):
-        return None
-    state.usage.record(name, actor_id, current.version)
+    value = _opened(state, current)
+    if value is not None:
+        state.usage.record(name, actor_id, current.version)
     return value
 
 
@@ -196,16 +190,22 @@ async def _own_value(state, name, owner):
     current = state.own.cached(name, owner)
     if current is UNKNOWN:
         current = await state.own.load(name, owner)
+    value = _opened(state, current)
+    if value is not None:
+        state.usage.record_own(name, owner, current.version)
+    return value
+
+
+def _opened(state, current):
+    """The value of a cached ciphertext (a cache.Current or OwnCurrent); None when
+    nothing is stored, no key is configured, or the value is an encryption key."""
     if current is None:
         return None
     if current.open is None:
         _warn_no_key(state)
         return None
     value = current.open()
-    if is_key(value):
-        return None
-    state.usage.record_own(name, owner, current.version)
-    return value
+    return None if is_key(value) else value
 
 
 async def flush_usage(datasette):

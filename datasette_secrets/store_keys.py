@@ -24,14 +24,14 @@ group by encryption_key_name order by encryption_key_name
 # A version needs rotating unless it is under the current key (:key_id) and in
 # the current format (its ciphertext starts with :prefix). Every version counts,
 # deleted ones too.
-_NEEDS_ROTATION = "(encryption_key_name is not :key_id or substr(encrypted, 1, 1) is not :prefix)"
+NEEDS_ROTATION = "(encryption_key_name is not :key_id or substr(encrypted, 1, 1) is not :prefix)"
 
-COUNT_TO_ROTATE = f"select count(*) from datasette_secrets where {_NEEDS_ROTATION}"
+COUNT_TO_ROTATE = f"select count(*) from datasette_secrets where {NEEDS_ROTATION}"
 
 # Walked in id order from :after, so a version that cannot be rotated is read once a run.
 SELECT_TO_ROTATE = f"""
 select id, name, version, note, encrypted, encryption_key_name from datasette_secrets
-where id > :after and {_NEEDS_ROTATION}
+where id > :after and {NEEDS_ROTATION}
 order by id limit :limit
 """
 

@@ -15,6 +15,7 @@ log learns only that an owner acted on their own value).
 from dataclasses import dataclass
 
 from .store import INSERT_AUDIT
+from .store_keys import NEEDS_ROTATION
 
 TABLE = "datasette_secrets_personal"
 
@@ -155,11 +156,10 @@ def _detail(owner, more=None):
 
 COUNT_BY_KEY = "select encryption_key_name, count(*) from datasette_secrets_personal group by encryption_key_name"
 
-_NEEDS_ROTATION = "(encryption_key_name is not :key_id or substr(encrypted, 1, 1) is not :prefix)"
-COUNT_TO_ROTATE = f"select count(*) from datasette_secrets_personal where {_NEEDS_ROTATION}"
+COUNT_TO_ROTATE = f"select count(*) from datasette_secrets_personal where {NEEDS_ROTATION}"
 SELECT_TO_ROTATE = f"""
 select id, name, actor_id, version, encrypted, encryption_key_name from datasette_secrets_personal
-where id > :after and {_NEEDS_ROTATION}
+where id > :after and {NEEDS_ROTATION}
 order by id limit :limit
 """
 REWRITE_VERSION = """
