@@ -54,7 +54,7 @@ async def list_rows(ds, state):
 
 async def set_value(ds, state, name, note, read_value):
     """Store a new version of ``name``, its value from ``read_value(name)``:
-    (version number, whether an environment variable shadows it)."""
+    (version number, the variable that shadows it (or its _FILE), or None)."""
     entry = await model.entry(ds, state, name)
     if entry is None:
         raise _unknown(name)
@@ -76,7 +76,7 @@ async def set_value(ds, state, name, note, read_value):
     if errors:
         raise click.ClickException(" ".join(errors.values()) + " Nothing was stored.")
     number, _ = await core.save(ds, state, entry, value, note, None, detail=FROM_COMMAND_LINE)
-    return number, entry.env
+    return number, imports.shadowing_variable(name, await state.registry.get(ds))
 
 
 async def _own_entry(ds, state, name, actor):

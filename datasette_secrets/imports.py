@@ -17,7 +17,7 @@ class Planned:
     # the viewer may not learn whether it equals the stored value), unknown or
     # empty (not stored)
     status: str
-    shadowed: bool = False  # an environment variable takes precedence over it
+    shadowed: str | None = None  # the variable that takes precedence over it (…_FILE for a file)
     expected: int | None = None  # the live version compared against
     note: str = ""  # the note the new version gets: the current one, as on the admin page
     remark: str = ""
@@ -58,7 +58,7 @@ async def plan(datasette, state, entries, compare=None, actor_id=None, detail=No
         if entry.name not in registered:
             planned.append(Planned(entry, "unknown", remark="no installed plugin registers it; not stored"))
             continue
-        shadowed = core.env_value(entry.name) is not None
+        shadowed = shadowing_variable(entry.name, registered)
         if not value:
             planned.append(Planned(entry, "empty", shadowed, remark="empty value; not stored"))
             continue
@@ -87,6 +87,16 @@ async def plan(datasette, state, entries, compare=None, actor_id=None, detail=No
     if compared:
         await store.record_comparisons(state.db, compared, detail, actor_id)
     return planned
+
+
+def shadowing_variable(name, registered):
+    """The environment variable that gives ``name`` its value instead of the
+    store (DATASETTE_SECRETS_<NAME>, else its _FILE), or None."""
+    if core.env_value(name) is not None:
+        return core.env_var(name)
+    if core.file_path(name, registered) is not None:
+        return core.env_var(name) + "_FILE"
+    return None
 
 
 async def store_planned(datasette, state, planned, actor, detail, only=None):

@@ -174,11 +174,12 @@ def _list_notes(row):
 
 
 def print_saved(name, number, shadowed):
-    """Print what ``set`` stored, warning (on stderr) when an environment variable shadows it."""
+    """Print what ``set`` stored, warning (on stderr) when ``shadowed``, the
+    variable that gives the value instead (or its _FILE), is set."""
     echo(f"Saved {name}: version {number}.")
     if shadowed:
         echo(
-            f"Warning: {core.env_var(name)} is set, and takes precedence: plugins get its value, "
+            f"Warning: {shadowed} is set, and takes precedence: plugins get its value, "
             "not the stored one, until it is unset.",
             err=True,
         )
@@ -237,7 +238,7 @@ def print_import(name, planned, numbers, dry_run):
     for plan in planned:
         remarks = [plan.remark] if plan.remark else []
         if plan.shadowed:
-            remarks.append(f"{core.env_var(plan.entry.name)} is set and takes precedence")
+            remarks.append(f"{plan.shadowed} is set and takes precedence")
         rows.append((str(plan.entry.line), plan.entry.name, plan.status, "; ".join(remarks)))
     _print_table(rows, right=[0])
     storing = [plan.entry.name for plan in planned if plan.stores]

@@ -389,3 +389,25 @@ def test_a_missing_key_file_stops_a_command_with_a_message(tmp_path, filed_plugi
         f"Error: datasette-secrets: a {{$file: ...}} in its configuration cannot be read "
         f"({missing}: No such file or directory)\n"
     )
+
+
+@pytest.mark.asyncio
+async def test_an_import_says_the_file_takes_precedence(fds, secret_file):
+    secret_file(VALUE + "\n")
+    page = await fds.client.post(
+        "/-/secrets/-/import", data={"dotenv": "FILED_KEY=sk-imported-value-000\n"}, actor=ROOT, headers=HX
+    )
+    text = parse(page).get_text(" ", strip=True)
+    assert f"Shadowed: {VARIABLE} is set and takes precedence" in text
+    assert not leaks(page.text)
+
+
+def test_set_behind_a_file_warns_naming_the_file_variable(tmp_path, key, filed_plugin, monkeypatch):
+    internal = new_database(tmp_path / "internal.db")
+    target = tmp_path / "filed_key"
+    target.write_text(VALUE + "\n")
+    monkeypatch.setenv(VARIABLE, str(target))
+    options = ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]
+    result = ok(CliRunner().invoke(cli, ["secrets", "set", "FILED_KEY", *options], input="sk-stored-000000\n"))
+    assert f"Warning: {VARIABLE} is set, and takes precedence" in result.output
+    assert not leaks(result.output)
