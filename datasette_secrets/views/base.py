@@ -79,7 +79,14 @@ class SecretsView(View):
 class SecretView(SecretsView):
     """A view of one secret, named in the URL: ``self.entry`` is it, and
     ``self.can`` what the rules allow this actor to do with it (NotFound if
-    there is no such secret)."""
+    there is no such secret).
+
+    ``learns``: whether the view answers questions about the value (reveal,
+    copy, Test). One that does not, answering a POST with a redirect, shows
+    nothing, so it need not ask whether the actor may learn about values.
+    """
+
+    learns = False
 
     async def prepare(self, request, datasette):
         name = model.name_from_slug(request.url_vars["name"])
@@ -89,7 +96,12 @@ class SecretView(SecretsView):
         if entry is None:
             raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
         self.entry = entry
-        self.can = await allowed(datasette, request, self.state, entry)
+        if shown or self.learns:
+            self.can = await allowed(datasette, request, self.state, entry)
+        else:
+            # Nothing rendered: what it may change does not depend on reveal-secrets.
+            viewer = rules.Viewer(request.actor, manage=True, reveal=False)
+            self.can = rules.allowed(viewer, entry, self.state.settings, await rotation.key_problem(self.state))
 
 
 async def require(datasette, request, action=MANAGE):

@@ -18,6 +18,7 @@ from .row import row_fragment
 
 class RevealView(SecretView):
     actions = (MANAGE, REVEAL)
+    learns = True
 
     async def post(self, request, datasette):
         version, value = await read_value(datasette, request, self, "revealed")
@@ -40,6 +41,7 @@ class CopyView(SecretView):
     """
 
     actions = (MANAGE, REVEAL)
+    learns = True
 
     async def post(self, request, datasette):
         _, value = await read_value(datasette, request, self, "copied", COPIED)
@@ -49,6 +51,8 @@ class CopyView(SecretView):
 
 class TestView(SecretView):
     """Run the plugin's check of this secret's value; the result, never the value."""
+
+    learns = True
 
     async def post(self, request, datasette):
         state, entry = self.state, self.entry
