@@ -139,7 +139,12 @@ def permission_resources_sql(datasette, actor, action):
     from . import store
     from .config import PLUGIN, own_database
 
-    database = own_database(datasette.plugin_config(PLUGIN) or {})
+    from .state import STATES
+
+    state = STATES.get(id(datasette))
+    # The settings read at startup: plugin_config() resolves $file again, and a key
+    # file removed since must not turn a table page into a 500.
+    database = state.settings.database if state is not None else own_database(datasette.plugin_config(PLUGIN) or {})
     if database is None:
         return None
     return PermissionSQL(

@@ -411,3 +411,19 @@ def test_set_behind_a_file_warns_naming_the_file_variable(tmp_path, key, filed_p
     result = ok(CliRunner().invoke(cli, ["secrets", "set", "FILED_KEY", *options], input="sk-stored-000000\n"))
     assert f"Warning: {VARIABLE} is set, and takes precedence" in result.output
     assert not leaks(result.output)
+
+
+@pytest.mark.asyncio
+async def test_a_key_file_removed_after_startup_breaks_no_page(filed_plugin, make_datasette, key, tmp_path):
+    import sqlite3
+
+    vault = tmp_path / "vault.db"
+    sqlite3.connect(vault).execute("create table things (id integer primary key)").connection.close()
+    key_file = tmp_path / "datasette-secrets-key"
+    key_file.write_text(key + "\n")
+    ds = make_datasette(key={"$file": str(key_file)}, files=[str(vault)], settings={"database": "vault"})
+    await ds.invoke_startup()
+    key_file.unlink()
+    for url in ("/vault/things", "/vault/datasette_secrets", "/-/secrets"):
+        response = await ds.client.get(url, actor=ROOT)
+        assert response.status_code == {"/vault/datasette_secrets": 403}.get(url, 200), url
