@@ -28,7 +28,7 @@ class OwnersView(SecretView):
         owner = (await read_form(request)).get("actor", "")
         owners = (await store_personal.owners(self.state.db)).get(self.entry.name, [])
         if owner not in owners:
-            raise NotFound(f"Nobody called {owner!r} has a value of their own for {self.entry.name}")
+            raise NotFound(f"That actor has no value of their own for {self.entry.name}")
         await personal.delete(
             datasette, self.state, self.entry.name, owner, request.actor, detail="deleted by an admin"
         )
