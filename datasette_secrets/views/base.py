@@ -97,11 +97,11 @@ class SecretView(SecretsView):
             raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
         self.entry = entry
         if shown or self.learns:
-            self.can = await allowed(datasette, request, self.state, entry)
+            viewer = await viewer_of(datasette, request, self.state)
         else:
             # Nothing rendered: what it may change does not depend on reveal-secrets.
             viewer = rules.Viewer(request.actor, manage=True, reveal=False)
-            self.can = rules.allowed(viewer, entry, self.state.settings, await rotation.key_problem(self.state))
+        self.can = rules.allowed(viewer, entry, self.state.settings, await rotation.key_problem(self.state))
 
 
 async def require(datasette, request, action=MANAGE):
@@ -118,11 +118,6 @@ async def viewer_of(datasette, request, state):
         )
     return viewer
 
-
-async def allowed(datasette, request, state, entry):
-    """What the rules allow this request's actor to do with ``entry``."""
-    viewer = await viewer_of(datasette, request, state)
-    return rules.allowed(viewer, entry, state.settings, await rotation.key_problem(state))
 
 
 def is_htmx(request):

@@ -45,7 +45,7 @@ class OwnView(SecretsView):
     async def row(self, request, datasette, **extra):
         """The entry's row fragment (htmx), with whatever is open in it."""
         context = await mine_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, can=self.can, **extra)
+        context.update(entry=self.entry, **extra)
         return await render(datasette, request, "_secrets_mine_row.html", context)
 
     async def done(self, request, datasette, message):
@@ -54,7 +54,6 @@ class OwnView(SecretsView):
             datasette.add_message(request, message, datasette.INFO)
             return Response.redirect(datasette.urls.path(MINE) + f"#mine-{self.entry.key}")
         self.entry = await personal.entry(datasette, self.state, self.entry.name, self.entry.owner)
-        self.can = rules.allowed_own(self.entry, self.state.settings)
         return await self.row(request, datasette, message=message, focus="set")
 
 
@@ -86,7 +85,7 @@ class OwnEditView(OwnView):
             response = await self.row(request, datasette, mode="edit", error=error)
         else:
             context = await mine_context(datasette, request, self.state, [self.entry])
-            context.update(entry=self.entry, can=self.can, error=error)
+            context.update(entry=self.entry, error=error)
             response = await render(datasette, request, "secrets_mine_edit.html", context)
         response.status = status
         return response
@@ -124,7 +123,7 @@ class OwnDeleteView(OwnView):
         if is_htmx(request):
             return await self.row(request, datasette, mode="delete")
         context = await mine_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, can=self.can, mode="delete")
+        context.update(entry=self.entry, mode="delete")
         return await render(datasette, request, "secrets_mine_edit.html", context)
 
     async def post(self, request, datasette):
@@ -143,7 +142,7 @@ class OwnRevealView(OwnView):
         limit(self.state.reveals, request, "reveals", " Nothing was revealed.")
         version, value = await personal.reveal(datasette, self.state, self.entry.name, self.entry.owner)
         context = await mine_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, can=self.can, value=value, version=version,
+        context.update(entry=self.entry, value=value, version=version,
                        seconds=self.state.settings.reveal_seconds)
         return await render_either(
             datasette, request, "secrets_mine_reveal.html", "_secrets_mine_revealed.html", context
@@ -176,13 +175,14 @@ class OwnTestView(OwnView):
 
 
 async def mine_context(datasette, request, state, entries):
+    """What the My secrets templates get; they ask ``allowed_own(entry)``, never decide."""
     context = await list_context(datasette, request, state, [])
+    key_problem = await rotation.key_problem(state)
     context.update(
         entries=entries,
         mine_path=lambda entry, action=None: datasette.urls.path(MINE) + "/" + entry.slug
         + (f"/{action}" if action else ""),
-        allowed_own=lambda entry: rules.allowed_own(entry, state.settings),
-        max_value=core.MAX_VALUE_LENGTH,
+        allowed_own=lambda entry: rules.allowed_own(entry, state.settings, key_problem),
     )
     return context
 
