@@ -95,8 +95,8 @@ async def set_own(ds, state, name, actor, read_value):
     value = read_value(name)
     if not value:
         raise click.ClickException(f"No value was given, so nothing was stored for {name}.")
-    if len(value) > core.MAX_VALUE_LENGTH:
-        raise click.ClickException(f"The value is too long: at most {core.MAX_VALUE_LENGTH:,} characters.")
+    if too_long := core.value_too_long(value):
+        raise click.ClickException(too_long)
     return await personal.save(ds, state, name, actor, value, None)
 
 

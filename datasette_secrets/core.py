@@ -247,13 +247,20 @@ def _sealer(keyring, name, value):
     return lambda number: keyring.encrypt(name, number, value)
 
 
+def value_too_long(value):
+    """The message for a value over MAX_VALUE_LENGTH, or None: one limit, one wording."""
+    if len(value) > MAX_VALUE_LENGTH:
+        return f"The value is too long: at most {MAX_VALUE_LENGTH:,} characters."
+    return None
+
+
 def validate(entry, value, note):
     """{field: message} for what is wrong with a submitted value and note."""
     errors = {}
     if not value and not entry.is_set:
         errors["secret"] = "Enter a value: this secret has no stored value yet."
-    elif len(value) > MAX_VALUE_LENGTH:
-        errors["secret"] = f"The value is too long: at most {MAX_VALUE_LENGTH:,} characters."
+    elif too_long := value_too_long(value):
+        errors["secret"] = too_long
     if len(note) > MAX_NOTE_LENGTH:
         errors["note"] = f"The note is too long: at most {MAX_NOTE_LENGTH} characters (it has {len(note)})."
     return errors

@@ -69,11 +69,7 @@ class OwnEditView(OwnView):
 
     async def post(self, request, datasette):
         value = core.clean_value((await read_form(request)).get("secret", ""))
-        error = None
-        if not value:
-            error = "Enter a value."
-        elif len(value) > core.MAX_VALUE_LENGTH:
-            error = f"The value is too long: at most {core.MAX_VALUE_LENGTH:,} characters."
+        error = "Enter a value." if not value else core.value_too_long(value)
         if error:
             return await self.form(request, datasette, error, status=422)
         entry = self.entry
