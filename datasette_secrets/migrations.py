@@ -1,51 +1,46 @@
 """Migrations: creating the plugin's tables and upgrading them.
 
-Two sets of migrations, applied in this order by ``apply`` (which
-``store.migrate`` runs in ONE write transaction, so a failure anywhere leaves
-the database as it was, and the next start tries again):
+One ``sqlite_utils.Migrations`` set named "datasette-secrets", which
+``store.migrate`` applies in ONE write transaction (``apply``), so a failure
+anywhere leaves the database as it was, and the next start tries again. Each
+migration is a function decorated ``@migrations()``, taking a
+``sqlite_utils.Database``, named once and never renamed (the name is the
+record), in order; a new one goes at the end.
 
-1. ``FROZEN``, the hand-written migrations of the releases before this one,
-   each recorded by name in ``datasette_secrets_migrations`` (``FROZEN_TABLE``).
-   Databases made or upgraded by those releases hold these records, so the
-   list is frozen: its names, its order, its functions and the SQL and
-   ``COLUMNS`` they use never change, and nothing is added to it. Being
-   recorded where earlier releases recorded them, they never run twice, and a
-   database made by the published 0.2/0.3 (no records at all) runs them all.
+sqlite-utils records what it applied in a table of its own format
+(migration_set, name, applied_at); this set uses
+``datasette_secrets_sqlite_migrations`` (``SET_TABLE``) rather than
+sqlite-utils' shared ``_sqlite_migrations``, which Datasette itself uses in
+its internal database (set "datasette_internal"). So every table of the
+plugin keeps the ``datasette_secrets_`` prefix: ``store.TABLES`` closes them
+all to Datasette's table pages and write API without hiding Datasette's or
+another tool's records.
 
-2. ``migrations``, a ``sqlite_utils.Migrations`` set named "datasette-secrets",
-   for every migration from now on: a function decorated ``@migrations()``
-   below the frozen list, taking a ``sqlite_utils.Database``, named once and
-   never renamed (the name is the record). sqlite-utils records what it applied
-   in a table of its own format (migration_set, name, applied_at); this set
-   uses ``datasette_secrets_sqlite_migrations`` (``SET_TABLE``) rather than
-   sqlite-utils' shared ``_sqlite_migrations``, which Datasette itself uses
-   in its internal database (set "datasette_internal"). So every table of the
-   plugin keeps the ``datasette_secrets_`` prefix: ``store.TABLES`` closes them
-   all to Datasette's table pages and write API without hiding Datasette's or
-   another tool's records, and nothing of the plugin is left in an admin's
-   database but its prefixed tables.
-
-The frozen records are not copied into the sqlite-utils table: two records of
-one migration could disagree, and the old table stays what earlier releases
-read. The tracking table is made at the first start of a release that has it,
-and is empty until the first migration of the set. Every migration runs inside
-the one transaction, so ``@migrations(transactional=False)`` (for ``VACUUM``)
-cannot be used here.
+The first six migrations were once run by a hand-written runner that recorded
+them in ``datasette_secrets_migrations`` (``OLD_TABLE``). No published release
+wrote that table, and each of the six is idempotent (``if not exists``, a
+column added only when missing, versions renumbered only when duplicated, last
+uses copied with ``insert or ignore``), so a database made by that runner
+simply runs them again once under this set, whatever it had applied. Its old
+table is left as it is, never read or written, and stays closed to Datasette's
+table pages (it is in ``store.TABLES``). A database made by the published
+0.2/0.3 has neither table and runs every migration. Every migration runs
+inside the one transaction, so ``@migrations(transactional=False)`` (for
+``VACUUM``) cannot be used here.
 """
 
 from sqlite_utils import Database, Migrations
 
-FROZEN_TABLE = "datasette_secrets_migrations"
+# The hand-written runner's records: never read or written now, kept closed.
+OLD_TABLE = "datasette_secrets_migrations"
 SET_TABLE = "datasette_secrets_sqlite_migrations"
-
-# --- The frozen migrations and their SQL: never changed (see the docstring) ---
 
 # The columns of datasette_secrets, with their types, in table order. Tables
 # made by the published plugin have all of these (some also have "redacted",
 # which is kept and ignored). last_used_at and last_used_by are the published
 # plugin's per-version "last used": kept for what reads them, no longer written
 # (datasette_secrets_usage holds each name's last use). A new column is a new
-# migration of the set, never a new entry here.
+# migration, never a new entry here: add_missing_columns is already recorded.
 COLUMNS = {
     "id": "integer primary key",
     "name": "text not null",
@@ -62,13 +57,6 @@ COLUMNS = {
     "last_used_at": "text",
     "last_used_by": "text",
 }
-
-CREATE_MIGRATIONS = """
-create table if not exists datasette_secrets_migrations (
-    name text primary key,
-    applied_at text not null
-)
-"""
 
 CREATE_SECRETS = "create table if not exists datasette_secrets (\n{}\n)".format(
     ",\n".join(f"    {column} {kind}" for column, kind in COLUMNS.items())
@@ -129,46 +117,6 @@ create unique index if not exists datasette_secrets_name_version
 on datasette_secrets (name, version)
 """
 
-APPLIED_MIGRATIONS = "select name from datasette_secrets_migrations"
-RECORD_MIGRATION = (
-    "insert into datasette_secrets_migrations (name, applied_at) values (?, datetime('now'))"
-)
-
-
-def _add_missing_columns(conn):
-    existing = {row[1] for row in conn.execute("pragma table_info(datasette_secrets)")}
-    for column, kind in COLUMNS.items():
-        if column not in existing:
-            # "not null" needs a default when adding a column to a table with rows
-            kind = kind.replace("integer not null default 1", "integer default 1")
-            conn.execute(f"alter table datasette_secrets add column {column} {kind}")
-
-
-def _unique_versions(conn):
-    if conn.execute(DUPLICATE_VERSIONS).fetchone():
-        # Numbered before any update, so no row reads a number already changed.
-        renumbered = conn.execute(RENUMBERED_VERSIONS).fetchall()
-        conn.executemany(SET_VERSION, [(version, id) for id, version in renumbered])
-    conn.execute(CREATE_UNIQUE_VERSION)
-
-
-def _create_usage(conn):
-    conn.execute(CREATE_USAGE)
-    conn.execute(COPY_VERSION_USES)
-
-
-# (name, function of a sqlite3 connection): applied in order, each once.
-FROZEN = [
-    ("create_secrets", lambda conn: conn.execute(CREATE_SECRETS)),
-    ("add_missing_columns", _add_missing_columns),
-    ("unique_name_version", _unique_versions),
-    ("create_audit", lambda conn: conn.execute(CREATE_AUDIT)),
-    ("audit_index", lambda conn: conn.execute(CREATE_AUDIT_INDEX)),
-    ("create_usage", _create_usage),
-]
-
-# --- end of the frozen migrations ---
-
 
 class SecretsMigrations(Migrations):
     """A sqlite-utils migration set recorded in the plugin's own tracking table."""
@@ -178,11 +126,45 @@ class SecretsMigrations(Migrations):
 
 migrations = SecretsMigrations("datasette-secrets")
 
-# Every migration from now on goes here, in order, as:
-#
-#     @migrations()
-#     def add_something(db):  # db: a sqlite_utils.Database, inside the transaction
-#         db["datasette_secrets"].add_column("something", str)
+
+@migrations()
+def create_secrets(db):
+    db.execute(CREATE_SECRETS)
+
+
+@migrations()
+def add_missing_columns(db):
+    existing = {row[1] for row in db.execute("pragma table_info(datasette_secrets)")}
+    for column, kind in COLUMNS.items():
+        if column not in existing:
+            # "not null" needs a default when adding a column to a table with rows
+            kind = kind.replace("integer not null default 1", "integer default 1")
+            db.execute(f"alter table datasette_secrets add column {column} {kind}")
+
+
+@migrations()
+def unique_name_version(db):
+    if db.execute(DUPLICATE_VERSIONS).fetchone():
+        # Numbered before any update, so no row reads a number already changed.
+        renumbered = db.execute(RENUMBERED_VERSIONS).fetchall()
+        db.conn.executemany(SET_VERSION, [(version, id) for id, version in renumbered])
+    db.execute(CREATE_UNIQUE_VERSION)
+
+
+@migrations()
+def create_audit(db):
+    db.execute(CREATE_AUDIT)
+
+
+@migrations()
+def audit_index(db):
+    db.execute(CREATE_AUDIT_INDEX)
+
+
+@migrations()
+def create_usage(db):
+    db.execute(CREATE_USAGE)
+    db.execute(COPY_VERSION_USES)
 
 
 # One row per version of one actor's own value of a personal secret; the same
@@ -209,17 +191,18 @@ def create_personal(db):
     db.execute(CREATE_PERSONAL)
 
 
+# Every migration from now on goes here, at the end, as:
+#
+#     @migrations()
+#     def add_something(db):  # db: a sqlite_utils.Database, inside the transaction
+#         db["datasette_secrets"].add_column("something", str)
+
+
 def apply(conn):
-    """Apply every pending migration on ``conn``, the frozen list first, then the set.
+    """Apply every pending migration of the set on ``conn``.
 
     ``conn`` is Datasette's write connection inside its transaction (sqlite-utils
-    nests each migration of the set in a savepoint), so nothing is committed here.
+    nests each migration in a savepoint), so nothing is committed here.
     """
-    conn.execute(CREATE_MIGRATIONS)
-    applied = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
-    for name, migration in FROZEN:
-        if name not in applied:
-            migration(conn)
-            conn.execute(RECORD_MIGRATION, [name])
     # No PRAGMA and no sqlite-utils plugin hooks on Datasette's own connection.
     migrations.apply(Database(conn, recursive_triggers=False, execute_plugins=False))

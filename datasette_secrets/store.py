@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from . import migrations
 
 TABLE = "datasette_secrets"
-# Every table of the plugin, closed to Datasette's table pages and write API.
+# Every table of the plugin (the old runner's too, if made), closed to Datasette's table pages and write API.
 TABLES = [
     TABLE, "datasette_secrets_audit", "datasette_secrets_usage", "datasette_secrets_personal",
-    migrations.FROZEN_TABLE, migrations.SET_TABLE,
+    migrations.OLD_TABLE, migrations.SET_TABLE,
 ]
 
 SUMMARY_COLUMNS = (

@@ -10,7 +10,7 @@ from datasette_secrets import get_secret
 from secret_helpers import HX, ROOT, parse, row_of, secret_rows, store_value
 
 PLUGIN_TABLES = (
-    "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage",
+    "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_usage",
     "datasette_secrets_sqlite_migrations", "datasette_secrets_personal",
 )
 

@@ -1,8 +1,9 @@
-"""Migrations after the frozen list run through sqlite-utils, once each.
+"""Every migration runs through one sqlite-utils set, once each.
 
 Each test registers a temporary ``@migrations()`` function, as the next real
 migration will be written, and starts Datasette on a database file.
-The upgrades of databases made by the published 0.2/0.3 are in test_upgrade.py.
+The upgrades of databases made by the published 0.2/0.3, and by the hand-written
+runner of earlier development versions, are in test_upgrade.py.
 """
 
 import sqlite3
@@ -13,8 +14,16 @@ from datasette_secrets import get_secret, migrations
 from secret_helpers import store_value
 
 SET = "datasette-secrets"
-# The set's real migrations, applied before any a test adds.
-EXISTING = [(SET, "create_personal")]
+# The six steps the old hand-written runner recorded, first in the set, in its order.
+OLD_RUNNER_STEPS = [
+    "create_secrets", "add_missing_columns", "unique_name_version", "create_audit", "audit_index", "create_usage",
+]
+# The set's real migrations, in order, applied before any a test adds.
+EXISTING = [(SET, migration.name) for migration in migrations.migrations._migrations]
+
+
+def test_the_set_begins_with_the_old_runners_steps_in_their_order():
+    assert [name for _, name in EXISTING[:7]] == OLD_RUNNER_STEPS + ["create_personal"]
 
 
 @pytest.fixture
@@ -36,8 +45,8 @@ def columns(path):
     return [row[1] for row in query(path, "pragma table_info(datasette_secrets)")]
 
 
-def frozen_records(path):
-    return query(path, f"select name, applied_at from {migrations.FROZEN_TABLE} order by name")
+def tables(path):
+    return {name for (name,) in query(path, "select name from sqlite_master where type = 'table'")}
 
 
 def set_records(path):
@@ -61,16 +70,15 @@ async def test_a_new_migration_is_applied_once(later, example_plugin, make_datas
     assert len(applied) == 1
     assert columns(path)[-1] == "rotated_by"
     assert set_records(path) == EXISTING + [(SET, "add_rotated_by")]
-    # recorded in the plugin's own table: nothing of sqlite-utils' shared one in the admin's database
-    assert not query(path, "select 1 from sqlite_master where name = '_sqlite_migrations'")
-    frozen = frozen_records(path)
-    assert [name for name, _ in frozen] == sorted(name for name, _ in migrations.FROZEN)
+    # recorded in the plugin's own table: nothing of sqlite-utils' shared one in the admin's database,
+    # and no table of the old hand-written runner
+    assert "_sqlite_migrations" not in tables(path)
+    assert migrations.OLD_TABLE not in tables(path)
 
     second = make_datasette(files=[path], settings={"database": "vault"})
     await second.invoke_startup()
     assert len(applied) == 1
     assert set_records(path) == EXISTING + [(SET, "add_rotated_by")]
-    assert frozen_records(path) == frozen
     assert await get_secret(second, "API_KEY") == "kept"
 
 
@@ -82,13 +90,7 @@ async def test_a_database_of_an_earlier_release_gets_only_the_new_migration(
     earlier = make_datasette(internal=path)
     await earlier.invoke_startup()
     await store_value(earlier, "API_KEY", "from-before")
-    # As releases before sqlite-utils' Migrations left it: the frozen records only.
-    conn = sqlite3.connect(path)
-    with conn:
-        conn.execute(f"drop table {migrations.SET_TABLE}")
-        conn.execute(f"update {migrations.FROZEN_TABLE} set applied_at = '2025-01-01 00:00:00'")
-    conn.close()
-    frozen = frozen_records(path)
+    records = query(path, f"select migration_set, name, applied_at from {migrations.SET_TABLE} order by id")
 
     applied = []
 
@@ -100,7 +102,8 @@ async def test_a_database_of_an_earlier_release_gets_only_the_new_migration(
     upgraded = make_datasette(internal=path)
     await upgraded.invoke_startup()
     assert len(applied) == 1
-    assert frozen_records(path) == frozen  # none of them ran again
+    new_records = query(path, f"select migration_set, name, applied_at from {migrations.SET_TABLE} order by id")
+    assert new_records[:-1] == records  # none of them ran again
     assert set_records(path) == EXISTING + [(SET, "add_rotated_by")]
     assert await get_secret(upgraded, "API_KEY") == "from-before"
 
@@ -121,9 +124,8 @@ async def test_a_failing_migration_changes_nothing_and_runs_at_the_next_start(
     failed = make_datasette(internal=path)
     with pytest.raises(RuntimeError, match="the disk is full"):
         await failed.invoke_startup()
-    # one transaction: not even the frozen migrations before it are kept
-    tables = [name for (name,) in query(path, "select name from sqlite_master where type = 'table'")]
-    assert not [name for name in tables if name.startswith("datasette_secrets")]
+    # one transaction: not even the migrations before it are kept
+    assert not [name for name in tables(path) if name.startswith("datasette_secrets")]
 
     retried = make_datasette(internal=path)
     await retried.invoke_startup()

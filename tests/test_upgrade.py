@@ -1,15 +1,19 @@
 """Tables made by the published datasette-secrets 0.2 / 0.3a0 are upgraded in place.
 
 Each test builds the old table with plain SQL and Fernet tokens made with
-``cryptography`` (as the published plugin did), then starts Datasette.
+``cryptography`` (as the published plugin did), then starts Datasette. A
+database made by the hand-written migration runner of earlier development
+versions (its own table, datasette_secrets_migrations) keeps working too.
 """
 
 import sqlite3
 
 import pytest
 from cryptography.fernet import Fernet
+from datasette.resources import TableResource
+from sqlite_utils import Database
 
-from datasette_secrets import flush_usage, get_secret
+from datasette_secrets import flush_usage, get_secret, migrations
 from secret_helpers import ROOT, parse, row_of, secret_rows, store_value
 
 SCHEMA_0_2 = """
@@ -46,6 +50,17 @@ LEGACY_ROWS = [
 ]
 # newest live value per registered name
 EXPECTED = {"API_KEY": "api-three", "OTHER_KEY": "other-one", "ENV_KEY": None}
+
+# Every migration of the set, in order, each recorded once.
+ALL_MIGRATIONS = [("datasette-secrets", migration.name) for migration in migrations.migrations._migrations]
+SET_RECORDS_WITH_TIMES = f"select migration_set, name, applied_at from {migrations.SET_TABLE} order by id"
+
+
+def set_records(conn):
+    """The set's records, (set, name), in the order of the set's migrations."""
+    order = [name for _, name in ALL_MIGRATIONS]
+    rows = conn.execute(f"select migration_set, name from {migrations.SET_TABLE}").fetchall()
+    return sorted(rows, key=lambda row: order.index(row[1]) if row[1] in order else len(order))
 
 
 def build_legacy_db(path, key, rows, schema=SCHEMA_0_2):
@@ -108,9 +123,7 @@ async def test_internal_database_is_upgraded(schema, example_plugin, make_datase
 
     conn = sqlite3.connect(path)
     assert ["name", "version"] in unique_indexes(conn)
-    migrations = conn.execute("select name, applied_at from datasette_secrets_migrations").fetchall()
-    assert migrations, "no migrations recorded"
-    assert all(applied_at for _, applied_at in migrations)
+    assert set_records(conn) == ALL_MIGRATIONS
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(
             "insert into datasette_secrets (name, version, encryption_key_name) values ('API_KEY', 3, 'x')"
@@ -239,15 +252,14 @@ async def test_migrations_run_once(example_plugin, make_datasette, key, tmp_path
     await first.invoke_startup()
     await store_value(first, "API_KEY", "api-four")
     conn = sqlite3.connect(path)
-    applied = conn.execute("select name, applied_at from datasette_secrets_migrations order by name").fetchall()
+    applied = conn.execute(SET_RECORDS_WITH_TIMES).fetchall()
     conn.close()
 
     second = make_datasette(key=key, internal=path)
     await second.invoke_startup()
     conn = sqlite3.connect(path)
-    assert conn.execute("select name, applied_at from datasette_secrets_migrations order by name").fetchall() == applied
-    names = [name for name, _ in applied]
-    assert len(names) == len(set(names))
+    assert conn.execute(SET_RECORDS_WITH_TIMES).fetchall() == applied
+    assert set_records(conn) == ALL_MIGRATIONS
     conn.close()
     assert len(await secret_rows(second)) == len(LEGACY_ROWS) + 1
     assert await get_secret(second, "API_KEY") == "api-four"
@@ -258,9 +270,9 @@ async def test_fresh_install_creates_the_tables(ds):
     db = ds.get_internal_database()
     tables = set(await db.table_names())
     assert {
-        "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_migrations", "datasette_secrets_usage",
-        "datasette_secrets_sqlite_migrations",
+        "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_usage", "datasette_secrets_sqlite_migrations",
     } <= tables
+    assert migrations.OLD_TABLE not in tables  # the old runner's table is no longer made
     columns = set(await db.table_columns("datasette_secrets"))
     assert {
         "id", "name", "note", "version", "encrypted", "encryption_key_name", "created_at", "created_by",
@@ -268,7 +280,8 @@ async def test_fresh_install_creates_the_tables(ds):
     } <= columns
     audit_columns = set(await db.table_columns("datasette_secrets_audit"))
     assert {"id", "name", "version", "action", "detail", "actor_id", "created_at"} <= audit_columns
-    assert (await db.execute("select count(*) from datasette_secrets_migrations")).single_value() > 0
+    names = [row[0] for row in (await db.execute(f"select name from {migrations.SET_TABLE} order by id")).rows]
+    assert names == [name for _, name in ALL_MIGRATIONS]
 
 
 @pytest.mark.asyncio
@@ -309,3 +322,84 @@ async def test_last_uses_are_kept_per_name(example_plugin, make_datasette, key, 
     assert tuple((await db.execute(
         "select last_used_by, version from datasette_secrets_usage where name = 'API_KEY'"
     )).first()) == ("new-reader", 3)
+
+
+OLD_RUNNER_STEPS = [
+    "create_secrets", "add_missing_columns", "unique_name_version", "create_audit", "audit_index", "create_usage",
+]
+CREATE_OLD_TABLE = f"create table {migrations.OLD_TABLE} (name text primary key, applied_at text not null)"
+
+
+def build_runner_db(path, key, steps, personal):
+    """A database as the old hand-written runner left it: a 0.3a0 table, then ``steps``
+    applied and recorded in the runner's own table, and create_personal applied by
+    the sqlite-utils set too when ``personal`` (the release before one set)."""
+    build_legacy_db(path, key, LEGACY_ROWS, SCHEMA_0_3A0)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "update datasette_secrets set last_used_at = '2024-03-05 10:00:00', last_used_by = 'reader' "
+        "where name = 'API_KEY' and version = 3"
+    )
+    db = Database(conn, execute_plugins=False)
+    conn.execute(CREATE_OLD_TABLE)
+    for step in steps:
+        getattr(migrations, step)(db)
+        conn.execute(f"insert into {migrations.OLD_TABLE} values (?, '2025-01-01 00:00:00')", [step])
+    if personal:
+        earlier = migrations.SecretsMigrations("datasette-secrets")
+        earlier()(migrations.create_personal)
+        earlier.apply(db)
+    conn.commit()
+    conn.close()
+
+
+RUNNER_DATABASES = {
+    "the release before one set": (OLD_RUNNER_STEPS, True),
+    "before sqlite-utils": (OLD_RUNNER_STEPS, False),
+    "before the usage table": (OLD_RUNNER_STEPS[:5], False),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("steps, personal", RUNNER_DATABASES.values(), ids=RUNNER_DATABASES.keys())
+async def test_a_database_made_by_the_old_runner_keeps_working(
+    steps, personal, example_plugin, make_datasette, key, tmp_path
+):
+    path = str(tmp_path / "vault.db")
+    build_runner_db(path, key, steps, personal)
+    conn = sqlite3.connect(path)
+    old_records = conn.execute(f"select * from {migrations.OLD_TABLE} order by name").fetchall()
+    conn.close()
+    ds = make_datasette(key=key, files=[path], settings={"database": "vault"})
+    ds.root_enabled = True
+    await ds.invoke_startup()
+
+    assert_rows_kept(await secret_rows(ds, database="vault"), key, LEGACY_ROWS)
+    for name, value in EXPECTED.items():
+        assert await get_secret(ds, name) == value
+    conn = sqlite3.connect(path)
+    # every migration recorded once in the set; the old table left exactly as it was
+    assert set_records(conn) == ALL_MIGRATIONS
+    assert conn.execute(f"select * from {migrations.OLD_TABLE} order by name").fetchall() == old_records
+    assert ["name", "version"] in unique_indexes(conn)
+    # the last use the old per-version column held is each name's, copied once
+    assert conn.execute("select name, last_used_at, last_used_by, version from datasette_secrets_usage").fetchall() == [
+        ("API_KEY", "2024-03-05 10:00:00", "reader", 3)
+    ]
+    conn.close()
+
+    # the old table stays closed to Datasette's table pages and write API
+    for url in (f"/vault/{migrations.OLD_TABLE}", f"/vault/{migrations.OLD_TABLE}.json"):
+        assert (await ds.client.get(url, actor=ROOT)).status_code == 403, url
+    resource = TableResource("vault", migrations.OLD_TABLE)
+    for action in ("view-table", "insert-row", "delete-row", "drop-table"):
+        assert not await ds.allowed(action=action, resource=resource, actor=ROOT), action
+
+    # and the secrets keep working after a second start
+    await store_value(ds, "API_KEY", "api-four")
+    again = make_datasette(key=key, files=[path], settings={"database": "vault"})
+    await again.invoke_startup()
+    assert await get_secret(again, "API_KEY") == "api-four"
+    conn = sqlite3.connect(path)
+    assert set_records(conn) == ALL_MIGRATIONS
+    conn.close()
