@@ -6,7 +6,7 @@ import pytest
 import pytest_asyncio
 
 from datasette_secrets import Secret, checks
-from secret_helpers import HX, MANAGER, OTHER, ROOT, audit_rows, flash_messages, follow, parse, row_of, secrets_plugin, store_value
+from secret_helpers import HX, MANAGER, OTHER, ROOT, audit_rows, parse, row_of, secrets_plugin, store_value
 
 GOOD = "sk-good-0123456789abcdef"
 
@@ -101,7 +101,8 @@ async def test_pass_and_fail_shown_in_place_never_the_value(checked):
     # (The row around it shows the last four characters where the list does: not the message.)
     assert bad not in response.text and "9999" not in result, "a message echoing the value is scrubbed"
     audit = [a for a in await audit_rows(checked) if a["action"] == "check"]
-    assert [(a["name"], a["version"], a["detail"].split(":")[0]) for a in audit] == [
+    # Whether it passed, nothing of what the check said: the log is read by every manager.
+    assert [(a["name"], a["version"], a["detail"]) for a in audit] == [
         ("SHAPED_KEY", 1, "passed"),
         ("SHAPED_KEY", 2, "failed"),
     ]
@@ -130,18 +131,88 @@ async def test_a_check_that_fails_to_run_is_a_failed_result_not_an_error(name, e
 async def test_environment_value_is_what_gets_tested(checked, monkeypatch):
     monkeypatch.setenv("DATASETTE_SECRETS_SHAPED_KEY", GOOD)
     response = await press_test(checked, "SHAPED_KEY")
-    assert parse(response).select_one("tr.secret-feedback .secret-check-ok").get_text().startswith("✓")
+    # A value never revealed gives passed or failed, not the check's words.
+    assert parse(response).select_one("tr.secret-feedback .secret-check-ok").get_text() == "✓ Passed."
     (row,) = [a for a in await audit_rows(checked) if a["action"] == "check"]
-    assert row["version"] is None
+    assert (row["version"], row["detail"]) == (None, "passed")
 
 
 @pytest.mark.asyncio
-async def test_without_javascript_the_result_is_a_flash_message(checked):
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("SHAPED_KEY", "✗ Failed."),  # its message would echo the value
+        ("BROKEN_KEY", "✗ Failed: the check raised RuntimeError."),
+    ],
+)
+async def test_a_value_never_revealed_gives_only_the_outcome_and_the_exception_type(
+    name, expected, checked, monkeypatch
+):
+    monkeypatch.setenv(f"DATASETTE_SECRETS_{name}", "sk-bad-from-the-environment-42")
+    response = await press_test(checked, name)
+    assert parse(response).select_one("tr.secret-feedback .secret-check-failed").get_text() == expected
+    assert "environment-42" not in response.text
+
+
+@pytest.mark.asyncio
+async def test_without_javascript_the_result_is_a_page_of_its_own_and_no_cookie(checked):
     await store_value(checked, "SHAPED_KEY", GOOD)
     response = await press_test(checked, "SHAPED_KEY", headers={})
-    assert response.status_code == 302
-    page = await follow(checked, response)
-    assert flash_messages(page) == ["Test of SHAPED_KEY: ✓ Looks like a key: 3 models available"]
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    page = parse(response)
+    assert page.select_one("h1").get_text() == "Test of SHAPED_KEY"
+    assert page.select_one(".secret-check-ok").get_text() == "✓ Looks like a key: 3 models available"
+    # The way back is the list page that shows the secret.
+    assert page.select_one("a.secrets-back")["href"] == "/-/secrets#secret-SHAPED_KEY"
+
+
+class Unreadable:
+    """A result that raises when asked for its truth or its text (a numpy array, say)."""
+
+    def __bool__(self):
+        raise ValueError("The truth value of an array with more than one element is ambiguous")
+
+    def __str__(self):
+        raise RuntimeError("no text here")
+
+
+async def ambiguous_ok_check(datasette, value):
+    return Unreadable(), f"checked {value}"
+
+
+async def unprintable_message_check(datasette, value):
+    return True, Unreadable()
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("cannot print me")
+
+
+async def unprintable_error_check(datasette, value):
+    raise UnprintableError()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "check,expected",
+    [
+        (ambiguous_ok_check, "✗ The check's result could not be read: ValueError."),
+        (unprintable_message_check, "✗ The check's result could not be read: RuntimeError."),
+        (unprintable_error_check, "✗ The check failed with UnprintableError."),
+    ],
+)
+async def test_a_result_that_raises_when_read_is_a_failed_result_not_a_500(
+    check, expected, register_plugin, make_datasette
+):
+    register_plugin(secrets_plugin(Secret("ODD_RESULT_KEY", check=check)), "odd-result-plugin")
+    ds = make_datasette()
+    await store_value(ds, "ODD_RESULT_KEY", GOOD)
+    response = await press_test(ds, "ODD_RESULT_KEY")
+    assert response.status_code == 200
+    assert parse(response).select_one("tr.secret-feedback .secret-check-failed").get_text() == expected
+    assert GOOD not in response.text
 
 
 @pytest.mark.asyncio

@@ -47,20 +47,26 @@ async def list_url(datasette, state, entry):
     return datasette.urls.path("/-/secrets") + query + f"#secret-{entry.key}"
 
 
-# Without JavaScript a change redirects to the list, and the list shows its message
-# at the changed row: the message travels in a signed cookie read once (as
-# Datasette's own flash messages do), which names the row. It is bound to the
+# Without JavaScript a change redirects, and the page it lands on shows its
+# message (the list: at the changed row). The message travels in a signed
+# cookie read once (as Datasette's own flash messages do). It is bound to the
 # actor who made the change and lives FLASH_SECONDS, so a cookie planted by
-# another page on the same host (cookies ignore ports) shows nothing.
+# another page on the same host (cookies ignore ports) shows nothing. It is
+# the plugin's only flash mechanism (Datasette's ds_messages is never used:
+# it is readable by scripts, unbound and lives for ever), and it carries only
+# messages about what was done ("Saved", "Deleted"), never text derived from
+# a value: a Test answers with a page of its own instead (see values.py).
 FLASH_COOKIE = "ds_secrets_done"
 FLASH_NAMESPACE = "datasette-secrets-done"
 FLASH_SECONDS = 60
 
 
-async def redirect_with_flash(datasette, request, state, entry, message, undo=False):
-    response = Response.redirect(await list_url(datasette, state, entry))
+def redirect_with_message(datasette, request, url, message, name=None, undo=False):
+    """A redirect to ``url``, whose page then shows ``message`` once (at the
+    row of the secret ``name``, on the list)."""
+    response = Response.redirect(url)
     flash = {
-        "name": entry.name,
+        "name": name,
         "message": message,
         "undo": undo,
         "actor": core.actor_id_of(request.actor),
@@ -77,8 +83,14 @@ async def redirect_with_flash(datasette, request, state, entry, message, undo=Fa
     return response
 
 
+async def redirect_with_flash(datasette, request, state, entry, message, undo=False):
+    """A redirect to the list page that shows ``entry``, its message at the row."""
+    url = await list_url(datasette, state, entry)
+    return redirect_with_message(datasette, request, url, message, name=entry.name, undo=undo)
+
+
 def read_flash(datasette, request):
-    """The message a redirect left for this actor on the list page, or None."""
+    """The message a redirect left for this actor, or None."""
     cookie = request.cookies.get(FLASH_COOKIE)
     if not cookie:
         return None
@@ -86,7 +98,9 @@ def read_flash(datasette, request):
         flash = datasette.unsign(cookie, FLASH_NAMESPACE)
     except BadSignature:
         return None
-    if not (isinstance(flash, dict) and isinstance(flash.get("name"), str) and isinstance(flash.get("message"), str)):
+    if not (isinstance(flash, dict) and isinstance(flash.get("message"), str)):
+        return None
+    if not (flash.get("name") is None or isinstance(flash["name"], str)):
         return None
     if flash.get("actor") != core.actor_id_of(request.actor):
         return None

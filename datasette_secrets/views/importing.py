@@ -7,12 +7,12 @@ equals the stored one is shown only to those the rules let learn about values.
 
 import asyncio
 
-from datasette import Response
 
 from .. import core, dotenv, imports, model, rotation, rules
 from ..core import Conflict
 from .base import SecretsView, is_htmx, read_form, viewer_of
 from .context import list_context
+from .feedback import redirect_with_message
 from .render import render, render_either
 
 
@@ -80,8 +80,7 @@ class ImportConfirmView(SecretsView):
         else:
             message = "Nothing was stored: no new or changed secret was chosen."
         if not is_htmx(request):
-            datasette.add_message(request, message, datasette.INFO)
-            return Response.redirect(datasette.urls.path("/-/secrets"))
+            return redirect_with_message(datasette, request, datasette.urls.path("/-/secrets"), message)
         context = await list_context(datasette, request, state, [])
         context.update(planned=None, errors=None, token=None, result=message)
         return await render(datasette, request, "_secrets_import.html", context)

@@ -8,7 +8,7 @@ from datasette.utils.asgi import BadRequest
 from .. import model, rotation, rules
 from .base import SecretsView, is_htmx
 from .context import list_context
-from .feedback import PAGE_SIZE, clear_flash, page_number, page_url, read_flash
+from .feedback import PAGE_SIZE, page_number, page_url
 from .render import render_either
 
 
@@ -30,10 +30,8 @@ class IndexView(SecretsView):
         )
         model.check_values(state, shown)
         context = await list_context(datasette, request, state, shown, q=q)
-        flash = read_flash(datasette, request)
         context.update(
             tally_context(listing, names, counts, q, status, statuses),
-            flash=flash,
             first=(page - 1) * PAGE_SIZE + 1,
             page=page,
             pages=pages,
@@ -42,10 +40,7 @@ class IndexView(SecretsView):
             htmx=is_htmx(request),
             key_problem=await rotation.key_problem(state),
         )
-        response = await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
-        if flash:
-            clear_flash(datasette, response)
-        return response
+        return await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
 
 
 def shown_statuses(state):

@@ -2,13 +2,13 @@
 id, and re-encryption under the current key (the same code as
 ``datasette secrets rotate-key``)."""
 
-from datasette import Response
 
 from .. import rotation
 from ..core import Conflict
 from ..crypto import LEGACY_KEY_NAME
 from .base import SecretsView, is_htmx
 from .context import list_context
+from .feedback import redirect_with_message
 from .render import render, render_either
 
 
@@ -30,8 +30,7 @@ class RotateView(SecretsView):
         report = await rotation.rotate(datasette, state, request.actor)
         message = rotation_message(report)
         if not is_htmx(request):
-            datasette.add_message(request, message, datasette.INFO if report.complete else datasette.WARNING)
-            return Response.redirect(datasette.urls.path("/-/secrets/-/keys"))
+            return redirect_with_message(datasette, request, datasette.urls.path("/-/secrets/-/keys"), message)
         context = await key_context(datasette, request, state)
         context.update(message=message, report=report)
         return await render(datasette, request, "_secrets_keys.html", context)

@@ -13,7 +13,8 @@ from .. import core, personal, rotation, rules, store_personal
 from ..rules import OWN
 from .base import SecretsView, is_htmx, limit, read_form
 from .context import display_name, list_context
-from .render import render, render_either
+from .feedback import redirect_with_message
+from .render import render, render_either, test_page
 
 MINE = "/-/secrets/-/mine"
 
@@ -51,8 +52,8 @@ class OwnView(SecretsView):
     async def done(self, request, datasette, message):
         """After a change: the fresh row with its message (htmx), else back to the list."""
         if not is_htmx(request):
-            datasette.add_message(request, message, datasette.INFO)
-            return Response.redirect(datasette.urls.path(MINE) + f"#mine-{self.entry.key}")
+            url = datasette.urls.path(MINE) + f"#mine-{self.entry.key}"
+            return redirect_with_message(datasette, request, url, message, name=self.entry.name)
         self.entry = await personal.entry(datasette, self.state, self.entry.name, self.entry.owner)
         return await self.row(request, datasette, message=message, focus="set")
 
@@ -164,9 +165,11 @@ class OwnTestView(OwnView):
         self.can.require("test")
         limit(self.state.checks, request, "tests")
         result = await personal.check(datasette, self.state, self.entry)
-        if not is_htmx(request):
-            text = ("✓ " if result.ok else "✗ ") + result.message
-            return await self.done(request, datasette, f"Test of your own {self.entry.name}: {text}")
+        if not is_htmx(request):  # a page of its own: the result travels in no cookie
+            back = datasette.urls.path(MINE) + f"#mine-{self.entry.key}"
+            context = await mine_context(datasette, request, self.state, [self.entry])
+            title = f"your own {self.entry.name}"
+            return await test_page(datasette, request, context, self.entry, result, title, back, "My secrets")
         return await self.row(request, datasette, result=result, focus="test")
 
 

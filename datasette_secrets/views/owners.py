@@ -7,11 +7,12 @@ A plain page with plain forms: it is visited rarely, from the list's link.
 Nothing here reads a personal value: no reveal, copy or test, root included.
 """
 
-from datasette import NotFound, Response
+from datasette import NotFound
 
 from .. import personal, store_personal
 from .base import SecretView, read_form
 from .context import display_name, list_context
+from .feedback import redirect_with_message
 from .render import render
 
 
@@ -32,8 +33,8 @@ class OwnersView(SecretView):
         await personal.delete(
             datasette, self.state, self.entry.name, owner, request.actor, detail="deleted by an admin"
         )
-        datasette.add_message(request, f"Deleted {owner}'s own value of {self.entry.name}.", datasette.INFO)
-        return Response.redirect(datasette.urls.path(f"/-/secrets/{self.entry.slug}/owners"))
+        url = datasette.urls.path(f"/-/secrets/{self.entry.slug}/owners")
+        return redirect_with_message(datasette, request, url, f"Deleted {owner}'s own value of {self.entry.name}.")
 
     async def page(self, request, datasette):
         owners = (await store_personal.owners(self.state.db)).get(self.entry.name, [])

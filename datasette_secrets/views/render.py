@@ -20,6 +20,7 @@ from datasette.utils import await_me_maybe
 from markupsafe import Markup
 
 from .base import VARY, is_htmx
+from .feedback import clear_flash, read_flash
 
 
 class SharedBytecodeCache(jinja2.BytecodeCache):
@@ -77,12 +78,25 @@ async def render(datasette, request, template, context, status=200):
     environment = fragments(datasette, request)
     extra = await extra_template_vars(datasette, request, template)
     context = {**extra, "urls": datasette.urls, "request": request, **context}
+    flash = None
     if template.startswith("_"):
         html = environment.get_template(template).render(context)
     else:
+        # A change's message left by a redirect (feedback.redirect_with_message), shown once.
+        flash = context["flash"] = read_flash(datasette, request)
         context["fragment"] = lambda name: Markup(environment.get_template(name).render(context))
         html = await datasette.render_template(template, context, request=request)
-    return Response.html(html, status=status, headers=dict(VARY))
+    response = Response.html(html, status=status, headers=dict(VARY))
+    if flash:
+        clear_flash(datasette, response)
+    return response
+
+
+async def test_page(datasette, request, context, entry, result, title, back_url, back_label):
+    """A Test's result as a page of its own, for the actor who ran it without
+    JavaScript: it travels in no cookie and is kept nowhere."""
+    context.update(entry=entry, result=result, title=title, back_url=back_url, back_label=back_label)
+    return await render(datasette, request, "secrets_test.html", context)
 
 
 async def render_either(datasette, request, page, fragment, context, status=200):

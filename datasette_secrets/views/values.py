@@ -12,8 +12,8 @@ from ..crypto import SecretDecryptionError
 from ..rules import MANAGE, REVEAL
 from .base import VARY, SecretView, is_htmx, limit
 from .context import COPIED, list_context
-from .feedback import list_url, redirect_with_flash
-from .render import render_either
+from .feedback import list_url
+from .render import render_either, test_page
 from .row import row_fragment
 
 class RevealView(SecretView):
@@ -59,9 +59,10 @@ class TestView(SecretView):
         self.can.require("test")
         limit(state.checks, request, "tests")
         result = await checks.check(datasette, state, entry, request.actor)
-        text = ("✓ " if result.ok else "✗ ") + result.message
-        if not is_htmx(request):
-            return await redirect_with_flash(datasette, request, state, entry, f"Test of {entry.name}: {text}")
+        if not is_htmx(request):  # a page of its own: the result travels in no cookie
+            context = await list_context(datasette, request, state, [entry])
+            back = await list_url(datasette, state, entry)
+            return await test_page(datasette, request, context, entry, result, entry.name, back, "Secrets")
         # The result spans the row, as a change's message does; focus back on Test.
         return await row_fragment(datasette, request, state, entry, focus="test", result=result, failed=not result.ok)
 
