@@ -191,6 +191,20 @@ def create_personal(db):
     db.execute(CREATE_PERSONAL)
 
 
+# Releases before 0.4 kept a Test's message in its audit row ("failed: ..."),
+# which could quote the value: keep whether it passed, nothing of what it said.
+FORGET_CHECK_MESSAGES = """
+update datasette_secrets_audit
+set detail = case when detail like 'passed%' then 'passed' when detail like 'failed%' then 'failed' end
+where action = 'check' and detail is not null and detail not in ('passed', 'failed')
+"""
+
+
+@migrations()
+def forget_check_messages(db):
+    db.execute(FORGET_CHECK_MESSAGES)
+
+
 # Every migration from now on goes here, at the end, as:
 #
 #     @migrations()

@@ -1,6 +1,7 @@
 """Key checks supplied by plugins: Secret(check=...), the Test button, its limits."""
 
 import asyncio
+import sqlite3
 
 import pytest
 import pytest_asyncio
@@ -228,3 +229,29 @@ async def test_limited_like_reveals_and_only_for_revealers(register_plugin, make
     assert statuses == [200, 200, 429]
     response = await press_test(ds, "SHAPED_KEY", actor=ROOT)
     assert "Too many tests" in response.text and response.headers["HX-Retarget"] == "#secrets-status"
+
+
+@pytest.mark.asyncio
+async def test_an_upgrade_forgets_the_messages_earlier_releases_kept_in_the_audit_log(
+    example_plugin, make_datasette, tmp_path
+):
+    path = str(tmp_path / "internal.db")
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        create table datasette_secrets_audit (
+            id integer primary key, name text not null, version integer, action text not null,
+            detail text, actor_id text, created_at text not null
+        );
+        insert into datasette_secrets_audit (name, version, action, detail, actor_id, created_at) values
+            ('API_KEY', 1, 'check', 'failed: HTTPStatusError for url ...?api_key=sk%2Dlive%2D42', 'root', '2026-01-01'),
+            ('API_KEY', 1, 'check', 'passed: 3 models for sk-live-42', 'root', '2026-01-01'),
+            ('API_KEY', 1, 'set', 'command line', 'root', '2026-01-01');
+        """
+    )
+    conn.commit()
+    conn.close()
+    ds = make_datasette(internal=path)
+    await ds.invoke_startup()
+    rows = [(a["action"], a["detail"]) for a in await audit_rows(ds)]
+    assert sorted(rows) == [("check", "failed"), ("check", "passed"), ("set", "command line")]
