@@ -55,7 +55,6 @@ class State:
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
-        self.fragments = None  # the views' template environment, made on first use
         self.listing = None  # the list page's Listing, kept while nothing changes
         self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
         self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike

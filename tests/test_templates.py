@@ -4,6 +4,7 @@ in a fragment exactly as in a page."""
 
 import os
 
+import jinja2
 import pytest
 import pytest_asyncio
 from datasette import hookimpl
@@ -69,3 +70,32 @@ async def test_an_edited_override_shows_without_a_restart(overridden):
     stat = path.stat()
     os.utime(path, (stat.st_atime, stat.st_mtime + 5))
     assert await about(ds, htmx=True) == "edited api_key"
+
+
+@pytest.mark.asyncio
+async def test_two_datasettes_set_up_differently_each_render_their_own(
+    tmp_path, example_plugin, register_plugin, make_datasette
+):
+    """Jinja compiles how a filter is called into a template's code: one instance's
+    compiled fragment never serves another whose plugin set the filter up otherwise."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / ABOUT).write_text('<span class="site-about">{{ entry.name|badge }}</span>')
+    with_context = []  # the instances whose badge filter takes Jinja's evaluation context
+
+    @hookimpl
+    def prepare_jinja2_environment(env, datasette):
+        if any(datasette is other for other in with_context):
+            env.filters["badge"] = jinja2.pass_eval_context(lambda eval_ctx, text: f"second {text}")
+        else:
+            env.filters["badge"] = lambda text: f"first {text}"
+
+    register_plugin(plugin_module("badge_plugin", prepare_jinja2_environment=prepare_jinja2_environment), "badge")
+    first = make_datasette(template_dir=str(templates))
+    second = make_datasette(template_dir=str(templates))
+    with_context.append(second)
+    for ds in (first, second):
+        await ds.invoke_startup()
+    for _ in range(2):
+        assert await about(first, htmx=True) == "first API_KEY"
+        assert await about(second, htmx=True) == "second API_KEY"

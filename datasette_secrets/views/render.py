@@ -6,9 +6,10 @@ per rendered row. Fragments (``_secrets_*.html``) need nothing asynchronous,
 so they render in ``environment.overlay(enable_async=False)``: the same
 loader (a site's ``--template-dir`` overrides, reloaded when edited), the
 same filters and globals (``quote_plus``, and whatever plugins add in
-``prepare_jinja2_environment``), and a template cache and compiled code of
-its own. Fragments get ``extra_template_vars`` as pages do. Pages embed
-fragments with ``fragment(name)``.
+``prepare_jinja2_environment``), a template cache of its own, and compiled
+code shared only with environments that compile alike. Fragments get
+``extra_template_vars`` as pages do. Pages embed fragments with
+``fragment(name)``.
 """
 
 import weakref
@@ -23,25 +24,70 @@ from .base import VARY, is_htmx
 from .feedback import clear_flash, read_flash
 
 
-class SharedBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept in memory, shared by the environments that use it.
+# What Jinja's compiled code depends on in an environment besides the source (its
+# syntax, sync or async, autoescape, finalize): read when compiling, never after.
+COMPILE_OPTIONS = (
+    "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline",
+    "optimized", "is_async", "autoescape", "finalize",
+)
 
-    Only synchronous overlays use this one: Jinja keys compiled code by
-    template name and source, not by sync or async, so the two must not share.
+
+def compiles_as(environment):
+    """A key equal for two environments only if they compile every template alike,
+    or None (no caching) if some part of it cannot be a key.
+
+    Jinja bakes into compiled code more than the source: the options above, the
+    extensions, and how each filter and test is called (with the context or not,
+    or its result, folded at compile time). So the filters and tests are part of
+    the key by identity: a plugin that sets up one Datasette's environment
+    differently from another's gets code of its own.
+    """
+    try:
+        key = (
+            type(environment),
+            tuple(getattr(environment, option) for option in COMPILE_OPTIONS),
+            frozenset((name, type(extension)) for name, extension in environment.extensions.items()),
+            frozenset(environment.filters.items()),
+            frozenset(environment.tests.items()),
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+class SharedBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory, per kind of Jinja environment.
+
+    Shared by every Datasette instance in the process whose environment
+    compiles alike (``compiles_as``), so a new instance does not compile the
+    fragments again; never by two that differ (sync and async, a plugin's
+    filter, a site's syntax). Jinja's own key, the template's name and file,
+    with a checksum of its source, does the rest.
     """
 
+    LIMIT = 1000  # templates kept, oldest forgotten first (environments made per request stay bounded)
+
     def __init__(self):
-        self.compiled = {}
+        self.compiled = {}  # (compiles_as(environment), bucket key) -> code
 
     def load_bytecode(self, bucket):
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
+        kind = compiles_as(bucket.environment)
+        code = self.compiled.get((kind, bucket.key)) if kind is not None else None
+        if code is not None:
+            bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket):
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
+        kind = compiles_as(bucket.environment)
+        if kind is not None:
+            self.compiled[kind, bucket.key] = bucket.bytecode_to_string()
+            if len(self.compiled) > self.LIMIT:
+                del self.compiled[next(iter(self.compiled))]
 
 
-COMPILED = SharedBytecodeCache()  # every Datasette instance in the process shares it
+COMPILED = SharedBytecodeCache()
 OVERLAYS = weakref.WeakKeyDictionary()  # Datasette's environment -> its synchronous overlay
 
 
