@@ -99,3 +99,26 @@ async def test_two_datasettes_set_up_differently_each_render_their_own(
     for _ in range(2):
         assert await about(first, htmx=True) == "first API_KEY"
         assert await about(second, htmx=True) == "second API_KEY"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("htmx", [True, False], ids=["fragment", "page"])
+async def test_extra_template_vars_run_once_per_response(
+    tmp_path, example_plugin, register_plugin, make_datasette, htmx
+):
+    calls = []
+
+    @hookimpl
+    def extra_template_vars(template, view_name):
+        calls.append((template, view_name))
+        return {"site_motto": "the motto"}
+
+    register_plugin(plugin_module("counting_vars", extra_template_vars=extra_template_vars), "counting-vars")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / ABOUT).write_text('<span class="site-about">{{ site_motto }}</span>')
+    ds = make_datasette(template_dir=str(templates))
+    await ds.invoke_startup()
+    assert await about(ds, htmx) == "the motto"  # a page's fragments see what the page got
+    expected = "_secrets_row.html" if htmx else "secrets_index.html"
+    assert calls == [(expected, "secrets")]

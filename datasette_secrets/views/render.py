@@ -107,7 +107,8 @@ def fragments(datasette, request=None):
 
 
 async def extra_template_vars(datasette, request, template):
-    """What plugins' ``extra_template_vars`` hooks add, as Datasette gathers it for pages."""
+    """What plugins' ``extra_template_vars`` hooks add to a fragment, as Datasette
+    gathers it for pages (``view_name`` "secrets" for both)."""
     found = {}
     for extra in pm.hook.extra_template_vars(
         template=template, database=None, table=None, columns=None,
@@ -122,16 +123,20 @@ async def extra_template_vars(datasette, request, template):
 async def render(datasette, request, template, context, status=200):
     """A page (through Datasette, with its chrome) or a fragment (``_`` names)."""
     environment = fragments(datasette, request)
-    extra = await extra_template_vars(datasette, request, template)
-    context = {**extra, "urls": datasette.urls, "request": request, **context}
+    context = {"urls": datasette.urls, "request": request, **context}
     flash = None
     if template.startswith("_"):
-        html = environment.get_template(template).render(context)
+        extra = await extra_template_vars(datasette, request, template)
+        html = environment.get_template(template).render({**extra, **context})
     else:
         # A change's message left by a redirect (feedback.redirect_with_message), shown once.
         flash = context["flash"] = read_flash(datasette, request)
-        context["fragment"] = lambda name: Markup(environment.get_template(name).render(context))
-        html = await datasette.render_template(template, context, request=request)
+        # Datasette gathers extra_template_vars for the page; its fragments render
+        # in the page's own context, so the hooks run once.
+        context["fragment"] = jinja2.pass_context(
+            lambda page, name: Markup(environment.get_template(name).render(page.get_all()))
+        )
+        html = await datasette.render_template(template, context, request=request, view_name="secrets")
     response = Response.html(html, status=status, headers=dict(VARY))
     if flash:
         clear_flash(datasette, response)
