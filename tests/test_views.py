@@ -864,3 +864,33 @@ async def test_actors_resolved_with_one_call_per_page(ds, actor_lookups):
         assert len(actor_lookups) == 1
         names = {span.get_text() for span in history.select("table.secret-versions .secret-actor")}
         assert names == {"user-root", "user-manager"}
+
+
+@pytest.mark.asyncio
+async def test_actors_are_named_as_datasette_names_them(ds, register_plugin):
+    """Datasette's display_actor: "display" first, then name, username, login, id."""
+
+    @hookimpl
+    def actors_from_ids(datasette, actor_ids):
+        return {
+            "root": {"id": "root", "username": "rooty", "display": "Root Display"},
+            "manager": {"id": "manager", "username": "mgr", "name": "Manager Name"},
+        }
+
+    register_plugin(plugin_module("display_names", actors_from_ids=actors_from_ids), "display-names")
+    await store_value(ds, "API_KEY", "by-root")
+    await store_value(ds, "OTHER_KEY", "by-manager", actor=MANAGER)
+    await get_secret(ds, "OTHER_KEY", actor_id="carol")  # unknown to the plugin: shown by id
+    await flush_usage(ds)
+
+    page = parse(await ds.client.get("/-/secrets", actor=ROOT))
+    assert cell(row_of(page, "API_KEY"), "Last updated").select_one(".secret-actor").get_text() == "Root Display"
+    other = row_of(page, "OTHER_KEY")
+    assert cell(other, "Last updated").select_one(".secret-actor").get_text() == "Manager Name"
+    assert cell(other, "Last used").select_one(".secret-actor").get_text() == "carol"
+    history = parse(await ds.client.get("/-/secrets/API_KEY/history", actor=ROOT))
+    assert {span.get_text() for span in history.select("table.secret-versions .secret-actor")} == {"Root Display"}
+    audit = parse(await ds.client.get("/-/secrets/-/audit", actor=ROOT))
+    assert {span.get_text() for span in audit.select(".secrets-audit .secret-actor")} == {
+        "Root Display", "Manager Name",
+    }

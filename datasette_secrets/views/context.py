@@ -3,9 +3,11 @@ times, actors, history events, names that may wrap."""
 
 from datetime import datetime, timezone
 
+from datasette.utils import display_actor
 from markupsafe import Markup, escape
 
 from .. import core, rotation, rules, store_personal
+from ..crypto import GENERATE_COMMAND
 from .base import viewer_of
 
 COLUMNS = 7  # of the list table, for colspan
@@ -71,7 +73,7 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "moment": moment_of,
         "owners_of": lambda entry: [actor_name(owner) for owner in owners.get(entry.name, [])],
         "path": lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
-        "generate_command": "datasette secrets generate-encryption-key",
+        "generate_command": GENERATE_COMMAND,
         "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
         "orphan_words": ORPHAN_WORDS,
     }
@@ -125,10 +127,11 @@ def moment(w, who):
 
 
 def display_name(actors, actor_id):
+    """How Datasette names an actor (its ``display_actor``), given ``actors_from_ids``' answer."""
     if actor_id is None:
         return None
-    actor = actors.get(actor_id) or {}
-    return actor.get("username") or actor.get("name") or str(actor_id)
+    actor = actors.get(actor_id)
+    return str(display_actor(actor)) if actor else str(actor_id)
 
 
 def when(timestamp):
