@@ -14,7 +14,7 @@ from datasette.utils.asgi import BadRequest
 
 from . import store
 from .config import ConfigError, read_settings
-from .files import FILE_SUFFIX, read_file_variable
+from .files import FILE_SUFFIX
 from .events import (
     DeleteSecretEvent,
     RevealSecretEvent,
@@ -87,7 +87,7 @@ def env_value(name):
 def file_path(name, registered):
     """The path in ``DATASETTE_SECRETS_<NAME>_FILE``, or None: not set, or a
     registered secret named ``<NAME>_FILE`` owns that variable (as its value)."""
-    path = read_file_variable(name)
+    path = read_environment(ENV_PREFIX + name + FILE_SUFFIX)
     if not path or name + FILE_SUFFIX in registered:
         return None
     return path
@@ -170,7 +170,7 @@ async def get_secret(datasette, name, actor_id=None):
     if value and not is_key(value):
         state.usage.record(name, actor_id, None)
         return value
-    path = read_file_variable(name)
+    path = read_environment(ENV_PREFIX + name + FILE_SUFFIX)
     if path and name + FILE_SUFFIX not in registered:  # file_path's rule, inline: this is the hot path
         value = file_value(state.files, name, path)
         if value is not None:

@@ -51,34 +51,6 @@ def file_variable(name):
     return FILE_VARIABLE.format(name)
 
 
-def _variable_reader(environ=os.environ):
-    """``read(name)``: the value of ``DATASETTE_SECRETS_<NAME>_FILE``, or None.
-
-    Asked on every ``get_secret`` of a stored secret, so it keeps each name's
-    encoded key: two dict lookups in ``os.environ``'s own ``_data`` (which
-    every change updates, as ``core._environment_reader`` explains), or plain
-    ``os.environ.get`` where that dict is not there.
-    """
-    data = getattr(environ, "_data", None)
-    encode = getattr(environ, "encodekey", None)
-    decode = getattr(environ, "decodevalue", None)
-    if not (isinstance(data, dict) and callable(encode) and callable(decode)):
-        return lambda name: environ.get(file_variable(name))
-    keys = {}  # only registered names get here, so it stays small
-
-    def read(name):
-        key = keys.get(name)
-        if key is None:
-            key = keys[name] = encode(file_variable(name))
-        value = data.get(key)
-        return None if value is None else decode(value)
-
-    return read
-
-
-read_file_variable = _variable_reader()
-
-
 class _Seen:
     __slots__ = ("checked", "signature", "value", "reason")
 
