@@ -36,12 +36,11 @@ expression that can backtrack), and the text is bounded: at most
 .env file, so a paste on the admin page cannot hold the server up.
 """
 
-import re
 from dataclasses import dataclass, field
 
+from .registry import NAME_PATTERN
+
 PREFIX = "DATASETTE_SECRETS_"
-# The same rule as registry.NAME_PATTERN (not imported: this module stays pure).
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 MAX_TEXT = 256 * 1024  # characters; a real .env file is a few KB
 MAX_ENTRIES = 1_000  # NAME=value lines; a real .env file has tens
@@ -130,7 +129,7 @@ def parse(text):
                 continue
         else:  # before stripping: "A= # c" is a comment, "A=#c" a value
             value = _without_comment(rest).strip()
-        if not NAME.fullmatch(name):
+        if not NAME_PATTERN.fullmatch(name):
             errors.append(BadLine(number, "the name may hold only letters, digits and _, and not start with a digit"))
             continue
         name = name.removeprefix(PREFIX) if name != PREFIX else ""
