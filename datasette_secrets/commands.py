@@ -58,11 +58,9 @@ async def set_value(ds, state, name, note, read_value):
     entry = await model.entry(ds, state, name)
     if entry is None:
         raise _unknown(name)
-    if entry.is_orphan:
-        raise click.ClickException(
-            f"No installed plugin registers {terminal.printable(name)}: it can only be deleted."
-        )
     require_key(state)
+    # The key's fit was checked before (key_checked, which --force passes).
+    rules.allowed(rules.command_line(state.settings), entry, state.settings).require("edit")
     if note is None:  # as on the admin page, whose form starts with the current note
         note = (entry.stored or {}).get("note") or "" if entry.is_set else ""
     note = note.strip()
@@ -116,9 +114,7 @@ async def delete_value(ds, state, name):
         raise click.ClickException(
             f"{terminal.printable(name)} has no stored value to delete: it is already deleted."
         )
-    if not entry.is_set:
-        already = " (it is already deleted)" if entry.is_deleted else ""
-        raise click.ClickException(f"{name} has no stored value to delete{already}.")
+    rules.allowed(rules.command_line(state.settings), entry, state.settings).require("delete")
     await core.delete(ds, state, name, None, detail=FROM_COMMAND_LINE)
     return entry
 

@@ -14,7 +14,9 @@ looks costs two dict lookups and a clock read.
 
 A file that cannot be read gives ``SecretFileError``. Its message is built
 from the variable, the path and the system's reason only: never from the
-bytes read, which are not even attached to it (no chained exception).
+bytes read, which are not even attached to it (no chained exception). The
+path must be absolute: a variable holding anything else (most likely the
+value itself, an easy mistake) is refused, and its text is never shown.
 
 A value read from a file is kept in memory, as an environment variable's is;
 only the configured encryption keys are refused (see ``core.is_key``).
@@ -36,14 +38,32 @@ class SecretFileError(Exception):
     than 64 KiB. ``get_secret`` raises it instead of returning another value.
 
     The message names the variable, the path and the reason, never the contents.
-    ``name``, ``path`` and ``reason`` are attributes too.
+    ``name``, ``path`` and ``reason`` are attributes too. A variable that holds
+    no absolute path is refused without being quoted (``path`` is None): it most
+    likely holds the value itself, put there by mistake.
     """
 
     def __init__(self, name, path, reason):
         self.name = name
-        self.path = path
+        self.path = shown_path(path)
         self.reason = reason
-        super().__init__(f"{file_variable(name)} names {path}, which {reason}")
+        if self.path is None:
+            super().__init__(f"{file_variable(name)} {NOT_A_PATH}")
+        else:
+            super().__init__(f"{file_variable(name)} names {path}, which {reason}")
+
+
+# What a _FILE variable holding no absolute path is told (its text is never shown).
+NOT_A_PATH = "does not hold an absolute path (does it hold the value itself, instead of a file's path?)"
+
+
+def shown_path(path):
+    """``path`` if a page, a message or the command line may show it: an absolute
+    path. Anything else in a _FILE variable is most likely a value put there by
+    mistake, and is never shown (None)."""
+    if path and os.path.isabs(path) and path.isprintable():
+        return path
+    return None
 
 
 def file_variable(name):
@@ -76,8 +96,11 @@ class Files:
         """The value in the file at ``path`` for secret ``name``.
 
         Raises SecretFileError when it cannot be read (the reason is kept
-        until the file changes, and looked at again as often as a value).
+        until the file changes, and looked at again as often as a value), and
+        when ``path`` is not an absolute path (then nothing is read).
         """
+        if shown_path(path) is None:
+            raise SecretFileError(name, path, NOT_A_PATH)
         now = self.clock()
         seen = self._seen.get(path)
         if seen is None or now - seen.checked >= self.check_every:

@@ -1,10 +1,17 @@
-"""The admin list's read model: what each secret is now, for the pages and the CLI.
+"""The facts about each secret: what it is now, the same for whoever asks.
 
-``Entry`` is one row of the list (a registered secret, or an orphaned stored
-one) and ``Listing`` every name the list can show, with statuses and search.
-What an actor may do with an entry, and see of it, is decided in ``rules``;
-this module only says what is. Reads go through the State's cache and
-``store``; nothing here writes.
+The one place that says, for each secret, where the value plugins get comes
+from (``Entry.source``: its variable, a file, the store; ``OwnEntry`` in
+``personal`` says "own"), its status (``statuses_of``, the only function
+that decides one), whether it has a value, whether its last use shows, and
+the obtain link that is safe to show. Pages, fragments, templates, the
+list's counts, the import, rotation and the command line read these facts
+and re-derive none of them. ``Listing`` is every name the list can show,
+with statuses and search.
+
+What an actor may do with an entry, and see of it, is decided from these
+facts in ``rules``. Reads go through the State's cache and ``store``;
+nothing here writes.
 """
 
 import os
@@ -15,11 +22,10 @@ from functools import cached_property
 from urllib.parse import quote, unquote
 
 from . import store
-from .core import ENV_PREFIX, LINE_BREAK, env_value, file_path, file_value, is_key
-from .files import FILE_SUFFIX, SecretFileError
+from .core import ENV_PREFIX, LINE_BREAK, env_value, file_path, file_value
+from .files import FILE_SUFFIX, SecretFileError, shown_path
 from .crypto import SecretDecryptionError
 from .registry import Registration
-from .rules import STATUSES, status_of
 
 MASK = "•" * 8
 # Values at least this long show their last four characters beside the mask,
@@ -27,6 +33,45 @@ MASK = "•" * 8
 HINT_MIN_LENGTH = 16
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 TAGS = re.compile(r"<[^>]+>")
+
+# A secret's status, as the list filters and the command line name them (keys)
+# and the page words them (labels).
+STATUSES = {
+    "unset": "Not set",
+    "set": "Set",
+    "env": "Environment",
+    "deleted": "Deleted",
+    "orphan": "Orphan",
+    "due": "Due for rotation",  # with max_age_days: a set value stored long ago
+}
+# Where the value plugins get comes from.
+SOURCES = ("env", "file", "store", "own")
+# Links a page may show for a Secret's obtain_url: no javascript: or data: URLs.
+SAFE_LINK_PREFIXES = ("https://", "http://", "/")
+
+
+def statuses_of(registered, outside, row, cutoff=None):
+    """A secret's statuses: one of unset, set, env, deleted or orphan, then
+    "due" for a set value stored before ``cutoff``. The one function that
+    decides a status, for the list, its counts, a row and the command line.
+
+    ``registered``: a plugin registers the name; ``outside``: its variable, or
+    a file its _FILE variable names, gives the value; ``row``: its summary row.
+    """
+    if not registered:
+        return ("orphan",)
+    if outside:
+        return ("env",)
+    if row is None:
+        return ("unset",)
+    if row["deleted_at"]:
+        return ("deleted",)
+    return ("set", "due") if _older(row, cutoff) else ("set",)
+
+
+def safe_link(url):
+    """``url`` if a page may link to it, else None."""
+    return url if url and url.startswith(SAFE_LINK_PREFIXES) else None
 
 
 def name_from_slug(slug):
@@ -48,14 +93,58 @@ class Entry:
     stored: dict | None  # the store's summary row (newest live, else newest)
     env: bool
     hint: str | None = None  # last four characters, for long values
-    due: bool = False  # stored longer ago than max_age_days: due for rotation
+    cutoff: str | None = None  # a set value stored before this is due for rotation (rotation_cutoff)
     error: str | None = None  # why the stored value could not be read
     # The name's last use by get_secret, from the environment or stored; None if never.
     last_used_at: str | None = None
     last_used_by: str | None = None
     # The path in DATASETTE_SECRETS_<NAME>_FILE, when set (and the file holds no key).
+    # Read from, never shown as it is: see file_shown.
     file: str | None = None
     file_error: str | None = None  # why that file cannot be read (SecretFileError's message)
+
+    @property
+    def file_shown(self):
+        """The file's path as pages show it: only an absolute path (anything else in
+        the variable is most likely the value itself, put there by mistake)."""
+        return shown_path(self.file)
+
+    @cached_property
+    def statuses(self):
+        return statuses_of(self.registration is not None, self.env or self.from_file, self.stored, self.cutoff)
+
+    @property
+    def status(self):
+        return self.statuses[0]
+
+    @property
+    def due(self):
+        """Stored longer ago than max_age_days: due for rotation."""
+        return "due" in self.statuses
+
+    @property
+    def source(self):
+        """Where the value plugins get comes from: "env", "file", "store", or None (none)."""
+        if self.env:
+            return "env"
+        if self.from_file:
+            return "file"
+        return "store" if self.is_set else None
+
+    @property
+    def has_value(self):
+        """Whether plugins get a value (a file that cannot be read gives an error, not a value)."""
+        return self.source is not None and not (self.from_file and self.file_error)
+
+    @property
+    def shows_last_use(self):
+        """Whether the secret's last use is shown: it has a value from somewhere."""
+        return self.source is not None
+
+    @property
+    def obtain_url(self):
+        """The plugin's obtain_url, when safe to link to."""
+        return safe_link(self.secret.obtain_url) if self.secret else None
 
     @property
     def secret(self):
@@ -107,10 +196,6 @@ class Entry:
     @property
     def version(self):
         return self.stored["version"] if self.is_set else None
-
-    @property
-    def status(self):
-        return status_of(self.registration is not None, self.env or self.from_file, self.stored)
 
     def hint_for(self, allowed):
         """The last four characters, for a viewer the rules let see them (rules.Allowed.hint)."""
@@ -171,31 +256,23 @@ class Listing:
         return names, counts
 
     def _all_statuses(self, cutoff):
-        """{name: statuses} of every name, kept while the environment's secrets
-        and the cutoff stay the same (a page load then costs no pass over them).
-        A secret mounted as a file counts as "env" (its file is not read here)."""
-        in_environment = frozenset(
-            key[len(ENV_PREFIX):]
-            for key, value in os.environ.items()
-            if key.startswith(ENV_PREFIX) and value and not is_key(value)
+        """{name: statuses} of every name, kept while the secrets given by the
+        environment (variables and files) and the cutoff stay the same (a page
+        load then costs no pass over them). Each is ``statuses_of``, with the
+        same facts an Entry has."""
+        variables = [key[len(ENV_PREFIX):] for key in os.environ if key.startswith(ENV_PREFIX)]
+        candidates = {*variables, *(name.removesuffix(FILE_SUFFIX) for name in variables)}
+        outside = frozenset(
+            name for name in candidates
+            if name in self.registered and _outside(self.files, self.registered, name)
         )
-        in_environment |= {
-            name[: -len(FILE_SUFFIX)]
-            for name in in_environment
-            if name.endswith(FILE_SUFFIX) and name not in self.registered
-        }
-        if self._statuses_for != (in_environment, cutoff):
+        if self._statuses_for != (outside, cutoff):
             self._statuses_cache = {
-                name: self._statuses(name, cutoff, in_environment) for name in self.names
+                name: statuses_of(name in self.registered, name in outside, self.rows.get(name), cutoff)
+                for name in self.names
             }
-            self._statuses_for = (in_environment, cutoff)
+            self._statuses_for = (outside, cutoff)
         return self._statuses_cache
-
-    def _statuses(self, name, cutoff, in_environment):
-        """The statuses of one name: one of unset/set/env/deleted/orphan, maybe due."""
-        row = self.rows.get(name)
-        status = status_of(name in self.registered, name in in_environment, row)
-        return ("set", "due") if status == "set" and _older(row, cutoff) else (status,)
 
     def _haystack(self, name):
         registration = self.registered.get(name)
@@ -240,12 +317,15 @@ def _entry(name, registration, row, use, cutoff=None, file=(None, None)):
     """``use``: the name's last (last_used_at, last_used_by), written or not, or None;
     ``file``: (path, error) from ``_file_of``."""
     last_used_at, last_used_by = use or (None, None)
-    entry = Entry(
+    return Entry(
         name, registration, row, env=registration is not None and env_value(name) is not None,
-        last_used_at=last_used_at, last_used_by=last_used_by, file=file[0], file_error=file[1],
+        cutoff=cutoff, last_used_at=last_used_at, last_used_by=last_used_by, file=file[0], file_error=file[1],
     )
-    entry.due = entry.is_set and not (entry.env or entry.from_file) and _older(row, cutoff)
-    return entry
+
+
+def _outside(files, registered, name):
+    """Whether a registered secret's value comes from its variable or a file (as an Entry says)."""
+    return env_value(name) is not None or _file_of(files, registered, name)[0] is not None
 
 
 def _file_of(files, registered, name):

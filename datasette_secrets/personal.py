@@ -13,7 +13,7 @@ once, and sends an event.
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import store_personal
+from . import model, store_personal
 from .checks import run_check
 from .core import Conflict, actor_id_of, is_key
 from .crypto import SecretDecryptionError
@@ -46,6 +46,15 @@ class OwnEntry:
     @property
     def is_set(self):
         return self.row is not None
+
+    @property
+    def source(self):
+        """As model.Entry.source: "own" when the owner keeps a value, else None."""
+        return "own" if self.is_set else None
+
+    @property
+    def obtain_url(self):
+        return model.safe_link(self.secret.obtain_url)
 
     @property
     def version(self):

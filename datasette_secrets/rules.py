@@ -1,8 +1,12 @@
 """Who may do what with each secret, and see what of it: the one place that decides.
 
 Every view, fragment, the import page and the command line ask ``allowed``
-for an actor (a ``Viewer``) and a secret (a ``model.Entry``), and act on its
-answer; none of them decides on its own. Templates read the same answer.
+for an actor (a ``Viewer``) and a secret's facts (a ``model.Entry``, or a
+``personal.OwnEntry`` for an actor's own value), and act on its answer;
+none of them decides on its own. Templates read the same answer. The rules
+decide from the facts only (``model`` says what is: source, status, value),
+and refuse with one type, ``Refused``, which a view answers with its status
+and the command line prints as an error.
 
 The rules, in words:
 
@@ -38,29 +42,6 @@ MANAGE = "manage-secrets"
 REVEAL = "reveal-secrets"
 # Keep values of one's own for personal secrets: every signed-in actor by default.
 OWN = "manage-own-secrets"
-
-# A secret's status, as the list filters and the command line name them.
-STATUSES = {
-    "unset": "Not set",
-    "set": "Set",
-    "env": "Environment",
-    "deleted": "Deleted",
-    "orphan": "Orphan",
-    "due": "Due for rotation",  # with max_age_days: a set value stored long ago
-}
-
-
-def status_of(registered, env, row):
-    """unset, set, env, deleted or orphan, from whether a plugin registers the
-    name, whether its environment variable gives it a value, and its summary row."""
-    if not registered:
-        return "orphan"
-    if env:
-        return "env"
-    if row is None:
-        return "unset"
-    return "deleted" if row["deleted_at"] else "set"
-
 
 class Refused(BadRequest):
     """An action the rules do not allow here; ``status`` says how a response answers."""
@@ -124,15 +105,20 @@ class Allowed:
 
 
 def allowed(viewer, entry, settings, key_problem=None):
-    """The Allowed of ``viewer`` for ``entry`` (a model.Entry).
+    """The Allowed of ``viewer`` for ``entry`` (a model.Entry; for a
+    personal.OwnEntry, the AllowedOwn of ``allowed_own``, and only its owner
+    may ask).
 
     ``key_problem``: a message when the configured keys decrypt none of the
     stored versions (then nothing may be stored until that is fixed).
     """
+    if getattr(entry, "owner", None) is not None:
+        if viewer.actor_id != entry.owner and not viewer.command_line:
+            raise Refused("Only its owner may act on a value of their own", 403)
+        return allowed_own(entry, settings, key_problem)
     name = entry.name
     why = {}
-    outside = entry.env or entry.from_file  # set by a variable, or a file a variable names
-    status = status_of(entry.registration is not None, outside, entry.stored)
+    status = entry.status
 
     if not viewer.manage:
         refusal = (f"You need the {MANAGE} permission to do this", 403)
@@ -140,7 +126,7 @@ def allowed(viewer, entry, settings, key_problem=None):
         return Allowed(status, False, False, False, False, False, False, False, why=why)
 
     if entry.is_orphan:
-        why["edit"] = (f"No installed plugin uses {name}: it can only be deleted", 409)
+        why["edit"] = (f"No installed plugin registers {name}: it can only be deleted", 409)
     elif not settings.has_key:
         why["edit"] = ("No encryption key is configured, so values cannot be stored", 409)
     elif key_problem:
@@ -148,7 +134,7 @@ def allowed(viewer, entry, settings, key_problem=None):
     edit = "edit" not in why
 
     if not entry.is_set:
-        already = ": it is already deleted (elsewhere, or in another tab)" if entry.is_deleted else ""
+        already = ": it is already deleted" if entry.is_deleted else ""
         why["delete"] = (f"{name} has no stored value to delete{already}", 404)
     delete = "delete" not in why
 
@@ -169,10 +155,7 @@ def allowed(viewer, entry, settings, key_problem=None):
     compare = "compare" not in why
 
     check = entry.secret.check if entry.secret else None
-    if entry.from_file:  # a file that cannot be read is not replaced by the stored value
-        has_value = entry.file_error is None
-    else:
-        has_value = entry.env or (entry.is_set and settings.has_key)
+    has_value = entry.has_value and (entry.source != "store" or settings.has_key)
     if learn:
         why["test"] = learn
     elif not (check and has_value):
@@ -188,7 +171,8 @@ def allowed(viewer, entry, settings, key_problem=None):
     elif entry.from_file and not entry.is_orphan:
         warning = (
             f"The environment variable DATASETTE_SECRETS_{name}_FILE is set and takes precedence: "
-            f"plugins get the contents of {entry.file}, not a stored value, until it is unset."
+            f"plugins get the contents of {entry.file_shown or 'the file it names'}, not a stored value, "
+            "until it is unset."
         )
     return Allowed(status, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why)
 

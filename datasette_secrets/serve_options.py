@@ -24,7 +24,7 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import rotation, store
+from . import rotation, rules, store, terminal
 from .config import PLUGIN, ConfigError, own_database, plugin_config
 from .core import Conflict, ready
 from .crypto import GENERATE_COMMAND
@@ -172,6 +172,8 @@ def run(ds, work):
         return asyncio.run(work_started())
     except Conflict as e:
         raise click.ClickException(e.args[0])
+    except rules.Refused as e:  # what the rules do not allow, as a page would refuse it
+        raise click.ClickException(f"{terminal.printable(e.args[0])}.")
     except store.SecretStoreError as e:  # a read through the plugin's cache
         raise click.ClickException(str(e))
     except sqlite3.Error as e:  # each change is one transaction: a failed one changed nothing

@@ -82,14 +82,17 @@ def _s(count):
 # datasette secrets list
 
 
-# Where a listed secret's value comes from, as ``list`` words its status (rules.STATUSES).
-SOURCES = {"orphan": "orphan", "env": "environment", "set": "stored", "deleted": "deleted", "unset": "not set"}
+# ``list``'s word for where a secret's value comes from (model.Entry.source),
+# or, when it has none, for its status (model.STATUSES).
+SOURCES = {"env": "environment", "file": "file", "store": "stored"}
+NO_VALUE = {"orphan": "orphan", "deleted": "deleted", "unset": "not set"}
 
 
 def source(entry):
-    """Where a listed secret's value comes from, as ``list`` reports it
-    ("file" for DATASETTE_SECRETS_<NAME>_FILE, which the status counts as "env")."""
-    return "file" if entry.from_file else SOURCES[entry.status]
+    """Where a listed secret's value comes from, as ``list`` reports it."""
+    if entry.is_orphan:
+        return "orphan"
+    return SOURCES[entry.source] if entry.source else NO_VALUE[entry.status]
 
 
 def list_row(entry, own_values=0):
@@ -111,7 +114,6 @@ def list_row(entry, own_values=0):
         updated_at, updated_by = stored.get("deleted_at"), stored.get("deleted_by")
     else:
         updated_at = updated_by = None
-    has_value = entry.is_set or entry.env
     return {
         "name": entry.name,
         "plugin": entry.registration.plugin if entry.registration else None,
@@ -120,8 +122,8 @@ def list_row(entry, own_values=0):
         "version": entry.version,
         "updated_at": _iso(updated_at),
         "updated_by": updated_by,
-        "last_used_at": _iso(entry.last_used_at) if has_value else None,
-        "last_used_by": entry.last_used_by if has_value else None,
+        "last_used_at": _iso(entry.last_used_at) if entry.shows_last_use else None,
+        "last_used_by": entry.last_used_by if entry.shows_last_use else None,
         # Stored longer ago than max_age_days (always false without it).
         "due_for_rotation": entry.due,
         "personal_values": own_values if entry.secret and entry.secret.personal else None,

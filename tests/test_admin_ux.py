@@ -302,7 +302,7 @@ async def test_a_stale_confirmation_shows_the_error_at_the_row_as_it_is_now(ds):
     assert row["id"] == "secret-API_KEY"
     assert row.select_one("td.secret-value").get_text(strip=True) == "Deleted", "what is true now"
     feedback = row.select_one("tr.secret-feedback.secret-failed")
-    assert feedback.get_text(strip=True) == "API_KEY has no stored value to delete: it is already deleted (elsewhere, or in another tab)"
+    assert feedback.get_text(strip=True) == "API_KEY has no stored value to delete: it is already deleted"
 
 
 @pytest.mark.asyncio

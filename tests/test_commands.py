@@ -244,7 +244,7 @@ def test_delete_with_nothing_stored_fails(options, internal):
     failed(run("delete", "API_KEY", *options), "API_KEY has no stored value to delete.")
     set_value(options, "API_KEY", VALUE)
     ok(run("delete", "API_KEY", *options))
-    failed(run("delete", "API_KEY", *options), "API_KEY has no stored value to delete (it is already deleted)")
+    failed(run("delete", "API_KEY", *options), "API_KEY has no stored value to delete: it is already deleted.")
     assert [a["action"] for a in audit(internal)] == ["set", "delete"]
 
 

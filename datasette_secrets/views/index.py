@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from datasette.utils.asgi import BadRequest
 
-from .. import model, rotation, rules
+from .. import model, rotation
 from .base import SecretsView, is_htmx
 from .context import list_context
 from .feedback import PAGE_SIZE, page_number, page_url
@@ -46,7 +46,7 @@ class IndexView(SecretsView):
 def shown_statuses(state):
     """The status links the list offers ("Due for rotation" only with max_age_days)."""
     max_age_days = state.settings.max_age_days
-    return {k: v for k, v in rules.STATUSES.items() if k != "due" or max_age_days}
+    return {k: v for k, v in model.STATUSES.items() if k != "due" or max_age_days}
 
 
 def tally_context(listing, names, counts, q, status, statuses):

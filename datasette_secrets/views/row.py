@@ -8,7 +8,7 @@ JavaScript, with a page of its own (GET) or a redirect to the list (POST).
 from datasette import NotFound, Response
 from datasette.utils.asgi import BadRequest
 
-from .. import core, model, rules, store
+from .. import core, model, store
 from ..core import Conflict
 from ..crypto import SecretDecryptionError
 from .base import SecretView, is_htmx, read_form
@@ -169,7 +169,7 @@ def tally_key(entry):
     """What the list's counts know of a secret: its status, and whether it is due."""
     if entry is None:
         return None
-    return rules.status_of(entry.registration is not None, entry.env, entry.stored), entry.due
+    return entry.status, entry.due
 
 
 async def history_response(
