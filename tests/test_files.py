@@ -428,3 +428,19 @@ async def test_a_key_file_removed_after_startup_breaks_no_page(filed_plugin, mak
     for url in ("/vault/things", "/vault/datasette_secrets", "/-/secrets"):
         response = await ds.client.get(url, actor=ROOT)
         assert response.status_code == {"/vault/datasette_secrets": 403}.get(url, 200), url
+
+
+@pytest.mark.asyncio
+async def test_a_file_variable_holding_the_value_itself_is_never_shown(fds, monkeypatch):
+    # An easy mistake: the value put in the _FILE variable instead of a path.
+    monkeypatch.setenv(VARIABLE, VALUE)
+    for actor in (MANAGER, ROOT):
+        page = await fds.client.get("/-/secrets", actor=actor)
+        fragment = await fds.client.get("/-/secrets/FILED_KEY/row", actor=actor, headers=HX)
+        for text in (page.text, fragment.text):
+            assert not leaks(text)
+        assert "does not hold an absolute path" in value_cell(page)
+    with pytest.raises(SecretFileError) as raised:
+        await get_secret(fds, "FILED_KEY")
+    assert not leaks(str(raised.value)) and raised.value.path is None
+    assert str(raised.value) == f"{VARIABLE} {files.NOT_A_PATH}"
