@@ -164,14 +164,16 @@ def permission_resources_sql(datasette, actor, action):
 def startup(datasette):
     from datasette.utils import StartupError
 
+    from . import exposure
     from .config import ConfigError
     from .core import ready
 
     async def create_tables():
         try:
-            await ready(datasette)
+            state = await ready(datasette)
         except ConfigError as e:
             raise StartupError(str(e))
+        await exposure.warn(datasette, state)  # once, here: nothing on get_secret's path
 
     return create_tables
 

@@ -24,7 +24,7 @@ import time
 from urllib.parse import quote
 
 from . import store, store_keys, store_personal
-from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretTamperedError, old_format
+from .crypto import CURRENT_FORMATS, LEGACY_KEY_NAME, SecretTamperedError, old_format
 
 log = logging.getLogger("datasette_secrets")
 
@@ -106,7 +106,7 @@ class Cache:
                 # One more query, only for an old-format row not yet known to be out of place.
                 if old_format(stored.key_id, stored.encrypted) is None:
                     self._bound.add(name)
-                elif await store_keys.has_version_bound(db, name, LEGACY_KEY_NAME, VERSION_BOUND):
+                elif await store_keys.has_version_bound(db, name, LEGACY_KEY_NAME, CURRENT_FORMATS):
                     self._bound.add(name)
         except sqlite3.Error as e:
             raise store.SecretStoreError(store.describe(e)) from e

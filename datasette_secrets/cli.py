@@ -81,9 +81,11 @@ def rotate_key(ds, dry_run, force, batch_size):
     First make a new key the encryption_key and move the old one into
     previous_encryption_keys. Every stored version (deleted ones and
     those from datasette-secrets 0.2/0.3 too) is then re-encrypted with
-    the current key, in batches, each batch one transaction; stopping
-    part-way leaves every value readable, and running it again carries
-    on. Prints how many versions each key id has, before and after.
+    the current key and padded (a row stored before padding, even under
+    the current key, shows its value's length until then), in batches,
+    each batch one transaction; stopping part-way leaves every value
+    readable, and running it again carries on. Prints how many versions
+    each key id has, before and after.
 
     Exits with 1 when some versions could not be decrypted (listed by row
     id; they are left as they are) or changed while it ran (run it again).

@@ -5,10 +5,19 @@ are the associated data, so a ciphertext copied into another secret's row, or
 into a newer version's row of the same secret, fails authentication instead of
 decrypting to a value that does not belong there. (Rows in the first format of
 this plugin, 0x01, are bound to the name only; they still decrypt, and get the
-version binding when re-encrypted: a new version, a restore, or a rotation.) The configured key is the Fernet key
-format (32 random bytes, url-safe base64), so keys made for the published
-datasette-secrets keep working; the AES key and the key id are both derived from
-it with HKDF, so the stored key id reveals nothing about the key.
+version binding when re-encrypted: a new version, a restore, or a rotation.)
+
+Every value written now (0x03) is padded with zeros to a multiple of
+``PAD_BYTES`` (64) bytes before encryption, after a byte counting the zeros
+(so its length is kept inside the ciphertext), and the format byte is part of
+the associated data: a ciphertext's length tells only how many 64-byte blocks
+its value takes, not its length. Rows of the unpadded version-bound format
+(0x02) still decrypt, and are padded when re-encrypted.
+
+The configured key is the Fernet key format (32 random bytes, url-safe
+base64), so keys made for the published datasette-secrets keep working; the
+AES key and the key id are both derived from it with HKDF, so the stored key
+id reveals nothing about the key.
 
 Rows written by datasette-secrets 0.2/0.3 hold plain Fernet tokens with the key
 name ``default``; they still decrypt with the same configured key. Fernet does
@@ -32,9 +41,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 LEGACY_KEY_NAME = "default"
 NAME_BOUND = b"\x01"  # associated data: the name (read, never written now)
-VERSION_BOUND = b"\x02"  # associated data: the name and the version number
+VERSION_BOUND = b"\x02"  # associated data: the name and the version number (read, never written now)
+PADDED = b"\x03"  # as VERSION_BOUND, the value padded and its length inside: written now
+# The formats with the version binding: none of them is ever followed by an
+# older format (what the planted-row check refuses).
+CURRENT_FORMATS = (VERSION_BOUND, PADDED)
+WRITTEN = PADDED  # the format encrypt writes, which a key rotation brings every row to
 NONCE_BYTES = 12
 TAG_BYTES = 16
+PAD_BYTES = 64  # a padded value takes a whole number of these, at least one
 GENERATE_COMMAND = "datasette secrets generate-encryption-key"
 
 
@@ -122,8 +137,8 @@ class Key:
         """``value`` encrypted for version ``version`` of the secret ``name``
         (of ``owner``'s own value of it, for a personal secret)."""
         nonce = os.urandom(NONCE_BYTES)
-        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), _aad(name, version, owner))
-        return VERSION_BOUND + nonce + ciphertext
+        ciphertext = self._aead.encrypt(nonce, _padded(value.encode("utf-8")), PADDED + _aad(name, version, owner))
+        return PADDED + nonce + ciphertext
 
     def decrypt(self, name, version, blob, owner=None):
         return self.opener(name, version, blob, owner)()
@@ -137,9 +152,13 @@ class Key:
         blob = _as_bytes(blob)
         if blob is None:
             return _failing(name, self.id, "the stored ciphertext is not a ciphertext (not bytes)")
-        if blob[:1] == VERSION_BOUND:
+        form = blob[:1]
+        if form == PADDED:
+            # The format byte is authenticated too: relabelled 0x02, a padded row fails.
+            aad = PADDED + _aad(name, version, owner)
+        elif form == VERSION_BOUND:
             aad = _aad(name, version, owner)
-        elif blob[:1] == NAME_BOUND and owner is None:
+        elif form == NAME_BOUND and owner is None:
             aad = _aad(name)
         else:
             aad = None
@@ -148,18 +167,35 @@ class Key:
         nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         decrypt, key_id = self._aead.decrypt, self.id
 
-        def open_value():
-            try:
-                return decrypt(nonce, ciphertext, aad).decode("utf-8")
-            except InvalidTag:
-                raise SecretDecryptionError(
-                    name,
-                    key_id,
-                    "the ciphertext failed authentication (tampered with, or "
-                    "copied from another secret or another version)",
-                ) from None
+        def failed():
+            return SecretDecryptionError(
+                name,
+                key_id,
+                "the ciphertext failed authentication (tampered with, or "
+                "copied from another secret or another version)",
+            )
 
-        return open_value
+        if form != PADDED:
+
+            def open_value():
+                try:
+                    return decrypt(nonce, ciphertext, aad).decode("utf-8")
+                except InvalidTag:
+                    raise failed() from None
+
+            return open_value
+
+        def open_padded():
+            try:
+                plain = decrypt(nonce, ciphertext, aad)
+            except InvalidTag:
+                raise failed() from None
+            end = len(plain) - plain[0]  # the first byte counts the zeros after the value
+            if end < 1:  # authentic, so written with this key, but not by this plugin
+                raise SecretDecryptionError(name, key_id, "the padded value's length is out of range")
+            return plain[1:end].decode("utf-8")
+
+        return open_padded
 
     def decrypt_legacy(self, name, token):
         token = _as_bytes(token)
@@ -214,16 +250,29 @@ class Keyring:
 
 
 def old_format(key_id, blob):
-    """What older releases wrote, named for a message, or None for the current format.
+    """What older releases wrote, named for a message, or None for a current format.
 
     "a Fernet token" (0.2/0.3, key id ``default``, bound to nothing) or "bound
-    to the name only" (0x01); anything else, unreadable blobs included, is None.
+    to the name only" (0x01); anything else, unreadable blobs included, is None:
+    the CURRENT_FORMATS (0x02 unpadded, 0x03 padded) are both bound to the
+    version, and neither is out of place after the other.
     """
     if key_id == LEGACY_KEY_NAME:
         return "a Fernet token of datasette-secrets 0.2/0.3"
     if (_as_bytes(blob) or b"")[:1] == NAME_BOUND:
         return "the first format, bound to the name only"
     return None
+
+
+def _padded(data):
+    """``data`` followed by zeros to a whole number of PAD_BYTES blocks (at least
+    one), after one byte counting those zeros: the value's length, kept inside.
+
+    One byte rather than a length field, because opening it is then an index
+    and a slice (get_secret's hot path): 0 to 64 zeros always fit.
+    """
+    zeros = max(1, -(-len(data) // PAD_BYTES)) * PAD_BYTES - len(data)
+    return bytes((zeros,)) + data + bytes(zeros)
 
 
 def _failing(name, key_id, reason):

@@ -2,11 +2,12 @@
 
 After an admin makes a new key current (``encryption_key``) and keeps the old
 one in ``previous_encryption_keys``, ``rotate`` rewrites each stored version
-that is not under the current key in the current format: versions under a
-previous key, legacy Fernet rows (key id ``default``) from datasette-secrets
-0.2/0.3, rows of this plugin's first format (0x01, bound to the name only),
-and deleted versions too, so that History can still restore them once the old
-key is gone.
+that is not under the current key in the format written now (padded, 0x03):
+versions under a previous key, legacy Fernet rows (key id ``default``) from
+datasette-secrets 0.2/0.3, rows of this plugin's first format (0x01, bound to
+the name only), unpadded rows (0x02, whose length shows their value's) even
+under the current key, actors' own values, and deleted versions too, so that
+History can still restore them once the old key is gone.
 
 - Batches of ``batch_size`` versions: each is read, decrypted and re-encrypted
   (on the event loop, a batch at a time), then written in ONE transaction. A
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from . import store_keys, store_personal
 from .config import PLUGIN, ConfigError
 from .core import actor_id_of
-from .crypto import LEGACY_KEY_NAME, VERSION_BOUND, SecretDecryptionError
+from .crypto import LEGACY_KEY_NAME, WRITTEN, SecretDecryptionError
 from .events import RotateKeysEvent
 
 log = logging.getLogger("datasette_secrets")
@@ -61,7 +62,7 @@ class RotationReport:
     failed: list  # Undecryptable: .id .name .version .key_id .reason
     dry_run: bool
     key_id: str | None = None  # the current key: every rotated version now uses it
-    to_rotate: int = 0  # versions not under the current key and format, at the start
+    to_rotate: int = 0  # versions not under the current key and padded format, at the start
     changed_meanwhile: list = field(default_factory=list)  # ids left for the next run
     interrupted: bool = False  # stopped by an exception after some batches
 
@@ -96,14 +97,14 @@ async def count_by_key(db):
 
 
 async def count_to_rotate(state):
-    """How many stored versions are not under the current key in the current format.
+    """How many stored versions are not under the current key in the padded format.
 
     Raises ConfigError when no encryption_key is configured.
     """
     key_id = _current_key(state).id
     return sum([
-        await store_keys.count_to_rotate(state.db, key_id, VERSION_BOUND),
-        await store_personal.count_to_rotate(state.db, key_id, VERSION_BOUND),
+        await store_keys.count_to_rotate(state.db, key_id, WRITTEN),
+        await store_personal.count_to_rotate(state.db, key_id, WRITTEN),
     ])
 
 
@@ -232,7 +233,7 @@ async def _rotate_batches(db, keyring, report, batch_size, on_batch):
     for table in (store_keys, store_personal):
         after = store_keys.FIRST_ID
         while True:
-            batch = await table.versions_to_rotate(db, report.key_id, VERSION_BOUND, after, batch_size)
+            batch = await table.versions_to_rotate(db, report.key_id, WRITTEN, after, batch_size)
             if not batch:
                 break
             after = batch[-1].id

@@ -61,6 +61,7 @@ class State:
         self.imports = PendingImports(settings.keyring)
         self.key_problem = None  # (cache epoch, rotation.key_problem's answer then)
         self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
+        self.exposed = None  # exposure's warning, from startup: who may query the secrets database
 
     @property
     def db(self):

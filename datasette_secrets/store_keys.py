@@ -22,8 +22,9 @@ group by encryption_key_name order by encryption_key_name
 """
 
 # A version needs rotating unless it is under the current key (:key_id) and in
-# the current format (its ciphertext starts with :prefix). Every version counts,
-# deleted ones too.
+# the format written now (its ciphertext starts with :prefix, crypto.WRITTEN):
+# an unpadded row under the current key is re-padded too. Every version
+# counts, deleted ones too.
 NEEDS_ROTATION = "(encryption_key_name is not :key_id or substr(encrypted, 1, 1) is not :prefix)"
 
 COUNT_TO_ROTATE = f"select count(*) from datasette_secrets where {NEEDS_ROTATION}"
@@ -122,20 +123,22 @@ async def newest_legacy(db, legacy_key_id, limit):
 
 # --- Tamper checks (cache.Cache): a planted old-format row on top of current-format ones ---
 
-# Does any version of :name, deleted ones too, hold the current format (0x02,
-# under a key id other than the legacy one)? Stops at the first such row.
+# Does any version of :name, deleted ones too, hold a current format (0x02 or
+# 0x03, under a key id other than the legacy one)? Stops at the first such row.
 HAS_VERSION_BOUND = """
 select exists (
     select 1 from datasette_secrets
     where name = :name and encryption_key_name is not :legacy
-      and substr(encrypted, 1, 1) = :prefix
+      and substr(encrypted, 1, 1) in (:bound, :padded)
 )
 """
 
 
-async def has_version_bound(db, name, legacy_key_id, prefix):
-    """Whether any version of ``name`` is in the current format (ciphertext starting ``prefix``)."""
-    params = {"name": name, "legacy": legacy_key_id, "prefix": prefix}
+async def has_version_bound(db, name, legacy_key_id, formats):
+    """Whether any version of ``name`` is in a current format: its ciphertext
+    starts with one of ``formats`` (crypto.CURRENT_FORMATS, unpadded and padded)."""
+    bound, padded = formats
+    params = {"name": name, "legacy": legacy_key_id, "bound": bound, "padded": padded}
     return bool((await db.execute(HAS_VERSION_BOUND, params)).first()[0])
 
 

@@ -204,7 +204,7 @@ async def test_rotation_leaves_only_the_current_key_needed(
     assert report.key_id == Key(key).id and not report.dry_run
     rows = await secret_rows(ds)
     assert {r["encryption_key_name"] for r in rows} == {Key(key).id}
-    assert all(bytes(r["encrypted"])[:1] == b"\x02" for r in rows)
+    assert all(bytes(r["encrypted"])[:1] == b"\x03" for r in rows)
     # every version, deleted and legacy ones included, needs only the new key
     assert decrypt_all(rows, only(key)) == expected
     assert await get_secret(ds, "API_KEY") == "api-2"

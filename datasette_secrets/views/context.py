@@ -64,6 +64,7 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "restore_label": restore_label,
         "event_text": event_text,
         "settings": state.settings,
+        "exposed": state.exposed,  # who may query the secrets database (exposure.py), or None
         # What the rules allow for a secret: templates ask this, never decide.
         "allowed": lambda entry: rules.allowed(viewer, entry, state.settings, key_problem),
         "columns": COLUMNS,
