@@ -21,6 +21,26 @@ from .events import DeleteOwnSecretEvent, RevealOwnSecretEvent, SetOwnSecretEven
 from .registry import Registration
 
 
+# How much of own values is kept: every signed-in actor may write them (the
+# README's Personal secrets states each number; state.py has the rate of changes).
+LIMITS = store_personal.Limits(
+    versions=20, deleted_days=30, site_versions=10_000, site_bytes=64 * 1024 * 1024
+)
+
+
+class OwnValuesFull(Conflict):
+    """A save refused, nothing stored: the site's own values are at ``LIMITS``."""
+
+
+def full_message():
+    """What an actor is told when the site's own values are full."""
+    return (
+        f"Nothing was saved: this site's own values are full (at most {LIMITS.site_versions:,} "
+        f"versions and {LIMITS.site_bytes // (1024 * 1024)} MiB in all, a deleted value's counted "
+        f"for {LIMITS.deleted_days} days). Ask an admin."
+    )
+
+
 @dataclass
 class OwnEntry:
     """A personal secret as its owner sees it on My secrets."""
@@ -83,16 +103,21 @@ async def entry(datasette, state, name, owner):
 
 
 async def save(datasette, state, name, owner, value, actor):
-    """Store ``value`` as a new version of ``owner``'s own value; its number."""
+    """Store ``value`` as a new version of ``owner``'s own value; its number.
+    Raises OwnValuesFull, storing nothing, when the site's own values are full."""
     keyring = state.settings.keyring
 
     def seal(number):
         return keyring.encrypt(name, number, value, owner)
 
     try:
-        number = await store_personal.add_version(state.db, name, owner, seal, actor_id_of(actor))
+        number = await store_personal.add_version(
+            state.db, name, owner, seal, actor_id_of(actor), limits=LIMITS
+        )
     finally:
         state.own.forget(name, owner)
+    if number is None:
+        raise OwnValuesFull(full_message())
     await datasette.track_event(SetOwnSecretEvent(actor=actor, secret_name=name, version=number))
     return number
 
@@ -100,7 +125,9 @@ async def save(datasette, state, name, owner, value, actor):
 async def delete(datasette, state, name, owner, actor, detail=None):
     """Mark every live version of ``owner``'s own value deleted (by the owner, or an admin)."""
     try:
-        deleted = await store_personal.soft_delete(state.db, name, owner, actor_id_of(actor), detail)
+        deleted = await store_personal.soft_delete(
+            state.db, name, owner, actor_id_of(actor), detail, limits=LIMITS
+        )
     finally:
         state.own.forget(name, owner)
     if not deleted:

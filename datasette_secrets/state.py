@@ -3,7 +3,8 @@
 ``State`` is built once per Datasette instance (at startup, or on first use)
 and holds the settings with their parsed keys, the registered secrets, the
 current ciphertext of each secret (``cache``), the buffer of "last used"
-records (``usage``), the reveal and key-check limits and the pending imports.
+records (``usage``), the reveal, key-check and own-change limits and the
+pending imports.
 
 What is cached and when it is forgotten is ``cache``'s docstring; how "last
 used" is written is ``usage``'s.
@@ -21,6 +22,10 @@ from .files import Files
 from .registry import Registry
 from .usage import UsageBuffer
 
+
+# Saves and deletes of own values, per actor a minute: every signed-in actor may
+# make them, and each writes a version or an audit row (README, Personal secrets).
+OWN_CHANGES_PER_MINUTE = 30
 
 # {id(datasette): State}, one per Datasette instance; an entry goes when its
 # instance is collected (before its id can be reused). Keyed by id, not a
@@ -58,6 +63,7 @@ class State:
         self.listing = None  # the list page's Listing, kept while nothing changes
         self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
         self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
+        self.own_changes = RateLimit(OWN_CHANGES_PER_MINUTE, 60.0)  # own saves and deletes
         self.imports = PendingImports(settings.keyring)
         self.key_problem = None  # (cache epoch, rotation.key_problem's answer then)
         self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)

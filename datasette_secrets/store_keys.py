@@ -85,7 +85,8 @@ async def record_rotation(db, detail, actor_id):
 # --- Wrong-key check (rotation.key_problem): does a configured key fit what is stored? ---
 
 # (does any version, deleted ones too, have one of the key ids in the JSON list
-# :key_ids; is anything stored at all): both stop at the first matching row.
+# :key_ids; is anything stored at all): both stop at the first matching row. A
+# personal row without ciphertext (a pruned deleted value's last) counts for neither.
 KEY_FITS = """
 select
     exists (
@@ -93,9 +94,10 @@ select
         where encryption_key_name in (select value from json_each(:key_ids))
     ) or exists (
         select 1 from datasette_secrets_personal
-        where encryption_key_name in (select value from json_each(:key_ids))
+        where encrypted is not null and encryption_key_name in (select value from json_each(:key_ids))
     ),
-    exists (select 1 from datasette_secrets) or exists (select 1 from datasette_secrets_personal)
+    exists (select 1 from datasette_secrets)
+    or exists (select 1 from datasette_secrets_personal where encrypted is not null)
 """
 
 # The newest legacy Fernet rows: 0.2/0.3 wrote every row with the key configured

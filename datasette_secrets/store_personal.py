@@ -10,6 +10,12 @@ Audit rows go in ``datasette_secrets_audit`` with actions ``personal-set``,
 ``personal-delete``, ``personal-reveal`` and ``personal-check``; their detail
 names the owner (never a value, nor a test's result: an admin reading the
 log learns only that an owner acted on their own value).
+
+Unlike a shared value's, an own value's history is bounded, since every
+signed-in actor may write here (``Limits``, numbers in ``personal.LIMITS``):
+a save prunes its value's older versions and stores nothing when the site's
+own values are full, and every own write prunes the versions of values deleted
+long enough ago, keeping each value's newest row without its ciphertext.
 """
 
 from dataclasses import dataclass
@@ -92,17 +98,25 @@ async def mine(db, actor_id):
     return {row["name"]: dict(row) for row in rows}
 
 
-async def add_version(db, name, actor_id, seal, by, detail=None):
-    """Store a new version of ``actor_id``'s own value of ``name``; its number.
+async def add_version(db, name, actor_id, seal, by, detail=None, *, limits):
+    """Store a new version of ``actor_id``'s own value of ``name``; its number,
+    or None when the site's own values are full (``limits``): nothing stored.
 
     ``seal(number)`` returns (key_id, ciphertext) for the number this
     transaction picks. ``by`` is who did it (the owner; an admin never sets
-    someone else's value), ``detail`` more for the audit row.
+    someone else's value), ``detail`` more for the audit row. The same
+    transaction prunes what ``limits`` says (``prune_deleted``, and this
+    value's versions older than the newest ``limits.versions``).
     """
 
     def write(conn):
         number = conn.execute(NEXT_VERSION, [name, actor_id]).fetchone()[0]
         key_id, blob = seal(number)
+        prune_deleted(conn, limits)  # committed even when the save is refused: it frees room
+        older = {"name": name, "actor_id": actor_id, "number": number, "keep": limits.versions}
+        if not _room(conn, older, len(blob), limits):
+            return None
+        conn.execute(PRUNE_OLDER, older)
         conn.execute(INSERT_VERSION, [name, actor_id, number, blob, key_id])
         conn.execute(INSERT_AUDIT, [name, number, "personal-set", _detail(actor_id, detail), by])
         return number
@@ -110,10 +124,12 @@ async def add_version(db, name, actor_id, seal, by, detail=None):
     return await db.execute_write_fn(write)
 
 
-async def soft_delete(db, name, actor_id, by, detail=None):
-    """Mark every live version of ``actor_id``'s own value deleted; how many were."""
+async def soft_delete(db, name, actor_id, by, detail=None, *, limits):
+    """Mark every live version of ``actor_id``'s own value deleted; how many were.
+    (The same transaction prunes values deleted long ago: ``prune_deleted``.)"""
 
     def write(conn):
+        prune_deleted(conn, limits)
         deleted = conn.execute(SOFT_DELETE, [by, name, actor_id]).rowcount
         if deleted:
             conn.execute(INSERT_AUDIT, [name, None, "personal-delete", _detail(actor_id, detail), by])
@@ -152,14 +168,80 @@ def _detail(owner, more=None):
     return f"own value of {owner}" + (f"; {more}" if more else "")
 
 
-# Key rotation: personal rows are re-encrypted like shared ones (rotation.py).
+# --- Limits: every signed-in actor may write own values, so what is kept is bounded ---
 
-COUNT_BY_KEY = "select encryption_key_name, count(*) from datasette_secrets_personal group by encryption_key_name"
 
-COUNT_TO_ROTATE = f"select count(*) from datasette_secrets_personal where {NEEDS_ROTATION}"
+@dataclass(frozen=True)
+class Limits:
+    """How much of the actors' own values is kept (``personal.LIMITS`` has the numbers)."""
+
+    versions: int  # kept per own value, deleted ones included: a save prunes the older
+    deleted_days: int  # a deleted value's versions are pruned this many days after its delete
+    site_versions: int  # versions holding a ciphertext, every actor's and name's together
+    site_bytes: int  # bytes of ciphertext, every actor's and name's together
+
+
+# One value's versions at or below :number - :keep: what a save of version :number prunes.
+OLDER = """
+from datasette_secrets_personal
+where name = :name and actor_id = :actor_id and version <= :number - :keep
+"""
+PRUNE_OLDER = "delete " + OLDER
+SIZE_OLDER = "select count(encrypted), coalesce(sum(length(encrypted)), 0) " + OLDER
+
+# What all own values hold (a pruned deleted value's last row holds no ciphertext).
+SIZE_ALL = "select count(encrypted), coalesce(sum(length(encrypted)), 0) from datasette_secrets_personal"
+
+# Worked out once a prune: datetime('now', ...) in a WHERE clause is computed row by row.
+CUTOFF = "select datetime('now', :age)"
+
+# Versions deleted before :cutoff go, except each value's newest row...
+PRUNE_DELETED = """
+delete from datasette_secrets_personal
+where deleted_at < :cutoff and exists (
+    select 1 from datasette_secrets_personal as newer
+    where newer.name = datasette_secrets_personal.name
+      and newer.actor_id = datasette_secrets_personal.actor_id
+      and newer.version > datasette_secrets_personal.version
+)
+"""
+# ...which keeps its number and dates, not its ciphertext: the value set again is
+# numbered after it, so a process never sees an own value's number go down (the
+# cache would refuse that as a rollback).
+EMPTY_DELETED = """
+update datasette_secrets_personal set encrypted = null
+where deleted_at < :cutoff and encrypted is not null
+"""
+
+
+def prune_deleted(conn, limits):
+    """In an own write's transaction: prune every value deleted more than
+    ``limits.deleted_days`` ago down to its newest row, without its ciphertext."""
+    cutoff = {"cutoff": conn.execute(CUTOFF, {"age": f"-{int(limits.deleted_days)} days"}).fetchone()[0]}
+    conn.execute(PRUNE_DELETED, cutoff)
+    conn.execute(EMPTY_DELETED, cutoff)
+
+
+def _room(conn, older, size, limits):
+    """Whether a new version of ``size`` bytes keeps all own values within
+    ``limits``, once the versions it prunes (``older``, SIZE_OLDER's parameters) are gone."""
+    count, total = conn.execute(SIZE_ALL).fetchone()
+    pruned, freed = conn.execute(SIZE_OLDER, older).fetchone()
+    return count - pruned + 1 <= limits.site_versions and total - freed + size <= limits.site_bytes
+
+
+# Key rotation: personal rows are re-encrypted like shared ones (rotation.py). A
+# pruned deleted value's last row holds no ciphertext: no key counts it, none rotates it.
+
+COUNT_BY_KEY = """
+select encryption_key_name, count(*) from datasette_secrets_personal
+where encrypted is not null group by encryption_key_name
+"""
+
+COUNT_TO_ROTATE = f"select count(*) from datasette_secrets_personal where encrypted is not null and {NEEDS_ROTATION}"
 SELECT_TO_ROTATE = f"""
 select id, name, actor_id, version, encrypted, encryption_key_name from datasette_secrets_personal
-where id > :after and {NEEDS_ROTATION}
+where id > :after and encrypted is not null and {NEEDS_ROTATION}
 order by id limit :limit
 """
 REWRITE_VERSION = """

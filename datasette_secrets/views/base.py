@@ -128,7 +128,8 @@ def is_htmx(request):
 
 def limit(rate_limit, request, what, consequence=""):
     """At most ``rate_limit.limit`` of ``what`` per actor a minute (reveals and
-    key tests, ``reveals_per_minute``): slows down a stolen session."""
+    key tests, ``reveals_per_minute``: slows down a stolen session; changes to
+    own values, ``state.OWN_CHANGES_PER_MINUTE``: bounds what any actor writes)."""
     actor_id = core.actor_id_of(request.actor)
     if not rate_limit.allow(actor_id):
         raise TooManyRequests(

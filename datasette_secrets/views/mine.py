@@ -11,12 +11,13 @@ from datasette import NotFound, Response
 
 from .. import core, personal, rotation, rules, store_personal
 from ..rules import OWN
-from .base import SecretsView, is_htmx, limit, read_form
+from .base import SecretsView, TooManyRequests, is_htmx, limit, read_form
 from .context import display_name, list_context
 from .feedback import redirect_with_message
 from .render import render, render_either, test_page
 
 MINE = "/-/secrets/-/mine"
+OWN_CHANGES = "changes to your own values"  # rate limited together (state.own_changes)
 
 
 class MineView(SecretsView):
@@ -74,7 +75,16 @@ class OwnEditView(OwnView):
         if error:
             return await self.form(request, datasette, error, status=422)
         entry = self.entry
-        number = await personal.save(datasette, self.state, entry.name, entry.owner, value, request.actor)
+        try:
+            limit(self.state.own_changes, request, OWN_CHANGES, " Nothing was saved.")
+        except TooManyRequests as e:
+            response = await self.form(request, datasette, str(e), status=429)
+            response.headers["Retry-After"] = str(self.state.own_changes.retry_after(entry.owner))
+            return response
+        try:
+            number = await personal.save(datasette, self.state, entry.name, entry.owner, value, request.actor)
+        except personal.OwnValuesFull as e:
+            return await self.form(request, datasette, str(e), status=422)
         return await self.done(request, datasette, f"Saved your own {entry.name}: version {number}.")
 
     async def form(self, request, datasette, error=None, status=200):
@@ -125,6 +135,7 @@ class OwnDeleteView(OwnView):
 
     async def post(self, request, datasette):
         entry = self.entry
+        limit(self.state.own_changes, request, OWN_CHANGES, " Nothing was deleted.")
         await personal.delete(datasette, self.state, entry.name, entry.owner, request.actor)
         return await self.done(
             request, datasette, f"Deleted your own {entry.name}: plugins use the shared value for you again."
