@@ -118,6 +118,8 @@ def list_row(entry, own_values=0):
         "name": entry.name,
         "plugin": entry.registration.plugin if entry.registration else None,
         "source": source(entry),
+        # The status key, as the list page's filter names it (model.STATUSES).
+        "status": entry.status,
         "shadowed": entry.is_shadowed,
         "version": entry.version,
         "updated_at": _iso(updated_at),
