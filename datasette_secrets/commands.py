@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from . import core, dotenv, imports, model, personal, rotation, rules, store, terminal
+from . import core, dotenv, imports, key_fit, model, personal, rotation, rules, store, terminal
 from .config import PLUGIN
 from .core import Conflict
 from .registry import NAME_PATTERN
@@ -188,7 +188,7 @@ async def rotate(ds, dry_run, batch_size, force=False):
                 "previous_encryption_keys."
             )
         await check_key(state, force or dry_run, ROTATE_REFUSED)
-        counts = await rotation.count_by_key(state.db)
+        counts = await key_fit.count_by_key(state.db)
         terminal.print_rotation_start(state.db.path or state.db.name, keyring, counts)
         pending = await rotation.count_to_rotate(state)
         terminal.print_rotation_pending(keyring, pending, dry_run)

@@ -24,7 +24,7 @@ from datasette.utils import (
 )
 from datasette.utils.sqlite import sqlite3
 
-from . import rotation, rules, store, terminal
+from . import key_fit, rules, store, terminal
 from .config import PLUGIN, ConfigError, own_database, plugin_config
 from .core import Conflict, ready
 from .crypto import GENERATE_COMMAND
@@ -204,8 +204,8 @@ ROTATE_REFUSED = (
 
 async def check_key(state, go_on, refusal=STORE_REFUSED):
     """Stop with ``refusal`` when the configured keys decrypt none of the stored
-    versions (rotation.key_problem); with ``go_on``, only warn."""
-    problem = await rotation.key_problem(state)
+    versions (key_fit.key_problem); with ``go_on``, only warn."""
+    problem = await key_fit.key_problem(state)
     if problem is None:
         return
     if not go_on:

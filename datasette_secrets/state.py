@@ -65,7 +65,7 @@ class State:
         self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
         self.own_changes = RateLimit(OWN_CHANGES_PER_MINUTE, 60.0)  # own saves and deletes
         self.imports = PendingImports(settings.keyring)
-        self.key_problem = None  # (cache epoch, rotation.key_problem's answer then)
+        self.key_problem = None  # (cache epoch, key_fit.key_problem's answer then)
         self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
         self.exposed = None  # exposure's warning, from startup: who may query the secrets database
 

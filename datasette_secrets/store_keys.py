@@ -82,7 +82,7 @@ async def record_rotation(db, detail, actor_id):
     await db.execute_write(INSERT_AUDIT, [ALL_SECRETS, None, "rotate", detail, actor_id])
 
 
-# --- Wrong-key check (rotation.key_problem): does a configured key fit what is stored? ---
+# --- Wrong-key check (key_fit.key_problem): does a configured key fit what is stored? ---
 
 # (does any version, deleted ones too, have one of the key ids in the JSON list
 # :key_ids; is anything stored at all): both stop at the first matching row. A

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from datasette_secrets import rotation
+from datasette_secrets import key_fit
 from datasette_secrets.core import ready
 from datasette_secrets.crypto import Key, Keyring
 from secret_helpers import ROOT, insert_row, legacy_token, parse, store_value, write_config
@@ -32,7 +32,7 @@ from test_upgrade import LEGACY_ROWS, build_legacy_db
 async def problem(make_datasette, internal, key, **settings):
     ds = make_datasette(key=key, internal=internal, settings=settings)
     await ds.invoke_startup()
-    return await rotation.key_problem(await ready(ds))
+    return await key_fit.key_problem(await ready(ds))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from datasette.utils.asgi import BadRequest
 from datasette.views.base import View
 from urllib.parse import parse_qsl
 
-from .. import core, model, rotation, rules, store
+from .. import core, key_fit, model, rules, store
 from ..rules import MANAGE
 
 # Responses depend on these request headers (see is_htmx): set on every response here.
@@ -101,7 +101,7 @@ class SecretView(SecretsView):
         else:
             # Nothing rendered: what it may change does not depend on reveal-secrets.
             viewer = rules.Viewer(request.actor, manage=True, reveal=False)
-        self.can = rules.allowed(viewer, entry, self.state.settings, await rotation.key_problem(self.state))
+        self.can = rules.allowed(viewer, entry, self.state.settings, await key_fit.key_problem(self.state))
 
 
 async def require(datasette, request, action=MANAGE):

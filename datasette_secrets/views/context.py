@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from datasette.utils import display_actor
 from markupsafe import Markup, escape
 
-from .. import core, rotation, rules, store_personal
+from .. import core, key_fit, rules, store_personal
 from ..crypto import GENERATE_COMMAND
 from .base import viewer_of
 
@@ -45,7 +45,7 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
     ids.discard(None)
     actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
     viewer = await viewer_of(datasette, request, state)
-    key_problem = await rotation.key_problem(state) if entries else None
+    key_problem = await key_fit.key_problem(state) if entries else None
     actor_name = lambda actor_id: display_name(actors, actor_id)  # noqa: E731
     base = str(datasette.urls.path("/-/secrets/"))  # a plain str concatenates faster
     moments = {}  # rows share times and actors: make each piece of HTML once

@@ -8,7 +8,7 @@ equals the stored one is shown only to those the rules let learn about values.
 import asyncio
 
 
-from .. import core, dotenv, imports, model, rotation, rules
+from .. import core, dotenv, imports, key_fit, model, rules
 from ..core import Conflict
 from .base import SecretsView, is_htmx, read_form, viewer_of
 from .context import list_context
@@ -89,7 +89,7 @@ class ImportConfirmView(SecretsView):
 async def refuse_without_a_fitting_key(state):
     if not state.settings.has_key:
         raise Conflict("No encryption key is configured, so nothing can be imported")
-    if problem := await rotation.key_problem(state):
+    if problem := await key_fit.key_problem(state):
         raise Conflict(problem)
 
 

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from datasette.utils.asgi import BadRequest
 
-from .. import model, rotation
+from .. import key_fit, model
 from .base import SecretsView, is_htmx
 from .context import list_context
 from .feedback import PAGE_SIZE, page_number, page_url
@@ -38,7 +38,7 @@ class IndexView(SecretsView):
             page_url=lambda number: page_url(datasette, q, number, status),
             status_url=lambda key: page_url(datasette, q, 1, key),
             htmx=is_htmx(request),
-            key_problem=await rotation.key_problem(state),
+            key_problem=await key_fit.key_problem(state),
         )
         return await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
 

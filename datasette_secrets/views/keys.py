@@ -3,7 +3,7 @@ id, and re-encryption under the current key (the same code as
 ``datasette secrets rotate-key``)."""
 
 
-from .. import rotation
+from .. import key_fit, rotation
 from ..core import Conflict
 from ..crypto import LEGACY_KEY_NAME
 from .base import SecretsView, is_htmx
@@ -25,7 +25,7 @@ class RotateView(SecretsView):
         state = self.state
         if not state.settings.has_key:
             raise Conflict("No encryption key is configured, so there is nothing to re-encrypt with")
-        if problem := await rotation.key_problem(state):
+        if problem := await key_fit.key_problem(state):
             raise Conflict(problem)  # as rotate-key refuses: nothing would decrypt
         report = await rotation.rotate(datasette, state, request.actor)
         message = rotation_message(report)
@@ -38,7 +38,7 @@ class RotateView(SecretsView):
 
 async def key_context(datasette, request, state):
     keyring = state.settings.keyring
-    counts = await rotation.count_by_key(state.db)
+    counts = await key_fit.count_by_key(state.db)
     configured = [
         {"id": key.id, "current": key is keyring.primary, "versions": counts.get(key.id, 0)}
         for key in keyring.keys

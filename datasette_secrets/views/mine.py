@@ -9,7 +9,7 @@ message), htmx on top, as on the admin page.
 
 from datasette import NotFound, Response
 
-from .. import core, personal, rotation, rules, store_personal
+from .. import core, key_fit, personal, rules, store_personal
 from ..rules import OWN
 from .base import SecretsView, TooManyRequests, is_htmx, limit, read_form
 from .context import display_name, list_context
@@ -42,7 +42,7 @@ class OwnView(SecretsView):
         if entry is None:
             raise NotFound(f"No personal secret called {name}")
         self.entry = entry
-        self.can = rules.allowed_own(entry, self.state.settings, await rotation.key_problem(self.state))
+        self.can = rules.allowed_own(entry, self.state.settings, await key_fit.key_problem(self.state))
 
     async def row(self, request, datasette, **extra):
         """The entry's row fragment (htmx), with whatever is open in it."""
@@ -187,7 +187,7 @@ class OwnTestView(OwnView):
 async def mine_context(datasette, request, state, entries):
     """What the My secrets templates get; they ask ``allowed_own(entry)``, never decide."""
     context = await list_context(datasette, request, state, [])
-    key_problem = await rotation.key_problem(state)
+    key_problem = await key_fit.key_problem(state)
     context.update(
         entries=entries,
         mine_path=lambda entry, action=None: datasette.urls.path(MINE) + "/" + entry.slug
