@@ -19,7 +19,8 @@ from datasette.utils.sqlite import sqlite3
 
 from . import commands, core, rotation, terminal
 from .crypto import generate_key
-from .serve_options import key_checked, run, serve_options
+from .cli_runtime import key_checked, run
+from .serve_options import serve_options
 
 # For a file argument that does not exist: never repeated, since it may be a
 # value typed by mistake (it would then also be in the shell's history).

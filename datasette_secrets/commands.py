@@ -2,7 +2,7 @@
 
 One function per command (``list_rows``, ``set_value``, ``set_own``,
 ``delete_value``, ``delete_own``, ``history``, ``read_dotenv`` with
-``import_entries``, ``rotate``), each run inside ``serve_options.run`` with
+``import_entries``, ``rotate``), each run inside ``cli_runtime.run`` with
 the instance's State, so a change goes through the same code as the admin
 page (``core``, ``personal``, ``imports``, ``rotation``). A bad request is a
 ``click.ClickException`` that says what was wrong and that nothing changed;
@@ -18,7 +18,7 @@ from . import core, dotenv, imports, key_fit, model, personal, rotation, rules, 
 from .config import PLUGIN
 from .core import Conflict
 from .registry import NAME_PATTERN
-from .serve_options import ROTATE_REFUSED, check_key, require_key, started
+from .cli_runtime import ROTATE_REFUSED, check_key, require_key, started
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
 FROM_COMMAND_LINE = "command line"
