@@ -186,10 +186,11 @@ async def get_secret(datasette, name, actor_id=None):
 
 
 async def _own_value(state, name, owner):
-    """``owner``'s own value of the personal secret ``name`` (use recorded), or None."""
-    current = state.own.cached(name, owner)
+    """``owner``'s own value of the personal secret ``name`` (use recorded), or None:
+    the shared value's path, with the owner (cached and vetted alike)."""
+    current = state.cache.cached(name, owner)
     if current is UNKNOWN:
-        current = await state.own.load(name, owner)
+        current = await state.cache.load(name, owner)
     value = _opened(state, current)
     if value is not None:
         state.usage.record_own(name, owner, current.version)
@@ -197,8 +198,9 @@ async def _own_value(state, name, owner):
 
 
 def _opened(state, current):
-    """The value of a cached ciphertext (a cache.Current or OwnCurrent); None when
-    nothing is stored, no key is configured, or the value is an encryption key."""
+    """The value of a cached ciphertext (a cache.Current); None when nothing is
+    stored, no key is configured, or the value is an encryption key. Raises
+    SecretDecryptionError (SecretTamperedError for a refused version)."""
     if current is None:
         return None
     if current.open is None:
@@ -362,22 +364,31 @@ async def reveal(datasette, state, name, actor, detail=None):
     Raises Conflict if it was deleted meanwhile, SecretDecryptionError if it
     cannot be decrypted (and then records nothing).
     """
-    keyring = state.settings.keyring
-    if state.cache.cached(name) is UNKNOWN:
-        await state.cache.load(name)  # the cache learns what to refuse when it loads
-
-    def decrypt(stored):
-        refused = state.cache.refusal(name, stored.version, stored.key_id, stored.encrypted)
-        if refused is not None:
-            raise refused
-        return keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted)
-
+    decrypt = await vetted_decrypt(state, name)
     found = await store.reveal(state.db, name, actor_id_of(actor), decrypt, detail)
     if found == store.GONE:
         raise Conflict(f"{name} has no stored value any more: it was deleted meanwhile")
     version, value = found
     await datasette.track_event(RevealSecretEvent(actor=actor, secret_name=name, version=version))
     return version, value
+
+
+async def vetted_decrypt(state, name, owner=None):
+    """``decrypt(stored)`` for a live version of ``name`` (``owner``'s own value,
+    or the shared one) read inside a reveal's transaction: it raises the
+    SecretTamperedError the cache would (a rollback, a planted row) before
+    decrypting, so a reveal refuses what ``get_secret`` refuses."""
+    keyring = state.settings.keyring
+    if state.cache.cached(name, owner) is UNKNOWN:
+        await state.cache.load(name, owner)  # the cache learns what to refuse when it loads
+
+    def decrypt(stored):
+        refused = state.cache.refusal(name, stored.version, stored.key_id, stored.encrypted, owner)
+        if refused is not None:
+            raise refused
+        return keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted, owner)
+
+    return decrypt
 
 
 def actor_id_of(actor):

@@ -5,7 +5,9 @@ delete, by an admin.
 Only the owner may reveal, copy or test their own value (``rules.allowed_own``
 decides); an admin learns only that one exists. Each value is encrypted
 bound to the secret's name, the owner's id and its version (``crypto``), so a
-row moved to another actor fails to decrypt. Each change is one transaction
+row moved to another actor fails to decrypt. An own value is read, cached
+and vetted for tampering by the shared value's code, with the owner as a
+parameter (``cache``, ``core.vetted_decrypt``). Each change is one transaction
 with its audit row (``store_personal``), forgets the cached ciphertext at
 once, and sends an event.
 """
@@ -13,9 +15,9 @@ once, and sends an event.
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import model, store_personal
+from . import model, store, store_personal
 from .checks import run_check
-from .core import Conflict, actor_id_of, is_key
+from .core import Conflict, actor_id_of, is_key, vetted_decrypt
 from .crypto import SecretDecryptionError
 from .events import DeleteOwnSecretEvent, RevealOwnSecretEvent, SetOwnSecretEvent
 from .registry import Registration
@@ -115,7 +117,7 @@ async def save(datasette, state, name, owner, value, actor):
             state.db, name, owner, seal, actor_id_of(actor), limits=LIMITS
         )
     finally:
-        state.own.forget(name, owner)
+        state.changed(name, owner)
     if number is None:
         raise OwnValuesFull(full_message())
     await datasette.track_event(SetOwnSecretEvent(actor=actor, secret_name=name, version=number))
@@ -129,24 +131,23 @@ async def delete(datasette, state, name, owner, actor, detail=None):
             state.db, name, owner, actor_id_of(actor), detail, limits=LIMITS
         )
     finally:
-        state.own.forget(name, owner)
+        state.changed(name, owner)
     if not deleted:
         raise Conflict(f"There is no value of {owner}'s own for {name} to delete (deleted meanwhile?)")
     await datasette.track_event(DeleteOwnSecretEvent(actor=actor, secret_name=name, owner_id=owner))
 
 
 async def reveal(datasette, state, name, owner, detail=None):
-    """(version, value) of ``owner``'s own value, the reveal audited; only the owner asks."""
-    keyring = state.settings.keyring
+    """(version, value) of ``owner``'s own value, the reveal audited; only the owner asks.
+
+    Vetted as a shared value's reveal is (``core.vetted_decrypt``): a version
+    the cache refuses (a rollback, a planted row) is a Conflict, never shown."""
     try:
-        found = await store_personal.reveal(
-            state.db, name, owner,
-            lambda stored: keyring.decrypt(name, stored.version, stored.key_id, stored.encrypted, owner),
-            detail,
-        )
+        decrypt = await vetted_decrypt(state, name, owner)
+        found = await store.reveal(state.db, name, owner, decrypt, detail, owner=owner)
     except SecretDecryptionError as e:
         raise Conflict(str(e))
-    if found is None:
+    if found == store.GONE:
         raise Conflict(f"You have no value of your own for {name} any more")
     version, value = found
     if is_key(value):
@@ -161,16 +162,19 @@ async def check(datasette, state, entry):
     """Run the plugin's check on the owner's own value: a scrubbed CheckResult.
 
     Audited without its outcome: the audit log is for admins, who may learn
-    that a value exists, nothing about it."""
-    current = await store_personal.current(state.db, entry.name, entry.owner)
+    that a value exists, nothing about it. The value is read through the
+    cache, as get_secret's is, so a version it refuses is never tested."""
+    current = await state.cache.load(entry.name, entry.owner)
     if current is None:
         raise Conflict(f"You have no value of your own for {entry.name} to test")
+    if current.open is None:
+        raise Conflict(f"{entry.name} cannot be tested: no encryption key is configured")
     try:
-        value = state.settings.keyring.decrypt(
-            entry.name, current.version, current.key_id, current.encrypted, entry.owner
-        )
+        value = current.open()
     except SecretDecryptionError as e:
         raise Conflict(f"{entry.name} cannot be tested: {e}")
+    if is_key(value):
+        raise Conflict(f"{entry.name} holds a configured encryption key, which is never tested")
     result = await run_check(datasette, entry.secret.check, value)
     await store_personal.record_check(state.db, entry.name, current.version, entry.owner)
     return result

@@ -17,7 +17,7 @@ import time
 import weakref
 
 from . import store
-from .cache import Cache, OwnValues, watch_for
+from .cache import Cache, watch_for
 from .files import Files
 from .registry import Registry
 from .usage import UsageBuffer
@@ -56,7 +56,6 @@ class State:
         self.registry = Registry()
         self.cache = Cache(self._db, settings.keyring, watch_for(db))
         self.usage = UsageBuffer(self._db, written=self.cache.forget)
-        self.own = OwnValues(self._db, settings.keyring, self.cache)
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
@@ -84,9 +83,10 @@ class State:
             raise
         self.migrated = True
 
-    def changed(self, name):
-        """Call after every write to ``name``: its cached version is forgotten."""
-        self.cache.forget(name)
+    def changed(self, name, owner=None):
+        """Call after every write to ``name`` (``owner``'s own value of it, or the
+        shared one): its cached version is forgotten."""
+        self.cache.forget(name, owner)
 
     async def close(self):
         await self.usage.flush()

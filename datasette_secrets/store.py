@@ -1,7 +1,9 @@
 """Storage: the SQL of shared secrets' versions, their use and the audit log
 (the schema and its migrations are in migrations.py; ``migrate`` runs them).
 The key checks' and key rotation's SQL is in store_keys.py, actors' own
-values' in store_personal.py.
+values' in store_personal.py, except what both share: ``current`` and
+``reveal`` read the live version of a shared value or, given an owner, of
+that actor's own value, so the cache and the reveals treat both alike.
 
 One row of ``datasette_secrets`` is one version of one secret. The current value
 of a secret is its newest version that is not deleted; deleting a secret marks
@@ -45,9 +47,18 @@ SELECT_SUMMARIES = _SUMMARY.format(where="")
 SELECT_SUMMARY = _SUMMARY.format(where="where name = ?")
 
 SELECT_CURRENT = """
-select id, name, version, note, encrypted, encryption_key_name
+select id, name, version, note, encrypted, encryption_key_name, null as owner
 from datasette_secrets
 where name = ? and deleted_at is null
+order by version desc limit 1
+"""
+
+# The same for an actor's own value (store_personal's table, which has no
+# note): one read of a live version, so the cache vets both alike.
+SELECT_OWN_CURRENT = """
+select id, name, version, null as note, encrypted, encryption_key_name, actor_id as owner
+from datasette_secrets_personal
+where name = ? and actor_id = ? and deleted_at is null
 order by version desc limit 1
 """
 
@@ -140,7 +151,8 @@ async def migrate(db):
 
 @dataclass
 class StoredVersion:
-    """A stored version with its ciphertext, for decrypting."""
+    """A stored version with its ciphertext, for decrypting: of the shared
+    value (``owner`` None), or of ``owner``'s own value of a personal secret."""
 
     id: int
     name: str
@@ -148,6 +160,7 @@ class StoredVersion:
     note: str | None
     encrypted: bytes
     key_id: str
+    owner: str | None = None
 
 
 def _version(row):
@@ -183,10 +196,16 @@ async def use(db, name):
     return (row[0], row[1]) if row else None
 
 
-async def current(db, name):
-    """The newest live version of ``name`` with its ciphertext, or None."""
-    row = (await db.execute(SELECT_CURRENT, [name])).first()
-    return _version(row) if row else None
+def _current_query(name, owner):
+    """The SQL and parameters reading the live version of ``name`` (``owner``'s own, or shared)."""
+    return (SELECT_CURRENT, [name]) if owner is None else (SELECT_OWN_CURRENT, [name, owner])
+
+
+async def current(db, name, owner=None):
+    """The newest live version of ``name`` with its ciphertext, or None; with
+    ``owner``, of that actor's own value of the personal secret ``name``."""
+    row = (await db.execute(*_current_query(name, owner))).first()
+    return StoredVersion(*row) if row else None
 
 
 async def version(db, name, version_number):
@@ -269,8 +288,8 @@ GONE = "gone"  # no live version any more (deleted meanwhile)
 UNCHANGED = "unchanged"
 
 
-def _current(conn, name):
-    row = conn.execute(SELECT_CURRENT, [name]).fetchone()
+def _current(conn, name, owner=None):
+    row = conn.execute(*_current_query(name, owner)).fetchone()
     return None if row is None else StoredVersion(*row)
 
 
@@ -319,20 +338,29 @@ async def record_uses(db, uses, also=None):
     await db.execute_write_fn(write)
 
 
-async def reveal(db, name, actor_id, decrypt, detail=None):
-    """The current version's value, ``decrypt(stored)``, with the reveal audited.
+async def reveal(db, name, actor_id, decrypt, detail=None, owner=None):
+    """The current version's value, ``decrypt(stored)``, with the reveal audited;
+    with ``owner``, of that actor's own value (only the owner ever asks).
 
     In one write transaction, so a reveal racing a delete either sees the value
     (and is audited) or finds nothing (GONE); a value that fails to decrypt
     raises before anything is recorded.
     """
+    action = "reveal" if owner is None else "personal-reveal"
+    if owner is not None:
+        detail = own_detail(owner, detail)
 
     def write(conn):
-        current = _current(conn, name)
+        current = _current(conn, name, owner)
         if current is None:
             return GONE
         value = decrypt(current)
-        conn.execute(INSERT_AUDIT, [name, current.version, "reveal", detail, actor_id])
+        conn.execute(INSERT_AUDIT, [name, current.version, action, detail, actor_id])
         return current.version, value
 
     return await db.execute_write_fn(write)
+
+
+def own_detail(owner, more=None):
+    """An audit row's detail for an act on ``owner``'s own value: who, never what."""
+    return f"own value of {owner}" + (f"; {more}" if more else "")

@@ -1,8 +1,10 @@
-"""Storage of personal values: every SQL statement about ``datasette_secrets_personal``.
+"""Storage of personal values: the SQL about ``datasette_secrets_personal``.
 
 One row is one version of one actor's own value of a personal secret (the
-table is made by ``migrations.create_personal``). As for shared values, a
-delete marks rows deleted and removes nothing, each change is one
+table is made by ``migrations.create_personal``). Its live version is read,
+and revealed, by ``store.current`` and ``store.reveal`` given the owner,
+beside the shared value's statement, so the cache vets both alike. As for
+shared values, a delete marks rows deleted and removes nothing, each change is one
 transaction with its audit row, and "last used" is written with the usage
 buffer's once-a-second flush, never on a read.
 
@@ -20,16 +22,11 @@ long enough ago, keeping each value's newest row without its ciphertext.
 
 from dataclasses import dataclass
 
-from .store import INSERT_AUDIT
+from . import store
+from .store import INSERT_AUDIT, own_detail as _detail
 from .store_keys import NEEDS_ROTATION
 
 TABLE = "datasette_secrets_personal"
-
-SELECT_CURRENT = """
-select id, version, encrypted, encryption_key_name from datasette_secrets_personal
-where name = ? and actor_id = ? and deleted_at is null
-order by version desc limit 1
-"""
 
 SELECT_HISTORY = """
 select version, encryption_key_name, created_at, deleted_at, deleted_by, last_used_at
@@ -63,20 +60,10 @@ where name = ? and actor_id = ? and version = ?
 """
 
 
-@dataclass
-class OwnVersion:
-    """One actor's newest live version of a personal secret, with its ciphertext."""
-
-    id: int
-    version: int
-    encrypted: bytes
-    key_id: str
-
-
 async def current(db, name, actor_id):
-    """The newest live version of ``actor_id``'s own value of ``name``, or None."""
-    row = (await db.execute(SELECT_CURRENT, [name, actor_id])).first()
-    return OwnVersion(*row) if row else None
+    """The newest live version of ``actor_id``'s own value of ``name`` (a
+    store.StoredVersion), or None: read by ``store.current``, as a shared one is."""
+    return await store.current(db, name, actor_id)
 
 
 async def history(db, name, actor_id):
@@ -138,22 +125,6 @@ async def soft_delete(db, name, actor_id, by, detail=None, *, limits):
     return await db.execute_write_fn(write)
 
 
-async def reveal(db, name, actor_id, decrypt, detail=None):
-    """(version, ``decrypt(stored)``) of the owner's current value, audited in the
-    same transaction; None when there is none. Only the owner ever asks."""
-
-    def write(conn):
-        row = conn.execute(SELECT_CURRENT, [name, actor_id]).fetchone()
-        if row is None:
-            return None
-        stored = OwnVersion(*row)
-        value = decrypt(stored)
-        conn.execute(INSERT_AUDIT, [name, stored.version, "personal-reveal", _detail(actor_id, detail), actor_id])
-        return stored.version, value
-
-    return await db.execute_write_fn(write)
-
-
 async def record_check(db, name, version, actor_id):
     """Audit that the owner tested their own value (not how it went)."""
     await db.execute_write(INSERT_AUDIT, [name, version, "personal-check", _detail(actor_id), actor_id])
@@ -162,10 +133,6 @@ async def record_check(db, name, version, actor_id):
 def record_uses(conn, uses):
     """Inside the usage flush's transaction: (name, actor id, last_used_at, version) each."""
     conn.executemany(RECORD_USE, [(at, name, actor_id, version) for name, actor_id, at, version in uses])
-
-
-def _detail(owner, more=None):
-    return f"own value of {owner}" + (f"; {more}" if more else "")
 
 
 # --- Limits: every signed-in actor may write own values, so what is kept is bounded ---

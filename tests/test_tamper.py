@@ -17,6 +17,7 @@ from datasette_secrets import Secret, SecretDecryptionError, SecretTamperedError
 from datasette_secrets.core import ready
 from datasette_secrets.crypto import Key
 from secret_helpers import (
+    HX,
     ROOT,
     fake_monotonic,
     first_format,
@@ -272,3 +273,80 @@ async def test_the_format_check_queries_only_for_old_format_rows(ds, key, monkey
         assert await get_secret(ds, "API_KEY") == VALUES[0]
         assert await get_secret(ds, "OTHER_KEY") == VALUES[1]
     assert calls == ["OTHER_KEY"]
+
+
+# Own values of a personal secret: one stack with shared values, so vetted alike
+
+ALICE = {"id": "alice"}
+
+
+@pytest_asyncio.fixture
+async def own_served(register_plugin, make_datasette):
+    """alice's own AI_KEY stored three times, version 3 served to her; ``checked``
+    lists the values its check was given."""
+    checked = []
+
+    async def check(datasette, value):
+        checked.append(value)
+        return True, "fine"
+
+    register_plugin(secrets_plugin(Secret("AI_KEY", personal=True, check=check)), "personal-plugin")
+    ds = make_datasette()
+    await ds.invoke_startup()
+    for value in VALUES:
+        response = await ds.client.post("/-/secrets/-/mine/AI_KEY", data={"secret": value}, actor=ALICE)
+        assert response.status_code == 302
+    assert await get_secret(ds, "AI_KEY", "alice") == VALUES[2]
+    ds.checked = checked
+    return ds
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "delete from datasette_secrets_personal where actor_id = 'alice' and version > 1",
+        "update datasette_secrets_personal set deleted_at = datetime('now') where actor_id = 'alice' and version > 1",
+    ],
+    ids=["rows deleted", "rows marked deleted"],
+)
+async def test_a_rolled_back_own_value_is_refused_as_a_shared_one_is(own_served, clock, sql):
+    await tamper(own_served, clock, sql)
+    with pytest.raises(SecretTamperedError) as info:
+        await get_secret(own_served, "AI_KEY", "alice")
+    assert "alice's own value: version 1 is older than version 3" in str(info.value)
+    assert (info.value.name, info.value.version) == ("AI_KEY", 1)
+    assert_no_value(str(info.value))
+    for action in ("reveal", "copy", "test"):
+        response = await own_served.client.post(f"/-/secrets/-/mine/AI_KEY/{action}", actor=ALICE, headers=HX)
+        assert response.status_code == 409
+        assert "version 1 is older than version 3" in response.text
+        assert_no_value(response.text)
+    assert own_served.checked == []
+    # A new value of alice's own replaces it (version 2, numbered after the rows left).
+    response = await own_served.client.post("/-/secrets/-/mine/AI_KEY", data={"secret": "fresh-own"}, actor=ALICE)
+    assert response.status_code == 302
+    assert await get_secret(own_served, "AI_KEY", "alice") == "fresh-own"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("row_format", ["fernet", "first format"])
+async def test_an_old_format_own_row_is_refused(own_served, key, clock, row_format):
+    """The plugin never wrote an own value in an old format: such a row was planted."""
+    if row_format == "fernet":
+        blob, key_id = legacy_token(key, "planted-value-e3b1"), "default"
+    else:
+        blob, key_id = first_format(key, "AI_KEY", "planted-value-e3b1"), Key(key).id
+    await secrets_db(own_served).execute_write(
+        "insert into datasette_secrets_personal (name, actor_id, version, encrypted, encryption_key_name, created_at) "
+        "values ('AI_KEY', 'alice', 4, ?, ?, datetime('now'))",
+        [blob, key_id],
+    )
+    clock.now += 1.1
+    with pytest.raises(SecretTamperedError) as info:
+        await get_secret(own_served, "AI_KEY", "alice")
+    assert "old format" in str(info.value)
+    assert_no_value(str(info.value))
+    response = await own_served.client.post("/-/secrets/-/mine/AI_KEY/reveal", actor=ALICE, headers=HX)
+    assert response.status_code == 409 and "old format" in response.text
+    assert_no_value(response.text)
