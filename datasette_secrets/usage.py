@@ -2,7 +2,8 @@
 written at most once a second.
 
 "Last used" is recorded per name (values from the environment and files
-too, and actors' own values of personal secrets) and written in one
+too), and for actors' own values of personal secrets on the own value's row
+alone (an admin's list never learns of them), and written in one
 transaction a second, instead of one write per read. The ``State`` of each
 instance holds one ``UsageBuffer``.
 """
@@ -36,16 +37,20 @@ class UsageBuffer:
         self._timer = None
 
     def record(self, name, actor_id, version):
-        """A use of ``name`` now; ``version`` is the stored version read, None for
-        the environment variable."""
+        """A use of ``name``'s shared value now; ``version`` is the stored version
+        read, None for the environment variable."""
         self._pending[name] = (time.time(), actor_id, version)
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().create_task(self._flush_later())
+        self._schedule()
 
     def record_own(self, name, owner, version):
-        """A use of ``owner``'s own value of ``name`` now (the name's use is recorded too)."""
+        """A use of ``owner``'s own value of ``name`` now: on that value's row only,
+        never as a use of the shared value (whose last use the admin list shows)."""
         self._own[name, owner] = (time.time(), version)
-        self.record(name, owner, None)
+        self._schedule()
+
+    def _schedule(self):
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().create_task(self._flush_later())
 
     def pending(self):
         """{name: (last_used_at text, actor id)} not yet written."""

@@ -90,6 +90,38 @@ async def test_use_is_recorded_per_owner_without_a_write_per_read(ds):
 
 
 @pytest.mark.asyncio
+async def test_a_use_of_an_own_value_is_not_a_use_of_the_shared_value(ds):
+    """The admin list's last use of the shared value stays bob's however often alice
+    uses her own value, before the uses are written and after."""
+    from datasette_secrets import model
+    from datasette_secrets.core import ready
+
+    state = await ready(ds)
+
+    async def last_uses():
+        listing = await model.listing(ds, state)
+        (listed,) = [e for e in listing.entries(listing.names, state.usage.pending()) if e.name == "AI_KEY"]
+        one = await model.entry(ds, state, "AI_KEY")
+        return {(listed.last_used_at, listed.last_used_by), (one.last_used_at, one.last_used_by)}
+
+    await store_value(ds, "AI_KEY", SHARED_VALUE)
+    assert await get_secret(ds, "AI_KEY", "bob") == SHARED_VALUE
+    await flush_usage(ds)
+    (bobs,) = await last_uses()
+    assert bobs[1] == "bob"
+    await set_own(ds, ALICE, ALICE_VALUE)
+    assert await get_secret(ds, "AI_KEY", "alice") == ALICE_VALUE
+    assert await last_uses() == {bobs}  # not yet written
+    await flush_usage(ds)
+    assert await last_uses() == {bobs}
+    db = secrets_db(ds)
+    rows = (await db.execute("select name, last_used_by from datasette_secrets_usage")).rows
+    assert [tuple(row) for row in rows] == [("AI_KEY", "bob")]
+    own = (await db.execute("select last_used_at from datasette_secrets_personal")).single_value()
+    assert own is not None  # alice's use is on her own value's row
+
+
+@pytest.mark.asyncio
 async def test_only_the_owner_reveals_copies_and_tests(ds):
     await set_own(ds, ALICE, ALICE_VALUE)
     reveal = await ds.client.post("/-/secrets/-/mine/AI_KEY/reveal", actor=ALICE, headers=HX)
