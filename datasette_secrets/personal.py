@@ -39,7 +39,7 @@ def full_message():
     return (
         f"Nothing was saved: this site's own values are full (at most {LIMITS.site_versions:,} "
         f"versions and {LIMITS.site_bytes // (1024 * 1024)} MiB in all, a deleted value's counted "
-        f"for {LIMITS.deleted_days} days). Ask an admin."
+        f"for {LIMITS.deleted_days} days). Try again later, or tell an admin."
     )
 
 

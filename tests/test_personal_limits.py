@@ -151,7 +151,8 @@ async def test_the_site_wide_limit_refuses_past_10000_versions(make_ds, key):
     assert page.status_code == 422
     message = parse(page).select_one(".secret-field-error").get_text(strip=True)
     assert message == (
-        f"{FULL} (at most 10,000 versions and 64 MiB in all, a deleted value's counted for 30 days). Ask an admin."
+        f"{FULL} (at most 10,000 versions and 64 MiB in all, a deleted value's counted "
+        "for 30 days). Try again later, or tell an admin."
     )
     fragment = await set_own(ds, ALICE, "sk-alice-0002", headers=HX)  # her second version: the 10,001st
     assert fragment.status_code == 422
