@@ -4,7 +4,7 @@ import pytest
 import pytest_asyncio
 
 from datasette_secrets import Secret
-from datasette_secrets.views.feedback import PAGE_SIZE
+from datasette_secrets.views.paging import PAGE_SIZE
 from secret_helpers import HX, ROOT, flash_messages, follow, parse, secrets_plugin, shown, store_value
 
 COUNT = PAGE_SIZE * 2 + 5  # three pages, the last one short

@@ -6,6 +6,7 @@ and the changes made from it; ``values``: reveal, copy, Test; ``audit``;
 secrets; ``owners``: who has one, for admins), each view a ``base.SecretsView`` that checks
 permission first. ``render`` renders pages and fragments, ``context`` builds
 what templates share, ``feedback`` carries a change's message to its row,
+``paging`` cuts the list into pages,
 ``errors`` answers htmx requests that failed.
 """
 

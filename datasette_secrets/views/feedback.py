@@ -1,51 +1,17 @@
-"""Where a secret's row is on the list, and how a change's message gets there.
+"""How a change's message gets to the page that shows it.
 
 With JavaScript the message comes back in the row fragment; without it, a
-change redirects to the list page that shows the row (``list_url``) and the
-message travels in a signed, one-time cookie (``redirect_with_flash``).
+change redirects to the list page that shows the row (``paging.list_url``)
+and the message travels in a signed, one-time cookie (``redirect_with_flash``).
 """
 
-import bisect
 import time
-from urllib.parse import urlencode
 
 from datasette import Response
-from datasette.utils.asgi import BadRequest
 from itsdangerous import BadSignature
 
-from .. import core, model
-
-PAGE_SIZE = 25  # secrets per page of the list
-
-
-def page_number(request):
-    """The ?page= asked for; past the last page means the last page."""
-    text = request.args.get("page", "1")
-    if not (text.isascii() and text.isdigit()) or int(text[:10]) < 1:
-        raise BadRequest("The page must be a whole number, 1 or more")
-    return int(text[:10]) if len(text) <= 10 else 10**10
-
-
-def page_url(datasette, q, number, status=None):
-    pairs = (("q", q), ("status", status), ("page", number))
-    query = urlencode({key: value for key, value in pairs if value and value != 1})
-    return datasette.urls.path("/-/secrets") + (f"?{query}" if query else "")
-
-
-async def list_url(datasette, state, entry):
-    """The list page that shows ``entry``, scrolled to its row.
-
-    The last listing built serves, even if a change made it stale: a change
-    moves a row at most by the few names added or removed meanwhile, and a
-    redirect after each save must not read every summary again (under a burst
-    of saves those reads queued past Datasette's time limit).
-    """
-    built = state.listing or await model.listing(datasette, state)
-    names = built.names
-    page = bisect.bisect_left(names, entry.name) // PAGE_SIZE + 1
-    query = f"?page={page}" if page > 1 else ""
-    return datasette.urls.path("/-/secrets") + query + f"#secret-{entry.key}"
-
+from .. import core
+from .paging import list_url
 
 # Without JavaScript a change redirects, and the page it lands on shows its
 # message (the list: at the changed row). The message travels in a signed

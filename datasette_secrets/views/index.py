@@ -8,7 +8,7 @@ from datasette.utils.asgi import BadRequest
 from .. import key_fit, model
 from .base import SecretsView, is_htmx
 from .context import list_context
-from .feedback import PAGE_SIZE, page_number, page_url
+from .paging import PAGE_SIZE, page_number, page_url
 from .render import render_either
 
 

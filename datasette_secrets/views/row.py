@@ -13,8 +13,9 @@ from ..core import Conflict
 from ..crypto import SecretDecryptionError
 from .base import SecretView, is_htmx, read_form
 from .context import focus_of, list_context
-from .feedback import list_url, redirect_with_flash
+from .feedback import redirect_with_flash
 from .index import tally
+from .paging import list_url
 from .render import render
 
 HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all

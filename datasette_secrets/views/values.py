@@ -12,7 +12,7 @@ from ..crypto import SecretDecryptionError
 from ..rules import MANAGE, REVEAL
 from .base import VARY, SecretView, is_htmx, limit
 from .context import COPIED, list_context
-from .feedback import list_url
+from .paging import list_url
 from .render import render_either, test_page
 from .row import row_fragment
 
