@@ -161,11 +161,9 @@ async def import_entries(ds, state, entries, dry_run):
     """(plans, {name: new version number}): what was (or, dry run, would be) stored."""
     require_key(state)
     try:
-        # The rules decide whether the command line may compare (not in write-only mode).
-        may_compare = rules.may_learn(rules.command_line(state.settings), state.settings)
-        planned = await imports.plan(
-            ds, state, entries, compare=(lambda name: True) if may_compare else None, detail=IMPORTED
-        )
+        # The rules decide what the command line may store and compare (not in write-only mode).
+        viewer = rules.command_line(state.settings)
+        planned = await imports.plan(ds, state, entries, rules.by_name(ds, state, viewer), detail=IMPORTED)
     except imports.ValuesTooLong as e:
         raise click.ClickException(str(e))
     if dry_run:

@@ -41,21 +41,26 @@ class ValuesTooLong(ValueError):
         )
 
 
-async def plan(datasette, state, entries, compare=None, actor_id=None, detail=None):
+async def plan(datasette, state, entries, allowed, count=None, actor_id=None, detail=None):
     """A Planned for each entry, in file order. Raises ValuesTooLong.
 
-    Whether a pasted value equals the stored one is a read of the stored
-    value, so it is compared only when ``compare(name)`` says yes (the caller
-    asks the rules, and counts it against the actor's reveal limit); each
-    comparison is audited (action "compare", ``detail``, by ``actor_id``).
-    Otherwise a value that is already stored is planned as "store".
+    ``await allowed(name)`` is the rules' answer for the importing viewer and
+    that secret (a rules.Allowed, see ``rules.by_name``), or None when no
+    secret of that name is listed:
+    a name may be stored only when the rules allow an edit, and compared
+    with the stored value only when they allow a comparison. A comparison
+    is a read of the stored value, so each is counted (``count(name)``, the
+    actor's reveal limit: False stops it) and audited (action "compare",
+    ``detail``, by ``actor_id``). Otherwise a value that is already stored
+    is planned as "store".
     """
     registered = await state.registry.get(datasette)
     keyring = state.settings.keyring
     planned, too_long, compared = [], [], []
     for entry in entries:
         value = core.clean_value(entry.value)
-        if entry.name not in registered:
+        can = await allowed(entry.name) if entry.name in registered else None
+        if can is None or not can.edit:
             planned.append(Planned(entry, "unknown", remark="no installed plugin registers it; not stored"))
             continue
         shadowed = shadowing_variable(entry.name, registered)
@@ -69,7 +74,7 @@ async def plan(datasette, state, entries, compare=None, actor_id=None, detail=No
         if current is None:
             planned.append(Planned(entry, "new", shadowed))
             continue
-        if compare is None or not compare(entry.name):
+        if not can.compare or (count is not None and not count(entry.name)):
             planned.append(Planned(entry, "store", shadowed, expected=current.version, note=current.note or ""))
             continue
         compared.append((entry.name, current.version))

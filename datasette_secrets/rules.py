@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 
 from datasette.utils.asgi import BadRequest
 
+from . import model
+
 MANAGE = "manage-secrets"
 REVEAL = "reveal-secrets"
 # Keep values of one's own for personal secrets: every signed-in actor by default.
@@ -175,6 +177,17 @@ def allowed(viewer, entry, settings, key_problem=None):
             "until it is unset."
         )
     return Allowed(status, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why)
+
+
+def by_name(datasette, state, viewer):
+    """``await allowed(name)``: the Allowed of ``viewer`` for the secret ``name``
+    (its facts read without its value), or None when no such secret is listed."""
+
+    async def allowed_for(name):
+        entry = await model.entry(datasette, state, name, shown=False)
+        return None if entry is None else allowed(viewer, entry, state.settings)
+
+    return allowed_for
 
 
 def may_learn(viewer, settings):

@@ -32,7 +32,8 @@ class ImportView(SecretsView):
             # Off the event loop: a large paste must not hold up other requests.
             entries = await asyncio.to_thread(dotenv.parse, text)
             planned = await imports.plan(
-                datasette, state, entries, compare=comparer(state, viewer),
+                datasette, state, entries, rules.by_name(datasette, state, viewer),
+                count=lambda name: state.reveals.allow(viewer.actor_id),
                 actor_id=viewer.actor_id, detail="import preview",
             )
         except dotenv.DotenvError as e:
@@ -70,7 +71,11 @@ class ImportConfirmView(SecretsView):
             raise Conflict("That preview has expired or was already used: paste the .env text again")
         chosen = set(form.getlist("store"))
         # No comparison here: the preview made (and audited) those it was allowed to.
-        planned = await imports.plan(datasette, state, await asyncio.to_thread(dotenv.parse, text))
+        viewer = await viewer_of(datasette, request, state)
+        planned = await imports.plan(
+            datasette, state, await asyncio.to_thread(dotenv.parse, text),
+            rules.by_name(datasette, state, viewer), count=lambda name: False,
+        )
         numbers = await imports.store_planned(
             datasette, state, planned, request.actor, detail="imported from a .env file", only=chosen
         )
@@ -91,14 +96,6 @@ async def refuse_without_a_fitting_key(state):
         raise Conflict("No encryption key is configured, so nothing can be imported")
     if problem := await key_fit.key_problem(state):
         raise Conflict(problem)
-
-
-def comparer(state, viewer):
-    """``compare(name)`` for an import preview: whether this viewer may learn if a
-    pasted value equals the stored one (the rules), counted against their reveal limit."""
-    if not rules.may_learn(viewer, state.settings):
-        return None
-    return lambda name: state.reveals.allow(viewer.actor_id)
 
 
 async def import_response(datasette, request, context, status=200):
