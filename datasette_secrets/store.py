@@ -163,7 +163,8 @@ class StoredVersion:
     owner: str | None = None
 
 
-def _version(row):
+def stored_version(row):
+    """The StoredVersion of a row of datasette_secrets (store_keys reads them too)."""
     return StoredVersion(
         id=row["id"],
         name=row["name"],
@@ -210,7 +211,7 @@ async def current(db, name, owner=None):
 
 async def version(db, name, version_number):
     row = (await db.execute(SELECT_VERSION, [name, version_number])).first()
-    return _version(row) if row else None
+    return stored_version(row) if row else None
 
 
 async def history(db, name):

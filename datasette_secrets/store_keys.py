@@ -9,7 +9,7 @@ A sibling of ``store`` (whose rows and audit statement it shares), for
 
 import json
 
-from .store import INSERT_AUDIT, _version
+from .store import INSERT_AUDIT, stored_version
 
 # Key rotation (rotation.py): re-encrypting stored versions under the current key.
 
@@ -61,7 +61,7 @@ async def count_to_rotate(db, key_id, prefix):
 async def versions_to_rotate(db, key_id, prefix, after, limit):
     """Up to ``limit`` StoredVersions with ids above ``after`` that need rotating."""
     params = {"key_id": key_id, "prefix": prefix, "after": after, "limit": limit}
-    return [_version(row) for row in (await db.execute(SELECT_TO_ROTATE, params)).rows]
+    return [stored_version(row) for row in (await db.execute(SELECT_TO_ROTATE, params)).rows]
 
 
 async def rewrite_versions(db, rewrites):
@@ -117,7 +117,7 @@ async def key_fits(db, key_ids):
 async def newest_legacy(db, legacy_key_id, limit):
     """Up to ``limit`` of the newest StoredVersions with the legacy key id."""
     params = {"legacy": legacy_key_id, "limit": limit}
-    return [_version(row) for row in (await db.execute(NEWEST_LEGACY, params)).rows]
+    return [stored_version(row) for row in (await db.execute(NEWEST_LEGACY, params)).rows]
 
 
 # --- end of the wrong-key check ---
