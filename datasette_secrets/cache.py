@@ -13,9 +13,8 @@ Caching rules, each chosen so a cached answer is never wrong for long:
   which then forgets everything cached.
 
 ``Cache`` holds shared values and actors' own values of personal secrets
-alike, by (name, owner), and refuses a live version of either it can tell
-was tampered with (a rollback, a planted old-format row). The ``State`` of
-each instance holds one.
+alike, by (name, owner); ``tamper`` vets each live version it loads (a
+rollback, a planted old-format row). The ``State`` of each instance holds one.
 """
 
 import asyncio
@@ -25,7 +24,8 @@ import time
 from urllib.parse import quote
 
 from . import store, store_keys
-from .crypto import CURRENT_FORMATS, LEGACY_KEY_NAME, SecretTamperedError, old_format
+from .crypto import CURRENT_FORMATS, LEGACY_KEY_NAME, SecretTamperedError
+from .tamper import Tamper
 
 log = logging.getLogger("datasette_secrets")
 
@@ -40,13 +40,9 @@ class Cache:
     of every stored name and the last use of every used name, for the list page.
 
     Shared and own values are one code path, the owner a parameter: both are
-    read, cached, forgotten and vetted alike. It refuses two kinds of
-    tampering it can see when it loads a value (``refusal``): a live version
-    older than one this process already loaded (newer rows were removed), and
-    a live version in an old format when the value has versions in the
-    current one (a planted row; an own value never had an old format). What
-    it remembers for this lives as long as the process; see the README's
-    threat model.
+    read, cached, forgotten and vetted alike. Each live version loaded is
+    vetted by ``tamper`` (a rollback, a planted row): a refused one is cached
+    as a Current whose ``open`` raises.
     """
 
     def __init__(self, db_ref, keyring, watch):
@@ -60,12 +56,8 @@ class Cache:
         self._generation = 0
         # Bumped when everything is forgotten (another process, or a write of "last used").
         self._epoch = 0
-        # Kept across forget (they are facts about the past, not cached rows), by (name, owner):
-        self._highest = {}  # highest live version number loaded
-        self._bound = set()  # known to have a version in the current format
-        self._refused = {}  # the live version last refused as a rollback
-        self._changed = {}  # refused -> generation of this process's next change to it
-        self._warned = set()  # ((name, owner), kind): a warning is logged once per value and kind
+        # Kept across forget: facts about the past, not cached rows.
+        self._tamper = Tamper()
 
     def cached(self, name, owner=None):
         """The cached Current of ``name`` (``owner``'s own value, or the shared
@@ -107,56 +99,21 @@ class Cache:
 
     async def _read(self, name, owner):
         generation = self._generation
-        key = (name, owner)
         db = self._db()
         try:
             stored = await store.current(db, name, owner)
-            if stored is not None and key not in self._bound:
-                # One more query, only for an old-format shared row not yet known to be
-                # out of place (the plugin never wrote an own value in an old format).
-                if owner is not None or old_format(stored.key_id, stored.encrypted) is None:
-                    self._bound.add(key)
-                elif await store_keys.has_version_bound(db, name, LEGACY_KEY_NAME, CURRENT_FORMATS):
-                    self._bound.add(key)
+            # One more query, only for an old-format shared row not yet known to be out of place.
+            if stored is not None and self._tamper.needs_format_query(stored):
+                if await store_keys.has_version_bound(db, name, LEGACY_KEY_NAME, CURRENT_FORMATS):
+                    self._tamper.bound(name)
         except sqlite3.Error as e:
             raise store.SecretStoreError(store.describe(e)) from e
-        current = None if stored is None else self._vetted(stored, generation)
+        current = None
+        if stored is not None:
+            current = Current(stored, self._keyring, self._tamper.vet(stored, generation))
         if generation == self._generation:
-            self._cache[key] = current
+            self._cache[name, owner] = current
         return current
-
-    def _vetted(self, stored, generation):
-        """The Current for a freshly read live version, refusing it if tampered with."""
-        key, version = (stored.name, stored.owner), stored.version
-        if _lower(version, self._highest.get(key)) and not self._accepts_change(key, version, generation):
-            self._refused[key] = version
-            if self._changed.get(key, generation + 1) <= generation:
-                del self._changed[key]  # read after that change and still rolled back: not a fix
-            return self._refusing(stored, "rollback", self._rolled_back(key, version, stored.key_id))
-        refused = self._planted(key, version, stored.key_id, stored.encrypted)
-        if refused is not None:  # not served, so it does not raise the highest version
-            return self._refusing(stored, "old format", refused)
-        # Served: at least the highest, or this process's own fix of a reported
-        # rollback (numbered after the rows left, so below the old highest).
-        if isinstance(version, int):
-            self._highest[key] = version
-        self._changed.pop(key, None)  # before _refused: a reveal's thread may be reading both
-        self._refused.pop(key, None)
-        return Current(stored, self._keyring)
-
-    def _refusing(self, stored, kind, error):
-        warned = ((stored.name, stored.owner), kind)
-        if warned not in self._warned:
-            self._warned.add(warned)
-            log.warning("datasette-secrets: %s", error)
-        return Current(stored, self._keyring, error)
-
-    def _accepts_change(self, key, version, generation):
-        """Whether a live version below the highest is this process's own fix of a
-        reported rollback: read after a change through the plugin, and newer than
-        the version refused."""
-        changed, refused = self._changed.get(key), self._refused.get(key)
-        return changed is not None and refused is not None and changed <= generation and version > refused
 
     def refusal(self, name, version, key_id, blob, owner=None):
         """A SecretTamperedError if the live version of ``name`` (``owner``'s
@@ -166,40 +123,7 @@ class Cache:
         In memory only, from what loads in this process have learned: for the
         list page and reveals, which read the live version themselves.
         """
-        key = (name, owner)
-        if _lower(version, self._highest.get(key)) and not self._accepts_change(key, version, self._generation):
-            return self._rolled_back(key, version, key_id)
-        return self._planted(key, version, key_id, blob)
-
-    def _rolled_back(self, key, version, key_id):
-        name, owner = key
-        return SecretTamperedError(
-            name, version, key_id,
-            f"{_whose(owner)}version {version} is older than version {self._highest[key]}, which "
-            "this process already served: newer versions were removed from the database outside "
-            f"this plugin. {_replace(owner)}",
-        )
-
-    def _planted(self, key, version, key_id, blob):
-        """The error for an old-format live version of a value known to have current-format ones."""
-        found = old_format(key_id, blob) if key in self._bound else None
-        if found is None:
-            return None
-        name, owner = key
-        if owner is not None:
-            return SecretTamperedError(
-                name, version, key_id,
-                f"{_whose(owner)}its newest version, {version}, is in an old format ({found}), "
-                "which this plugin never writes for an own value: the row was put there outside "
-                f"this plugin. {_replace(owner)}",
-            )
-        return SecretTamperedError(
-            name, version, key_id,
-            f"its newest version, {version}, is in an old format ({found}), but the secret "
-            "also has versions in the current format, which this plugin never follows with "
-            "an old one: the row was put there outside this plugin (or a key rotation "
-            f"stopped halfway: run it again). {_replace(owner)}",
-        )
+        return self._tamper.refusal(name, version, key_id, blob, owner, self._generation)
 
     def forget(self, name=None, owner=None):
         """Forget one value (``owner``'s own of ``name``, or the shared one), or
@@ -215,11 +139,9 @@ class Cache:
             self._cache.clear()
             self._loading.clear()
         else:
-            key = (name, owner)
-            self._cache.pop(key, None)
-            self._loading.pop(key, None)
-            if key in self._refused:
-                self._changed.setdefault(key, self._generation)
+            self._cache.pop((name, owner), None)
+            self._loading.pop((name, owner), None)
+            self._tamper.changed(name, owner, self._generation)
 
     def epoch(self):
         """A number that changes whenever everything is forgotten: what was derived
@@ -231,23 +153,6 @@ class Cache:
     def close(self):
         if self._watch is not None:
             self._watch.close()
-
-
-def _whose(owner):
-    """How a refusal's message starts: nothing for a shared value, whose own value it is otherwise."""
-    return "" if owner is None else f"{owner}'s own value: "
-
-
-def _replace(owner):
-    """What fixes a refused value."""
-    return "Set a new value to replace it." if owner is not None else (
-        "Set a new value or restore a version to replace it."
-    )
-
-
-def _lower(version, highest):
-    """Whether a version number is below the highest loaded (a NULL or odd one never is)."""
-    return highest is not None and isinstance(version, int) and version < highest
 
 
 class DataVersionWatch:
