@@ -4,9 +4,11 @@ import asyncio
 import base64
 import json
 import os
+import re
 import sqlite3
 import time
 import types
+from datetime import datetime, timezone
 
 from bs4 import BeautifulSoup
 from cryptography.fernet import Fernet
@@ -208,6 +210,68 @@ def fake_monotonic(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(time, "monotonic", clock)
     return clock
+
+
+SQLITE_NOW = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")  # datetime('now')'s form
+
+
+def written_between(timestamp, began, ended=None):
+    """Whether a time in SQLite's datetime('now') form (UTC, whole seconds) lies
+    between two Unix times, ``ended`` now by default: it was written then, however
+    long the machine took (no figure of seconds)."""
+    assert SQLITE_NOW.match(timestamp), timestamp
+    moment = datetime.strptime(timestamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return int(began) <= moment <= (time.time() if ended is None else ended)
+
+
+def cpu_seconds(call, at_least=0.02):
+    """CPU seconds one ``call()`` takes, repeated until the calls took ``at_least``
+    in all (a fast call timed once is mostly noise). CPU time, not wall clock: a
+    process waiting for the CPU on a busy machine is not charged for the wait."""
+    calls = 1
+    while True:
+        began = time.process_time()
+        for _ in range(calls):
+            call()
+        took = time.process_time() - began
+        if took >= at_least:
+            return took / calls
+        calls *= 4 if took < at_least / 8 else 2
+
+
+LINEAR = 8  # work at 4n over work at n: linear is 4, quadratic 16
+
+
+def growth(measure, small, large, rounds=5):
+    """How many times longer the work at ``large`` takes than at ``small``:
+    ``measure(size)`` gives one measurement (seconds), and the best of up to
+    ``rounds`` of each is compared, stopping once the ratio is under LINEAR.
+    A ratio, not a figure: whatever the machine's load, linear work at 4n
+    stays under LINEAR times the work at n, and quadratic work does not."""
+    best_small = best_large = float("inf")
+    for _ in range(rounds):
+        best_small, best_large = min(best_small, measure(small)), min(best_large, measure(large))
+        if best_large < LINEAR * best_small:
+            break
+    return best_large / best_small
+
+
+async def growth_of(measure, small, large, rounds=5):
+    """``growth`` for a coroutine function ``measure`` (requests to a Datasette)."""
+    best_small = best_large = float("inf")
+    for _ in range(rounds):
+        best_small, best_large = min(best_small, await measure(small)), min(best_large, await measure(large))
+        if best_large < LINEAR * best_small:
+            break
+    return best_large / best_small
+
+
+async def cpu_of(request):
+    """(response, CPU seconds the process spent answering it): the in-process
+    client runs the whole request in this process, threads included."""
+    began = time.process_time()
+    response = await request()
+    return response, time.process_time() - began
 
 
 async def eventually(check, seconds=5, what=None):

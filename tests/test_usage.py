@@ -5,11 +5,12 @@ null), a use shows on the admin list's entries at once (before it is written),
 and a new version keeps the name's last use.
 """
 
+import time
+
 import pytest
 
 from datasette_secrets import core, flush_usage, get_secret, model, store
-from secret_helpers import ROOT, secrets_db, store_value
-from test_get_secret import SQLITE_NOW, close_to_now
+from secret_helpers import ROOT, secrets_db, store_value, written_between
 
 
 async def usage_rows(ds):
@@ -35,19 +36,20 @@ async def entry(ds, name):
 async def test_environment_variable_use_is_recorded(ds, monkeypatch):
     monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-env")
     assert (await listed(ds))["ENV_KEY"].last_used_at is None
+    began = time.time()
     assert await get_secret(ds, "ENV_KEY", actor_id="alice") == "from-env"
 
     # shown at once, before the write
     for found in ((await listed(ds))["ENV_KEY"], await entry(ds, "ENV_KEY")):
         assert found.env and found.stored is None
-        assert found.last_used_by == "alice" and close_to_now(found.last_used_at)
+        assert found.last_used_by == "alice" and written_between(found.last_used_at, began)
     assert await usage_rows(ds) == {}
 
     await flush_usage(ds)
     (row,) = (await usage_rows(ds)).values()
     assert row["name"] == "ENV_KEY" and row["last_used_by"] == "alice"
     assert row["version"] is None  # from the environment
-    assert SQLITE_NOW.match(row["last_used_at"]) and close_to_now(row["last_used_at"])
+    assert written_between(row["last_used_at"], began)
     for found in ((await listed(ds))["ENV_KEY"], await entry(ds, "ENV_KEY")):
         assert (found.last_used_at, found.last_used_by) == (row["last_used_at"], "alice")
 
