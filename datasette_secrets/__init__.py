@@ -27,6 +27,7 @@ __all__ = [
     "flush_usage",
     "SecretDecryptionError",
     "SecretTamperedError",
+    "SecretKeyUnavailableError",
     "SecretStoreError",
     "SecretFileError",
     "EncryptionKeyError",
@@ -40,6 +41,7 @@ _DEFINED_IN = {
     "flush_usage": ".core",
     "SecretDecryptionError": ".crypto",
     "SecretTamperedError": ".crypto",
+    "SecretKeyUnavailableError": ".crypto",
     "SecretStoreError": ".store",
     "SecretFileError": ".files",
     "EncryptionKeyError": ".crypto",
@@ -49,7 +51,7 @@ _DEFINED_IN = {
 if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
     from .config import get_config
     from .core import flush_usage, get_secret
-    from .crypto import EncryptionKeyError, SecretDecryptionError, SecretTamperedError
+    from .crypto import EncryptionKeyError, SecretDecryptionError, SecretKeyUnavailableError, SecretTamperedError
     from .files import SecretFileError
     from .registry import Secret
     from .store import SecretStoreError
@@ -260,6 +262,15 @@ def asgi_wrapper(datasette):
         return refuse_framing
 
     return wrap
+
+
+@hookimpl
+def register_secrets_key_providers(datasette):
+    # The built-in key providers come through the hook any plugin's come through.
+    from .provider_aws import AwsKms
+    from .provider_vault import VaultTransit
+
+    return [VaultTransit, AwsKms]
 
 
 @hookimpl

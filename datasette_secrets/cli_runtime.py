@@ -60,6 +60,8 @@ def run(ds, work):
 
 def require_key(state):
     """Stop the command when no encryption_key is configured: nothing could be stored."""
+    if state.settings.key_provider is not None and not state.settings.has_key:
+        raise click.ClickException(f"{PLUGIN}: {state.settings.missing_key}, so values cannot be stored.")
     if not state.settings.has_key:
         raise click.ClickException(
             f"{PLUGIN}: no encryption_key is configured, so values cannot be stored. "

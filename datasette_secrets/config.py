@@ -12,10 +12,14 @@
         reveal_seconds: 30         # how long a revealed value stays visible
         reveals_per_minute: 20     # per actor; more get a 429
         max_age_days: 90           # optional: older stored values are due for rotation
+        key_provider:              # optional: the data key kept wrapped by a provider
+          vault_transit: {url: ..., key: ..., token: {$env: VAULT_TOKEN}}
+                                   # or aws_kms: {key_id: ..., region: ...} (providers.py)
 """
 
 from dataclasses import dataclass
 
+from . import providers
 from .crypto import GENERATE_COMMAND, EncryptionKeyError, Key, Keyring
 
 PLUGIN = "datasette-secrets"
@@ -36,9 +40,24 @@ class Settings:
     reveals_per_minute: int = DEFAULT_REVEALS_PER_MINUTE
     max_age_days: int | None = None  # None: values are never due for rotation
 
+    # The configured key provider (providers.py), or None: with one and no
+    # encryption_key, the keyring is filled once the data key is unwrapped.
+    key_provider: object = None
+    held_keys: tuple = ()  # previous_encryption_keys under a provider, installed after the data keys
+
     @property
     def has_key(self):
         return self.keyring.primary is not None
+
+    @property
+    def missing_key(self):
+        """Why there is no key to encrypt or decrypt with, worded for a message
+        (no full stop), or None when there is one."""
+        if self.keyring.primary is not None:
+            return None
+        if self.key_provider is not None:
+            return f"The data key is not available: {self.keyring.unavailable or 'not unwrapped yet'}"
+        return "No encryption key is configured"
 
 
 def own_database(config):
@@ -50,7 +69,15 @@ def own_database(config):
 def read_settings(datasette):
     """The plugin's settings; raises ConfigError with a message an admin can act on."""
     config = plugin_config(datasette)
-    keyring = Keyring(_keys(config))
+    try:
+        key_provider = providers.configured(datasette, config.get("key_provider"))
+    except ValueError as e:
+        raise ConfigError(f"{PLUGIN}: {e}") from None
+    keys = _keys(config, key_provider is not None)
+    held = ()
+    if key_provider is not None and not config.get("encryption_key", config.get("encryption-key")):
+        held, keys = tuple(keys), []  # previous keys wait for the data key, which comes first (envelope.py)
+    keyring = Keyring(keys)
 
     database = own_database(config)
     if database is not None and not isinstance(database, str):
@@ -65,7 +92,9 @@ def read_settings(datasette):
     max_age_days = None
     if config.get("max_age_days") is not None:
         max_age_days = _whole_number(config, "max_age_days", None, "days")
-    return Settings(keyring, database, reveal, reveal_seconds, reveals_per_minute, max_age_days)
+    return Settings(
+        keyring, database, reveal, reveal_seconds, reveals_per_minute, max_age_days, key_provider=key_provider, held_keys=held
+    )
 
 
 def plugin_config(datasette):
@@ -90,10 +119,12 @@ def _whole_number(config, name, default, unit):
     return value
 
 
-def _keys(config):
+def _keys(config, key_provider=False):
     """The configured keys, current first, then previous_encryption_keys in order.
 
     Each malformed key is reported by where it is configured, never by its text.
+    Previous keys without a current one are refused, unless a ``key_provider``
+    keeps the current (data) key: they are then tried after the data keys.
     """
     current = config.get("encryption_key", config.get("encryption-key"))
     previous = config.get("previous_encryption_keys")
@@ -104,10 +135,12 @@ def _keys(config):
             f"{PLUGIN}: 'previous_encryption_keys' must be a list of keys, one item per key"
         )
     if not current:
+        if key_provider:
+            return [_key(text, f"previous_encryption_keys item {n}") for n, text in enumerate(previous, start=1)]
         if previous:
             raise ConfigError(
                 f"{PLUGIN}: 'previous_encryption_keys' is set but 'encryption_key' is not: "
-                "configure the current key too (new values are encrypted with it)"
+                "configure the current key too (new values are encrypted with it), or a key_provider"
             )
         return []
     keys = [_key(current, "encryption_key")]
@@ -144,6 +177,9 @@ def get_config(datasette):
     ``encryption_key`` the current key's text. Unlike 0.3a0 it also reads the
     ``encryption_key`` spelling, as the rest of this plugin does. It does not
     check the configuration; read_settings does that at startup.
+
+    Under a ``key_provider`` with no ``encryption_key`` it returns None, as
+    without a key: the data key is never handed out.
     """
     config = datasette.plugin_config(PLUGIN) or {}
     encryption_key = config.get("encryption_key", config.get("encryption-key"))

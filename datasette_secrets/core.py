@@ -22,6 +22,7 @@ from .events import (
     UpdateSecretNoteEvent,
 )
 from .cache import UNKNOWN
+from .crypto import SecretKeyUnavailableError
 from .state import STATES, State, remember
 
 log = logging.getLogger("datasette_secrets")
@@ -125,6 +126,8 @@ async def ready(datasette):
         settings = read_settings(datasette)
         KEY_TEXTS.update(key.text for key in settings.keyring.keys)
         state = remember(datasette, State(settings, database(datasette, settings)))
+        if state.envelope is not None:  # an unwrapped data key resolves to no secret either
+            state.envelope.installed.append(lambda keys: KEY_TEXTS.update(key.text for key in keys))
     if not state.migrated:
         await state.migrate()
     return state
@@ -179,7 +182,7 @@ async def get_secret(datasette, name, actor_id=None):
     current = state.cache.cached(name)
     if current is UNKNOWN:
         current = await state.cache.load(name)
-    value = _opened(state, current)
+    value = _opened(state, current, name)
     if value is not None:
         state.usage.record(name, actor_id, current.version)
     return value
@@ -191,19 +194,23 @@ async def _own_value(state, name, owner):
     current = state.cache.cached(name, owner)
     if current is UNKNOWN:
         current = await state.cache.load(name, owner)
-    value = _opened(state, current)
+    value = _opened(state, current, name)
     if value is not None:
         state.usage.record_own(name, owner, current.version)
     return value
 
 
-def _opened(state, current):
-    """The value of a cached ciphertext (a cache.Current); None when nothing is
-    stored, no key is configured, or the value is an encryption key. Raises
-    SecretDecryptionError (SecretTamperedError for a refused version)."""
+def _opened(state, current, name):
+    """The value of a cached ciphertext (a cache.Current) of ``name``; None when
+    nothing is stored, no key is configured, or the value is an encryption key.
+    Raises SecretDecryptionError (SecretTamperedError for a refused version;
+    SecretKeyUnavailableError, at once, while a key provider's data key is not
+    unwrapped)."""
     if current is None:
         return None
     if current.open is None:
+        if state.envelope is not None:
+            raise SecretKeyUnavailableError(name, state.envelope.current_key_id, state.settings.missing_key)
         _warn_no_key(state)
         return None
     value = current.open()

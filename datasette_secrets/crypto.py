@@ -92,6 +92,23 @@ class SecretTamperedError(SecretDecryptionError):
         self.args = (f"Refused secret {name!r}: {reason}",)
 
 
+class SecretKeyUnavailableError(SecretDecryptionError):
+    """A stored secret cannot be decrypted now: its data key is kept by a key
+    provider (Vault/OpenBao Transit, AWS KMS, ...) and has not been unwrapped.
+
+    Raised by ``get_secret`` at once, never after waiting on the provider,
+    while the provider is unreachable or refuses (the plugin keeps retrying in
+    the background, and the value reads again once it answers). A subclass of
+    SecretDecryptionError, so code that handles that handles this too.
+    ``reason`` says which provider and key and what went wrong, never a
+    credential.
+    """
+
+    def __init__(self, name, key_id, reason):
+        super().__init__(name, key_id, reason)
+        self.args = (f"Secret {name!r} cannot be decrypted now: {reason}",)
+
+
 def generate_key():
     """A new random key: 32 bytes, url-safe base64 (the Fernet key format)."""
     return base64.urlsafe_b64encode(_random.token_bytes(32)).decode("ascii")
@@ -217,6 +234,15 @@ class Keyring:
 
     def __init__(self, keys):
         self.keys = list(keys)
+        # Why there are no keys, under a key provider whose data key is not
+        # unwrapped (yet): a message naming the provider and key; else None.
+        self.unavailable = None
+
+    def install(self, keys):
+        """Make ``keys`` (current first) this keyring's keys, in place: every
+        holder of this keyring (the cache, pending imports, the rules) sees them."""
+        self.keys[:] = list(keys)
+        self.unavailable = None
 
     @property
     def primary(self):

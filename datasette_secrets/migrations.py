@@ -205,6 +205,29 @@ def forget_check_messages(db):
     db.execute(FORGET_CHECK_MESSAGES)
 
 
+# The site's data keys, kept only wrapped by a key provider (store_wrapped.py,
+# envelope.py): one row per data key, by its key id; ``current`` marks the one
+# new values are encrypted with. ``wrapped`` is the provider's ciphertext as
+# it returned it (text or bytes); ``provider_key`` and ``provider_version`` say
+# which of the provider's keys wrapped it, for the key panel.
+CREATE_WRAPPED_KEYS = """
+create table if not exists datasette_secrets_wrapped_keys (
+    key_id text primary key,
+    wrapped blob not null,
+    provider text not null,
+    provider_key text,
+    provider_version text,
+    wrapped_at text not null,
+    current integer not null default 0
+)
+"""
+
+
+@migrations()
+def create_wrapped_keys(db):
+    db.execute(CREATE_WRAPPED_KEYS)
+
+
 # Every migration from now on goes here, at the end, as:
 #
 #     @migrations()

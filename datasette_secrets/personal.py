@@ -168,7 +168,7 @@ async def check(datasette, state, entry):
     if current is None:
         raise Conflict(f"You have no value of your own for {entry.name} to test")
     if current.open is None:
-        raise Conflict(f"{entry.name} cannot be tested: no encryption key is configured")
+        raise Conflict(f"{entry.name} cannot be tested: {state.settings.missing_key[:1].lower()}{state.settings.missing_key[1:]}")
     try:
         value = current.open()
     except SecretDecryptionError as e:

@@ -130,7 +130,7 @@ def allowed(viewer, entry, settings, key_problem=None):
     if entry.is_orphan:
         why["edit"] = (f"No installed plugin registers {name}: it can only be deleted", 409)
     elif not settings.has_key:
-        why["edit"] = ("No encryption key is configured, so values cannot be stored", 409)
+        why["edit"] = (f"{settings.missing_key}, so values cannot be stored", 409)
     elif key_problem:
         why["edit"] = (key_problem, 409)
     edit = "edit" not in why
@@ -223,7 +223,7 @@ def allowed_own(entry, settings, key_problem=None):
     name = entry.name
     why = {}
     if not settings.has_key:
-        why["set"] = ("No encryption key is configured, so values cannot be stored", 409)
+        why["set"] = (f"{settings.missing_key}, so values cannot be stored", 409)
     elif key_problem:
         why["set"] = (key_problem, 409)
     if not entry.is_set:
@@ -231,7 +231,7 @@ def allowed_own(entry, settings, key_problem=None):
     elif not settings.reveal:
         why["reveal"] = why["test"] = ("Revealing values is switched off (write-only mode)", 403)
     elif not settings.has_key:
-        why["reveal"] = why["test"] = ("No encryption key is configured, so values cannot be read", 409)
+        why["reveal"] = why["test"] = (f"{settings.missing_key}, so values cannot be read", 409)
     if "test" not in why and not entry.secret.check:
         why["test"] = (f"{name} has no check", 404)
     return AllowedOwn(*(action not in why for action in ("set", "delete", "reveal", "test")), why=why)

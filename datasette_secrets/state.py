@@ -18,6 +18,7 @@ import weakref
 
 from . import store
 from .cache import Cache, watch_for
+from .envelope import Envelope
 from .files import Files
 from .registry import Registry
 from .usage import UsageBuffer
@@ -67,6 +68,11 @@ class State:
         self.key_problem = None  # (cache epoch, key_fit.key_problem's answer then)
         self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
         self.exposed = None  # exposure's warning, from startup: who may query the secrets database
+        # The data keys under a key_provider (envelope.py), or None without one.
+        self.envelope = None
+        if settings.key_provider is not None:
+            self.envelope = Envelope(settings.key_provider, settings.keyring, lambda: self.db, settings.held_keys)
+            self.envelope.installed.append(lambda keys: self.cache.forget())  # cached Currents had no key
 
     @property
     def db(self):
@@ -75,7 +81,7 @@ class State:
     async def migrate(self):
         """Create or upgrade the tables, once; concurrent callers share the work."""
         if self._migration is None:
-            self._migration = asyncio.ensure_future(store.migrate(self.db))
+            self._migration = asyncio.ensure_future(self._prepare())
         try:
             await self._migration
         except BaseException:
@@ -83,12 +89,19 @@ class State:
             raise
         self.migrated = True
 
+    async def _prepare(self):
+        await store.migrate(self.db)
+        if self.envelope is not None:
+            await self.envelope.start()  # bounded: a provider that does not answer never holds startup up
+
     def changed(self, name, owner=None):
         """Call after every write to ``name`` (``owner``'s own value of it, or the
         shared one): its cached version is forgotten."""
         self.cache.forget(name, owner)
 
     async def close(self):
+        if self.envelope is not None:
+            self.envelope.close()
         await self.usage.flush()
         self.cache.close()
 

@@ -23,7 +23,7 @@ TABLE = "datasette_secrets"
 # Every table of the plugin (the old runner's too, if made), closed to Datasette's table pages and write API.
 TABLES = [
     TABLE, "datasette_secrets_audit", "datasette_secrets_usage", "datasette_secrets_personal",
-    migrations.OLD_TABLE, migrations.SET_TABLE,
+    migrations.OLD_TABLE, migrations.SET_TABLE, "datasette_secrets_wrapped_keys",
 ]
 
 SUMMARY_COLUMNS = (

@@ -28,6 +28,35 @@ def imported_modules(path):
     return names
 
 
+# Modules a file may import only inside a function (so a plain install imports
+# them never), brought by an optional extra: {module: (extra, file)}.
+OPTIONAL = {
+    "boto3": ("aws", "datasette_secrets/provider_aws.py"),
+    "botocore": ("aws", "datasette_secrets/provider_aws.py"),
+}
+
+
+def top_level_modules(path):
+    """The top-level names imported at module level (outside any function)."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def extra_requirements(extra):
+    """The distributions ``pip install '.[extra]'`` adds."""
+    found = set()
+    for text in requires("datasette-secrets") or []:
+        requirement = Requirement(text)
+        if requirement.marker is not None and requirement.marker.evaluate({"extra": extra}):
+            found.add(canonicalize_name(requirement.name))
+    return found
+
+
 def run_time_requirements():
     """The distributions ``pip install .`` installs for the package itself (no extras)."""
     found = set()
@@ -46,6 +75,8 @@ def test_every_import_is_the_standard_library_or_a_declared_requirement():
         for module in imported_modules(path):
             if module in sys.stdlib_module_names or module == "datasette_secrets":
                 continue
+            if module in OPTIONAL and str(path.relative_to(PACKAGE.parent)) == OPTIONAL[module][1]:
+                continue  # test_optional_imports checks these
             if not declared & {canonicalize_name(dist) for dist in providers.get(module, [])}:
                 undeclared.setdefault(module, []).append(str(path.relative_to(PACKAGE.parent)))
     assert undeclared == {}
@@ -57,3 +88,14 @@ def test_the_readme_check_example_imports_what_datasette_brings():
     readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
     assert "import httpx2\n" in readme and "import httpx\n" not in readme
     assert "httpx2" in {canonicalize_name(Requirement(text).name) for text in requires("datasette") or []}
+
+
+def test_optional_imports_come_with_their_extra_and_only_inside_functions():
+    """boto3 (the aws_kms provider) comes with the ``aws`` extra, and is imported
+    only when that provider is used: a plain install never needs it."""
+    providers = packages_distributions()
+    for module, (extra, file) in OPTIONAL.items():
+        path = PACKAGE.parent / file
+        assert module in imported_modules(path)
+        assert module not in top_level_modules(path)
+        assert extra_requirements(extra) & {canonicalize_name(dist) for dist in providers.get(module, [])}

@@ -93,7 +93,7 @@ class ImportConfirmView(SecretsView):
 
 async def refuse_without_a_fitting_key(state):
     if not state.settings.has_key:
-        raise Conflict("No encryption key is configured, so nothing can be imported")
+        raise Conflict(f"{state.settings.missing_key}, so nothing can be imported")
     if problem := await key_fit.key_problem(state):
         raise Conflict(problem)
 
