@@ -114,7 +114,9 @@ async def test_multiline_form_has_a_textarea(htmx, ds):
     # and the switch goes back to one line
     button = soup.find("button", string="Single-line value")
     if htmx:
-        assert button["hx-get"] == "/-/secrets/API_KEY"
+        # the whole row, in edit mode, comes back (htmx morphs it in)
+        assert soup.select_one("tbody#secret-API_KEY tr.secret-editing") is not None
+        assert button["hx-get"] == "/-/secrets/API_KEY?multiline=0"
     else:
         assert soup.find("form", id=button["form"]).find_all("input") == []
 

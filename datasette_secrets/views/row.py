@@ -55,12 +55,13 @@ class EditView(SecretView):
 
 
 class RowView(SecretView):
-    """The row as it is (htmx: Cancel, closing History); without JavaScript, the list at it."""
+    """The row as it is (htmx: Cancel, closing History), focus on Edit unless ?focus=
+    names another control; without JavaScript, the list at it."""
 
     async def get(self, request, datasette):
         if not is_htmx(request):
             return Response.redirect(await list_url(datasette, self.state, self.entry))
-        return await row_fragment(datasette, request, self.state, self.entry, focus=focus_of(request))
+        return await row_fragment(datasette, request, self.state, self.entry, focus=focus_of(request) or "edit")
 
 
 class MaskView(SecretView):
@@ -159,11 +160,10 @@ async def done(datasette, request, state, entry, message, history=False, undo=Fa
     counts = await tally(datasette, request, state) if tally_key(entry) != before else {}
     if entry is None:  # a deleted orphan leaves the list
         return await render(datasette, request, "_secrets_removed.html", {"message": message, **counts})
+    extra = dict(counts, keep_about=True)  # what the secret is did not change: the page keeps it
     if history:
-        return await history_response(
-            datasette, request, state, entry, focus="history", message=message, **counts
-        )
-    return await row_fragment(datasette, request, state, entry, focus="edit", message=message, undo=undo, **counts)
+        return await history_response(datasette, request, state, entry, focus="history", message=message, **extra)
+    return await row_fragment(datasette, request, state, entry, focus="edit", message=message, undo=undo, **extra)
 
 
 def tally_key(entry):
@@ -196,8 +196,9 @@ async def history_response(
 async def edit_form(datasette, request, state, entry, errors=None, note=None, value_dropped=False, multiline=False):
     """The edit form; with errors, status 422 and the note as typed.
 
-    The typed value is never sent back: in the browser secrets.js carries it
-    over from the form being replaced; without JavaScript the page asks for it again.
+    The typed value is never sent back: in the browser the form sent back is
+    morphed into the one on the page, which keeps what was typed; without
+    JavaScript the page asks for it again.
     ``multiline`` asks for a textarea instead of the password input.
     """
     context = await list_context(datasette, request, state, [entry])
@@ -210,14 +211,16 @@ async def edit_form(datasette, request, state, entry, errors=None, note=None, va
     )
     status = 422 if errors else 200
     if is_htmx(request):
-        # A fresh editor replaces just the row's <tr>; one sent back with errors
-        # answers the form's own POST, which swaps the whole tbody.
-        context.update(mode="edit", editor_only=not errors)
+        # Edit adds just the editor under the row; the value field's switch
+        # (?multiline=) and a form sent back with errors get the whole row.
+        context.update(mode="edit", editor_only=not errors and "multiline" not in request.args)
         return await render(datasette, request, "_secrets_row.html", context, status)
     return await render(datasette, request, "secrets_edit.html", context, status)
 
 
 async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, **extra):
+    """The row's fragment (htmx), with whatever is open in it; a change's result
+    (``message`` or a Test's ``result``) also goes to the page's notice."""
     context = await list_context(datasette, request, state, [entry], versions, events=extra.get("events"))
-    context.update(entry=entry, mode=mode, versions=versions, focus=focus, **extra)
+    context.update(entry=entry, mode=mode, versions=versions, focus=focus, notice=True, **extra)
     return await render(datasette, request, "_secrets_row.html", context)
