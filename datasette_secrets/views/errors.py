@@ -11,8 +11,8 @@ from datasette.database import QueryInterrupted
 from .. import core, model, store
 from ..rules import MANAGE
 from .base import is_htmx
+from .parts import row_fragment
 from .render import render
-from .row import row_fragment
 
 
 async def error_fragment(datasette, request, message, status):

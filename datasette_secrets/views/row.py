@@ -16,6 +16,7 @@ from .context import focus_of, list_context
 from .feedback import redirect_with_flash
 from .index import tally
 from .paging import list_url
+from .parts import row_fragment
 from .render import render
 
 HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all
@@ -217,10 +218,3 @@ async def edit_form(datasette, request, state, entry, errors=None, note=None, va
         return await render(datasette, request, "_secrets_row.html", context, status)
     return await render(datasette, request, "secrets_edit.html", context, status)
 
-
-async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, **extra):
-    """The row's fragment (htmx), with whatever is open in it; a change's result
-    (``message`` or a Test's ``result``) also goes to the page's notice."""
-    context = await list_context(datasette, request, state, [entry], versions, events=extra.get("events"))
-    context.update(entry=entry, mode=mode, versions=versions, focus=focus, notice=True, **extra)
-    return await render(datasette, request, "_secrets_row.html", context)

@@ -13,8 +13,8 @@ from ..rules import MANAGE, REVEAL
 from .base import VARY, SecretView, is_htmx, limit
 from .context import COPIED, list_context
 from .paging import list_url
+from .parts import row_fragment
 from .render import render_either, test_page
-from .row import row_fragment
 
 class RevealView(SecretView):
     actions = (MANAGE, REVEAL)
