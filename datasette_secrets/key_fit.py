@@ -38,8 +38,8 @@ async def key_problem(state):
     0.2/0.3 rows decrypts with a configured key. The message names key ids,
     never keys. One query when a key fits, two for legacy rows; a third only
     to word the message. The answer is kept in the State until everything
-    cached is forgotten (another process wrote, or "last used" was written),
-    so a request pays for it at most about once a second.
+    cached is forgotten (another writer changed stored values, or a key
+    rotation ran), not at this process's own writes ("last used" included).
     """
     epoch = state.cache.epoch()
     if state.key_problem is not None and state.key_problem[0] == epoch:

@@ -228,6 +228,53 @@ def create_wrapped_keys(db):
     db.execute(CREATE_WRAPPED_KEYS)
 
 
+# The generation: two counters the cache reads to tell this process's own
+# writes from anyone else's (cache.py). Triggers bump them in the transaction
+# of every change to the plugin's tables, whoever makes it (this plugin, an
+# older release, another process, SQL from another plugin): ``secrets`` for a
+# stored value's rows (shared or own; an own value's "last used" excepted),
+# ``uses`` for the shared values' "last used". One row, made here.
+CREATE_GENERATION = """
+create table if not exists datasette_secrets_generation (
+    id integer primary key check (id = 1),
+    secrets integer not null,
+    uses integer not null
+)
+"""
+INSERT_GENERATION = "insert or ignore into datasette_secrets_generation (id, secrets, uses) values (1, 0, 0)"
+
+# Every column of datasette_secrets_personal but last_used_at, which the usage
+# flush writes each second and nothing cached reads. A column added later that
+# the cache reads needs a migration replacing the personal update trigger.
+_PERSONAL_COLUMNS = "name, actor_id, version, encrypted, encryption_key_name, created_at, deleted_at, deleted_by"
+
+# name -> its statement, exactly as SQLite keeps it in sqlite_master: the cache
+# compares them to tell that none was dropped or replaced. Never changed: a
+# new trigger is a new migration. A migration that rebuilds one of these
+# tables (sqlite-utils' transform) drops its triggers, so it must create them again.
+GENERATION_TRIGGERS = {
+    f"datasette_secrets_generation_{short}_{event.split()[0].lower()}": (
+        f"CREATE TRIGGER datasette_secrets_generation_{short}_{event.split()[0].lower()} "
+        f"AFTER {event} ON {table} BEGIN "
+        f"UPDATE datasette_secrets_generation SET {counter} = {counter} + 1; END"
+    )
+    for short, table, counter, events in [
+        ("secrets", "datasette_secrets", "secrets", ["INSERT", "UPDATE", "DELETE"]),
+        ("personal", "datasette_secrets_personal", "secrets", ["INSERT", f"UPDATE OF {_PERSONAL_COLUMNS}", "DELETE"]),
+        ("usage", "datasette_secrets_usage", "uses", ["INSERT", "UPDATE", "DELETE"]),
+    ]
+    for event in events
+}
+
+
+@migrations()
+def create_generation(db):
+    db.execute(CREATE_GENERATION)
+    db.execute(INSERT_GENERATION)
+    for trigger in GENERATION_TRIGGERS.values():
+        db.execute(trigger)
+
+
 # Every migration from now on goes here, at the end, as:
 #
 #     @migrations()

@@ -15,6 +15,7 @@ One row of ``datasette_secrets_usage`` is the last use of one name, whether its
 value came from the environment variable (``version`` null) or was stored.
 """
 
+import sqlite3
 from dataclasses import dataclass
 
 from . import migrations
@@ -23,8 +24,20 @@ TABLE = "datasette_secrets"
 # Every table of the plugin (the old runner's too, if made), closed to Datasette's table pages and write API.
 TABLES = [
     TABLE, "datasette_secrets_audit", "datasette_secrets_usage", "datasette_secrets_personal",
-    migrations.OLD_TABLE, migrations.SET_TABLE, "datasette_secrets_wrapped_keys",
+    migrations.OLD_TABLE, migrations.SET_TABLE, "datasette_secrets_wrapped_keys", "datasette_secrets_generation",
 ]
+
+# The generation (migrations.create_generation): (secrets, uses), bumped by
+# triggers in every transaction that changes the plugin's tables, and the
+# schema's version, which any change of a table or trigger moves (cache.py).
+SELECT_GENERATION = """
+select secrets, uses, (select schema_version from pragma_schema_version)
+from datasette_secrets_generation where id = 1
+"""
+# The generation's triggers as SQLite keeps them, to compare with migrations.GENERATION_TRIGGERS.
+SELECT_TRIGGERS = """
+select name, sql from sqlite_master where type = 'trigger' and name glob 'datasette_secrets_generation_*'
+"""
 
 SUMMARY_COLUMNS = (
     "id, name, note, version, encrypted, encryption_key_name, created_at, created_by, "
@@ -142,6 +155,21 @@ def describe(error):
             "create it again; nothing was changed."
         )
     return f"The database that holds the secrets refused this ({text}); nothing was changed."
+
+
+def generation(conn):
+    """The generation (secrets, uses, schema version) on a sqlite3 connection, or
+    None when it cannot be read (no table or row: made by a migration, or removed)."""
+    try:
+        row = conn.execute(SELECT_GENERATION).fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else tuple(row)
+
+
+def generation_triggers(conn):
+    """{name: sql} of the generation's triggers on a sqlite3 connection."""
+    return dict(conn.execute(SELECT_TRIGGERS).fetchall())
 
 
 async def migrate(db):

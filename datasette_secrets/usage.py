@@ -31,7 +31,7 @@ class UsageBuffer:
 
     def __init__(self, db_ref, written):
         self._db = db_ref
-        self._written = written  # called after each write: cached summaries are stale
+        self._written = written  # called after each write: the cached uses are stale (nothing else)
         self._pending = {}  # name -> (unix time, actor id, version or None)
         self._own = {}  # (name, owner) -> (unix time, version): uses of actors' own values
         self._timer = None

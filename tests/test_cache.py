@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from datasette.plugins import pm
 
-from datasette_secrets import Secret, flush_usage, get_secret
+from datasette_secrets import Secret, flush_usage, get_secret, store
 from secret_helpers import ROOT, eventually, fake_monotonic, secrets_plugin, store_value, usage_row
 
 
@@ -147,6 +147,114 @@ async def test_another_process_is_seen_within_a_second(on_disk, clock):
     subprocess.run([sys.executable, "-c", script, path], check=True, timeout=60)
     clock.now += 1.1  # over a second since the last look
     assert await get_secret(ds, "API_KEY") is None, "another process's delete not seen"
+
+
+@pytest.fixture
+def statements(monkeypatch):
+    """Every SQL statement run on any SQLite connection opened from now on (Datasette's,
+    the plugin's watch), as traced by SQLite: for a Datasette made after it."""
+    run = []
+    original = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        conn = original(*args, **kwargs)
+        conn.set_trace_callback(run.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    return run
+
+
+def plugin_tables(statements):
+    return [sql for sql in statements if "datasette_secrets" in sql]
+
+
+@pytest.mark.asyncio
+async def test_a_warm_get_secret_reads_nothing_after_a_usage_flush(
+    example_plugin, make_datasette, tmp_path, clock, statements
+):
+    """A write of "last used" (once a second under traffic) forgets the uses alone, and the
+    plugin's own commits are not taken for another writer's: a warm get_secret after a
+    flush makes no query of the plugin's tables, each time the once-a-second look comes round."""
+    from datasette_secrets import model
+    from datasette_secrets.core import ready
+
+    ds = make_datasette(internal=str(tmp_path / "internal.db"))
+    await ds.invoke_startup()
+    state = await ready(ds)
+    await store_value(ds, "API_KEY", "warm-value")
+    assert await get_secret(ds, "API_KEY", "reader") == "warm-value"  # cached now
+    await model.listing(ds, state)  # the list's rows and uses cached too
+    epoch = state.cache.epoch()
+    for _ in range(3):
+        await flush_usage(ds)
+        clock.now += 1.1  # the look comes round
+        statements.clear()
+        assert await get_secret(ds, "API_KEY", "reader") == "warm-value"
+        assert plugin_tables(statements) == []
+        assert any("data_version" in sql for sql in statements)  # the look itself stays
+        await flush_usage(ds)
+        statements.clear()
+        await model.listing(ds, state)  # the uses alone are read again
+        assert plugin_tables(statements) == [store.SELECT_USES]
+    assert state.cache.epoch() == epoch  # so the key-fit check is not made again either
+
+
+@pytest.mark.asyncio
+async def test_another_plugins_writes_to_its_own_tables_forget_nothing(
+    example_plugin, make_datasette, tmp_path, clock, statements
+):
+    """Datasette's write connection is shared by every plugin: a commit to another
+    table moves PRAGMA data_version, but not the generation, so nothing is read again."""
+    ds = make_datasette(internal=str(tmp_path / "internal.db"))
+    await ds.invoke_startup()
+    db = ds.get_internal_database()
+    await db.execute_write("create table other_plugin (n integer)")
+    await store_value(ds, "API_KEY", "warm-value")
+    assert await get_secret(ds, "API_KEY") == "warm-value"
+    for n in range(3):
+        await flush_usage(ds)  # now, not when the clock moves
+        await db.execute_write("insert into other_plugin (n) values (?)", [n])
+        clock.now += 1.1
+        statements.clear()
+        assert await get_secret(ds, "API_KEY") == "warm-value"
+        assert plugin_tables(statements) == [store.SELECT_GENERATION]  # one row, read once
+
+
+@pytest.mark.asyncio
+async def test_another_process_writing_last_used_is_seen_on_the_list(on_disk, make_datasette, clock):
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "value")
+    from datasette_secrets import model
+    from datasette_secrets.core import ready
+
+    state = await ready(ds)
+    assert (await model.listing(ds, state)).uses == {}
+    other = make_datasette(internal=path)
+    assert await get_secret(other, "API_KEY", "elsewhere") == "value"
+    await flush_usage(other)
+    clock.now += 1.1
+    assert (await model.listing(ds, state)).uses["API_KEY"][1] == "elsewhere"
+    assert await get_secret(ds, "API_KEY") == "value"
+
+
+@pytest.mark.asyncio
+async def test_a_look_that_finds_a_commit_under_way_looks_again_at_the_next_call(on_disk, clock):
+    """A file locked for a moment by a writer is not taken for a change of everything."""
+    ds, path = on_disk
+    await store_value(ds, "API_KEY", "original")
+    assert await get_secret(ds, "API_KEY") == "original"
+    await flush_usage(ds)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("update datasette_secrets set deleted_at = datetime('now') where name = 'API_KEY'")
+        other.execute("begin exclusive")  # another writer's commit under way
+        clock.now += 1.1
+        assert await get_secret(ds, "API_KEY") == "original"  # served from the cache, nothing forgotten
+        other.execute("rollback")
+        assert await get_secret(ds, "API_KEY") is None  # looked again at once, not a second later
+    finally:
+        other.close()
 
 
 @pytest.mark.asyncio

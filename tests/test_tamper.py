@@ -350,3 +350,40 @@ async def test_an_old_format_own_row_is_refused(own_served, key, clock, row_form
     response = await own_served.client.post("/-/secrets/-/mine/AI_KEY/reveal", actor=ALICE, headers=HX)
     assert response.status_code == 409 and "old format" in response.text
     assert_no_value(response.text)
+
+
+# The plugin's own writes are told from anyone else's by a generation that triggers
+# bump; without those triggers a change by SQL is still seen
+
+
+DELETE_TRIGGER = "datasette_secrets_generation_secrets_delete"
+
+
+@pytest.mark.asyncio
+async def test_a_rollback_around_a_dropped_trigger_is_refused(served, clock):
+    """Dropped, rows deleted and the trigger made again, in one transaction: the
+    generation did not move, but the schema did, so everything is read again."""
+    from datasette_secrets import migrations
+
+    def around(conn):
+        conn.execute(f"drop trigger {DELETE_TRIGGER}")
+        conn.execute("delete from datasette_secrets where name = 'API_KEY' and version > 1")
+        conn.execute(migrations.GENERATION_TRIGGERS[DELETE_TRIGGER])
+
+    await secrets_db(served).execute_write_fn(around)
+    clock.now += 1.1
+    with pytest.raises(SecretTamperedError):
+        await get_secret(served, "API_KEY")
+
+
+@pytest.mark.asyncio
+async def test_without_its_triggers_every_commit_counts_as_a_change(served, clock, caplog):
+    caplog.set_level(logging.WARNING, logger="datasette_secrets")
+    await tamper(served, clock, f"drop trigger {DELETE_TRIGGER}")
+    assert await get_secret(served, "API_KEY") == VALUES[2]
+    # A rollback a second later bumps nothing, and is seen all the same.
+    await tamper(served, clock, "delete from datasette_secrets where name = 'API_KEY' and version > 1")
+    with pytest.raises(SecretTamperedError):
+        await get_secret(served, "API_KEY")
+    warnings = [r.getMessage() for r in caplog.records if "triggers" in r.getMessage()]
+    assert len(warnings) == 1 and "dropped or changed outside the plugin" in warnings[0]
