@@ -15,6 +15,7 @@ Datasette loads meanwhile can import ``Secret`` and ``get_secret`` from it.
 
 import importlib
 import json
+import logging
 from typing import TYPE_CHECKING
 
 from . import hookspecs
@@ -86,17 +87,23 @@ async def get_secrets(datasette):
 def register_actions(datasette):
     from datasette.permissions import Action
 
+    from .grants import SecretResource
     from .rules import MANAGE, OWN, REVEAL
 
+    # A grant without a resource covers every secret; one on a secret, that secret.
     return [
         Action(
             name=MANAGE,
             description="Manage secrets: set, edit, delete and restore their values",
+            resource_class=SecretResource,
         ),
         Action(
             name=REVEAL,
             description="Reveal the stored values of secrets",
-            also_requires=MANAGE,
+            resource_class=SecretResource,
+            # Not also_requires=MANAGE: Datasette 1.0a41's allowed_resources_sql lists
+            # an also_requires action's resources by the required action's grants.
+            # The rules ask for both (rules.viewer, grants.Scopes, the views' checks).
         ),
         Action(
             name=OWN,
@@ -125,8 +132,14 @@ def is_table_action(datasette, action):
 def permission_resources_sql(datasette, actor, action):
     from datasette.permissions import PermissionSQL
 
-    from .rules import OWN
+    from .rules import MANAGE, OWN, REVEAL
 
+    if action in (MANAGE, REVEAL):
+        from .grants import config_grants
+        from .state import STATES
+
+        state = STATES.get(id(datasette))
+        return config_grants(state.settings, actor, action) if state is not None else None
     if action == OWN:
         # Every signed-in actor may keep their own values, unless datasette.yml
         # says otherwise (its rules for the action decide then) or --default-deny.
@@ -166,7 +179,7 @@ def permission_resources_sql(datasette, actor, action):
 def startup(datasette):
     from datasette.utils import StartupError
 
-    from . import exposure
+    from . import exposure, store
     from .config import ConfigError
     from .core import ready
 
@@ -176,6 +189,16 @@ def startup(datasette):
         except ConfigError as e:
             raise StartupError(str(e))
         await exposure.warn(datasette, state)  # once, here: nothing on get_secret's path
+        # Datasette's resources for per-secret grants (datasette-acl's pages list them),
+        # read afresh: the list's cache starts with the first page that needs it.
+        stored = await store.summaries(state.db)
+        names = set(await state.registry.get(datasette))
+        for name in sorted(set(state.settings.secrets) - names):
+            # Its plugin may just be uninstalled for now: a warning, not an error.
+            logging.getLogger("datasette_secrets").warning(
+                "datasette-secrets: the configuration has settings for %s, which no installed plugin registers", name
+            )
+        await state.scopes.sync(datasette, names | {name for name, row in stored.items() if not row["deleted_at"]})
 
     return create_tables
 
@@ -194,11 +217,15 @@ def shutdown(datasette):
 
 @hookimpl
 def menu_links(datasette, actor):
-    from .rules import MANAGE, OWN
+    from .rules import OWN
 
     async def links():
         found = []
-        if await datasette.allowed(action=MANAGE, actor=actor):
+        from .core import ready
+
+        state = await ready(datasette)
+        # Granted every secret, or one at least (at most one cheap query: see grants.Scopes.any).
+        if await state.scopes.any(datasette, actor):
             found.append({"href": datasette.urls.path("/-/secrets"), "label": "Manage secrets"})
         if actor and await _has_personal_secrets(datasette) and await datasette.allowed(action=OWN, actor=actor):
             found.append({"href": datasette.urls.path("/-/secrets/-/mine"), "label": "My secrets"})

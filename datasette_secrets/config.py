@@ -15,9 +15,15 @@
         key_provider:              # optional: the data key kept wrapped by a provider
           vault_transit: {url: ..., key: ..., token: {$env: VAULT_TOKEN}}
                                    # or aws_kms: {key_id: ..., region: ...} (providers.py)
+        secrets:                   # optional: settings of single secrets
+          OPENAI_API_KEY:
+            permissions:           # grant-only: adds these actors for this secret
+              manage-secrets: {id: [bob]}
+              reveal-secrets: {id: bob}
+            personal: true         # every signed-in actor may keep their own value
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import providers
 from .crypto import GENERATE_COMMAND, EncryptionKeyError, Key, Keyring
@@ -39,6 +45,7 @@ class Settings:
     reveal_seconds: int
     reveals_per_minute: int = DEFAULT_REVEALS_PER_MINUTE
     max_age_days: int | None = None  # None: values are never due for rotation
+    secrets: dict = field(default_factory=dict)  # {name: SecretSettings}, from ``secrets:``
 
     # The configured key provider (providers.py), or None: with one and no
     # encryption_key, the keyring is filled once the data key is unwrapped.
@@ -58,6 +65,55 @@ class Settings:
         if self.key_provider is not None:
             return f"The data key is not available: {self.keyring.unavailable or 'not unwrapped yet'}"
         return "No encryption key is configured"
+
+
+@dataclass(frozen=True)
+class SecretSettings:
+    """One secret's settings under ``secrets:``: who else may manage or reveal
+    it (``permissions``: {action: allow block}) and whether it is personal."""
+
+    permissions: dict
+    personal: bool = False
+
+
+SECRET_KEYS = ("permissions", "personal")
+SECRET_ACTIONS = ("manage-secrets", "reveal-secrets")
+
+
+def _secrets(config):
+    """{name: SecretSettings} from the ``secrets:`` block; a clear error for
+    anything it cannot use (an unknown key or action, a bad name or block)."""
+    from .registry import NAME_PATTERN
+
+    block = config.get("secrets") or {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"{PLUGIN}: 'secrets' must map secret names to their settings")
+    found = {}
+    for name, settings in block.items():
+        where = f"{PLUGIN}: secrets.{name}"
+        if not (isinstance(name, str) and NAME_PATTERN.fullmatch(name)):
+            raise ConfigError(f"{PLUGIN}: 'secrets' has a key that is not a secret name: {name!r}")
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{where} must be a block of settings ({', '.join(SECRET_KEYS)})")
+        unknown = sorted(set(settings) - set(SECRET_KEYS))
+        if unknown:
+            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}: the keys are {', '.join(SECRET_KEYS)}")
+        permissions = settings.get("permissions") or {}
+        if not isinstance(permissions, dict):
+            raise ConfigError(f"{where}.permissions must map actions to allow blocks")
+        for action, allow in permissions.items():
+            if action not in SECRET_ACTIONS:
+                raise ConfigError(
+                    f"{where}.permissions names an unknown action {action!r}: "
+                    f"the actions are {', '.join(SECRET_ACTIONS)}"
+                )
+            if not (isinstance(allow, (dict, bool)) or allow is None):
+                raise ConfigError(f"{where}.permissions.{action} must be an allow block, such as {{id: alice}}")
+        personal = settings.get("personal", False)
+        if not isinstance(personal, bool):
+            raise ConfigError(f"{where}.personal must be true or false")
+        found[name] = SecretSettings({a: b for a, b in permissions.items() if b is not None}, personal)
+    return found
 
 
 def own_database(config):
@@ -93,7 +149,8 @@ def read_settings(datasette):
     if config.get("max_age_days") is not None:
         max_age_days = _whole_number(config, "max_age_days", None, "days")
     return Settings(
-        keyring, database, reveal, reveal_seconds, reveals_per_minute, max_age_days, key_provider=key_provider, held_keys=held
+        keyring, database, reveal, reveal_seconds, reveals_per_minute, max_age_days,
+        key_provider=key_provider, held_keys=held, secrets=_secrets(config),
     )
 
 

@@ -14,8 +14,8 @@ class Planned:
 
     entry: dotenv.Entry
     # new, changed, unchanged (not stored again), store (stored, not compared:
-    # the viewer may not learn whether it equals the stored value), unknown or
-    # empty (not stored)
+    # the viewer may not learn whether it equals the stored value), unknown,
+    # forbidden (the viewer may not manage it) or empty (not stored)
     status: str
     shadowed: str | None = None  # the variable that takes precedence over it (…_FILE for a file)
     expected: int | None = None  # the live version compared against
@@ -60,6 +60,9 @@ async def plan(datasette, state, entries, allowed, count=None, actor_id=None, de
     for entry in entries:
         value = core.clean_value(entry.value)
         can = await allowed(entry.name) if entry.name in registered else None
+        if can is not None and not can.manage:  # granted other secrets, not this one
+            planned.append(Planned(entry, "forbidden", remark="not yours to change; not stored"))
+            continue
         if can is None or not can.edit:
             planned.append(Planned(entry, "unknown", remark="no installed plugin registers it; not stored"))
             continue

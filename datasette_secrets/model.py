@@ -236,16 +236,24 @@ class Listing:
             for name in names
         ]
 
-    def search(self, q, status=None, max_age_days=None):
+    def search(self, q, status=None, max_age_days=None, within=None):
         """(names, counts): the names matching every word of ``q``, in any order
         (in the name, description, note or plugin, ignoring case), and
-        ``status``; and how many of those matching ``q`` have each status."""
+        ``status``; and how many of those matching ``q`` have each status.
+        ``within``: only these names, and only registered ones (an actor
+        granted some secrets: orphans need a grant on every secret)."""
         words = q.lower().split()
         names = self.names
+        if within is not None:
+            names = [name for name in names if name in within and name in self.registered]
         if words:
             if self._haystacks is None:
                 self._haystacks = [(name, self._haystack(name)) for name in self.names]
-            names = [name for name, haystack in self._haystacks if all(w in haystack for w in words)]
+            shown = None if within is None else set(names)
+            names = [
+                name for name, haystack in self._haystacks
+                if (shown is None or name in shown) and all(w in haystack for w in words)
+            ]
         statuses = self._all_statuses(rotation_cutoff(max_age_days))
         counts = {key: 0 for key in STATUSES}
         for name in names:
@@ -283,14 +291,13 @@ class Listing:
 
 
 async def listing(datasette, state):
-    """The Listing of every secret, rebuilt only when registrations or stored rows
-    change; a write of "last used" changes only its uses."""
+    """The Listing of every secret, rebuilt only when registrations or stored rows change
+    (a write of "last used" counts: the cache forgets rows and uses together)."""
     registered = await state.registry.get(datasette)
     rows, uses = await state.cache.summaries()
     built = state.listing
     if built is None or built.registered is not registered or built.rows is not rows:
         built = state.listing = Listing(registered, rows, uses, state.files)
-    built.uses = uses
     return built
 
 

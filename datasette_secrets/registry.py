@@ -3,7 +3,7 @@
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
@@ -62,9 +62,12 @@ class Registry:
     comparison, cheap enough for every ``get_secret`` call.
     """
 
-    def __init__(self):
+    def __init__(self, personal=frozenset()):
         self._implementations = None
         self._found = None
+        # Names the site's configuration makes personal (secrets: NAME: personal: true),
+        # for plugins that register secrets without personal=True.
+        self._personal = personal
 
     def current(self):
         """{name: Registration}, or None when plugins changed since the last collect."""
@@ -82,6 +85,10 @@ class Registry:
         """Run every hook again and keep the result."""
         implementations = pm.hook.register_secrets.get_hookimpls()
         found = await _collect(datasette, implementations)
+        for name in self._personal & found.keys():
+            registration = found[name]
+            if not registration.secret.personal:
+                found[name] = Registration(replace(registration.secret, personal=True), registration.plugin)
         self._implementations, self._found = implementations, found
         return found
 

@@ -10,10 +10,14 @@ and the command line prints as an error.
 
 The rules, in words:
 
-- Everything needs ``manage-secrets``.
+- Everything needs ``manage-secrets``: on every secret (a grant without a
+  resource, as datasette.yml's ``permissions:`` gives), or on that secret (a
+  per-secret grant: ``grants``). Orphans (no plugin registers them any more)
+  need the grant on every secret.
 - **Anything that answers a question about a value** (reveal, copy, Test, and
   whether a pasted value equals the stored one) needs ``reveal-secrets`` as
-  well, and nobody has it in write-only mode (``reveal: false``). Callers rate
+  well (on every secret, or on that one), and nobody has it in write-only
+  mode (``reveal: false``). Callers rate
   limit and audit each answer. Without it an actor learns nothing about a
   value: not its last four characters, not whether it changed.
 - Storing a value (a new one, a restore, a note) needs a registered name, a
@@ -40,8 +44,7 @@ from datasette.utils.asgi import BadRequest
 
 from . import model
 
-MANAGE = "manage-secrets"
-REVEAL = "reveal-secrets"
+from .grants import MANAGE, REVEAL, SecretResource
 # Keep values of one's own for personal secrets: every signed-in actor by default.
 OWN = "manage-own-secrets"
 
@@ -55,26 +58,53 @@ class Refused(BadRequest):
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking. ``reveal``: may learn about values (reveal-secrets, not write-only)."""
+    """Who is asking. ``manage``/``reveal``: granted on every secret (``reveal``:
+    may learn about values, and not write-only); ``managed``/``revealed``: the
+    names of the secrets granted one by one."""
 
     actor: dict | None
     manage: bool
     reveal: bool
     command_line: bool = False
+    managed: frozenset = frozenset()
+    revealed: frozenset = frozenset()
 
     @property
     def actor_id(self):
         actor = self.actor
         return str(actor["id"]) if actor and actor.get("id") is not None else None
 
+    def may_manage(self, name):
+        return self.manage or name in self.managed
 
-async def viewer(datasette, settings, actor, manage=None):
-    """The Viewer for a signed-in (or anonymous) actor of the web pages;
-    ``manage``: whether the caller already found the actor may manage secrets."""
-    if manage is None:
-        manage = await datasette.allowed(action=MANAGE, actor=actor)
-    reveal = manage and settings.reveal and await datasette.allowed(action=REVEAL, actor=actor)
-    return Viewer(actor, manage, bool(reveal))
+    def may_reveal(self, name):
+        return self.reveal or name in self.revealed
+
+    @property
+    def manages_any(self):
+        return self.manage or bool(self.managed)
+
+
+async def viewer(datasette, state, actor, name=None, every=False):
+    """The Viewer for a signed-in (or anonymous) actor of the web pages.
+
+    For the secret ``name``: one permission query for it, which a grant on
+    every secret answers too (``every``: ask about every secret as well, as
+    an orphan needs). For a list: the grants on every secret, else the names
+    the actor's grants cover, kept per actor (``grants.Scopes``).
+    """
+    settings = state.settings
+    if name is None:
+        names = (await model.listing(datasette, state)).names
+        scope = await state.scopes.of(datasette, actor, names, settings.reveal)
+        return Viewer(actor, scope.manage, scope.reveal, managed=scope.managed, revealed=scope.revealed)
+    one = await datasette.allowed_many(actions=[MANAGE, REVEAL], resource=SecretResource(name), actor=actor)
+    manage = every and await datasette.allowed(action=MANAGE, actor=actor)
+    return Viewer(
+        actor, manage, manage and settings.reveal and await datasette.allowed(action=REVEAL, actor=actor),
+        managed=frozenset([name]) if one[MANAGE] else frozenset(),
+        revealed=frozenset([name]) if one[REVEAL] and one[MANAGE] and settings.reveal else frozenset(),
+    )
 
 
 def command_line(settings):
@@ -89,6 +119,7 @@ class Allowed:
     refusal of each action that is not allowed (see ``require``)."""
 
     status: str
+    manage: bool
     edit: bool
     delete: bool
     restore: bool
@@ -122,10 +153,10 @@ def allowed(viewer, entry, settings, key_problem=None):
     why = {}
     status = entry.status
 
-    if not viewer.manage:
-        refusal = (f"You need the {MANAGE} permission to do this", 403)
-        why = dict.fromkeys(("edit", "delete", "restore", "reveal", "test", "compare"), refusal)
-        return Allowed(status, False, False, False, False, False, False, False, why=why)
+    if not viewer.may_manage(name) or (entry.is_orphan and not viewer.manage):
+        refusal = (f"You need the {MANAGE} permission on {name} to do this", 403)
+        why = dict.fromkeys(("manage", "edit", "delete", "restore", "reveal", "test", "compare"), refusal)
+        return Allowed(status, False, False, False, False, False, False, False, False, why=why)
 
     if entry.is_orphan:
         why["edit"] = (f"No installed plugin registers {name}: it can only be deleted", 409)
@@ -144,7 +175,7 @@ def allowed(viewer, entry, settings, key_problem=None):
     if not restore:
         why["restore"] = why.get("edit") or (f"{name} has no stored version to restore", 404)
 
-    learn = _may_learn(viewer, settings)
+    learn = _may_learn(viewer, settings, name)
     if learn:
         why["reveal"] = why["compare"] = learn
     elif entry.env:
@@ -176,7 +207,9 @@ def allowed(viewer, entry, settings, key_problem=None):
             f"plugins get the contents of {entry.file_shown or 'the file it names'}, not a stored value, "
             "until it is unset."
         )
-    return Allowed(status, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why)
+    return Allowed(
+        status, True, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why
+    )
 
 
 def by_name(datasette, state, viewer):
@@ -190,17 +223,12 @@ def by_name(datasette, state, viewer):
     return allowed_for
 
 
-def may_learn(viewer, settings):
-    """Whether the viewer may learn anything about values (reveal, copy, Test, compare)."""
-    return _may_learn(viewer, settings) is None
-
-
-def _may_learn(viewer, settings):
-    """None when the viewer may learn about values; else the refusal."""
-    if viewer.reveal:
-        return None
+def _may_learn(viewer, settings, name):
+    """None when the viewer may learn about ``name``'s value; else the refusal."""
     if not settings.reveal:
         return ("Revealing values is switched off (write-only mode)", 403)
+    if viewer.may_reveal(name):
+        return None
     return (f"You need the {REVEAL} permission to learn anything about a value", 403)
 
 

@@ -17,9 +17,10 @@ import time
 import weakref
 
 from . import store
-from .cache import Cache, Writes, watch_for
+from .cache import Cache, watch_for
 from .envelope import Envelope
 from .files import Files
+from .grants import Scopes
 from .registry import Registry
 from .usage import UsageBuffer
 
@@ -54,10 +55,9 @@ class State:
     def __init__(self, settings, db):
         self.settings = settings
         self._db = weakref.ref(db)
-        self.registry = Registry()
+        self.registry = Registry(frozenset(n for n, s in settings.secrets.items() if s.personal))
         self.cache = Cache(self._db, settings.keyring, watch_for(db))
-        self._writes = Writes(self._db, self.cache)
-        self.usage = UsageBuffer(lambda: self.db, written=self.cache.forget_uses)
+        self.usage = UsageBuffer(self._db, written=self.cache.forget)
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
@@ -68,6 +68,7 @@ class State:
         self.imports = PendingImports(settings.keyring)
         self.key_problem = None  # (cache epoch, key_fit.key_problem's answer then)
         self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
+        self.scopes = Scopes()  # per-secret grants (grants.py); core.ready gives it a watch
         self.exposed = None  # exposure's warning, from startup: who may query the secrets database
         # The data keys under a key_provider (envelope.py), or None without one.
         self.envelope = None
@@ -77,9 +78,7 @@ class State:
 
     @property
     def db(self):
-        """The database as this plugin writes to it (``cache.Writes``: its own
-        commits are known to the cache), or None once Datasette let it go."""
-        return self._writes if self._db() is not None else None
+        return self._db()
 
     async def migrate(self):
         """Create or upgrade the tables, once; concurrent callers share the work."""

@@ -15,6 +15,7 @@ One row of ``datasette_secrets_usage`` is the last use of one name, whether its
 value came from the environment variable (``version`` null) or was stored.
 """
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -131,6 +132,7 @@ where (:name is null or name = :name)
   and (:actor is null or actor_id = :actor)
   and (:action is null or action = :action)
   and (:before is null or id < :before)
+  and (:within is null or name in (select value from json_each(:within)))
 order by id desc
 limit :limit
 """
@@ -302,10 +304,12 @@ async def record_comparisons(db, compared, detail, actor_id):
     )
 
 
-async def audit_log(db, name=None, actor=None, action=None, before=None, limit=50):
+async def audit_log(db, name=None, actor=None, action=None, before=None, limit=50, within=None):
     """(rows, cursor): up to ``limit`` audit rows, newest first, and the ``before``
-    cursor of the next (older) page, or None when there is none."""
+    cursor of the next (older) page, or None when there is none.
+    ``within``: only rows of these names (None: every name)."""
     params = {"name": name, "actor": actor, "action": action, "before": before, "limit": limit + 1}
+    params["within"] = None if within is None else json.dumps(sorted(within))
     rows = [dict(row) for row in (await db.execute(SELECT_AUDIT, params)).rows]
     more = len(rows) > limit
     rows = rows[:limit]

@@ -6,7 +6,7 @@ from datasette import Response
 from datasette.utils.asgi import BadRequest
 
 from .. import store
-from .base import SecretsView
+from .base import SecretsView, viewer_of
 from .context import display_name, list_context, when
 from .render import render_either
 
@@ -69,8 +69,11 @@ class AuditView(SecretsView):
         state = self.state
         filters = {key: request.args.get(key, "").strip() or None for key in AUDIT_FILTERS}
         before = audit_cursor(request)
+        viewer = await viewer_of(datasette, request, state)
+        # Granted some secrets only: the rows about those (not those about every secret at once).
+        within = None if viewer.manage else viewer.managed
         rows, older = await store.audit_log(
-            state.db, filters["secret"], filters["actor"], filters["action"], before, AUDIT_PAGE_SIZE
+            state.db, filters["secret"], filters["actor"], filters["action"], before, AUDIT_PAGE_SIZE, within
         )
         ids = sorted({row["actor_id"] for row in rows if row["actor_id"] is not None})
         actors = await datasette.actors_from_ids(ids) if ids else {}

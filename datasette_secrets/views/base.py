@@ -19,12 +19,12 @@ from datasette.views.base import View
 from urllib.parse import parse_qsl
 
 from .. import core, key_fit, model, rules, store
+from ..grants import SecretResource
 from ..rules import MANAGE
 
 # Responses depend on these request headers (see is_htmx): set on every response here.
 VARY = {"Vary": "HX-Request, HX-History-Restore-Request"}
 VIEWER = "datasette_secrets.viewer"  # the request's rules.Viewer, kept in its scope
-MANAGED = "datasette_secrets.managed"  # set once manage-secrets was checked for this request
 
 
 class StoreConflict(BadRequest):
@@ -43,17 +43,20 @@ class SecretsView(View):
     """A page or fragment under /-/secrets (see the module docstring)."""
 
     actions = (MANAGE,)  # every one of them is checked before anything else
+    # What manage-secrets and reveal-secrets must cover: "any" (a list: at least
+    # one secret), "secret" (the one named in the URL) or "all" (every secret:
+    # the key panel and rotation, which touch them all).
+    covers = "any"
 
     async def __call__(self, request, datasette):
+        state = await core.ready(datasette)  # the settings and grants the check reads
         for action in self.actions:
-            await require(datasette, request, action)
-        if MANAGE in self.actions:
-            request.scope[MANAGED] = True  # the rules' Viewer need not ask again
+            await require(datasette, request, state, action, self.covers)
         methods = self.methods()
         if request.method not in methods:
             return Response.text("Method not allowed", status=405, headers={"Allow": ", ".join(methods), **VARY})
         try:
-            self.state = await core.ready(datasette)
+            self.state = state
             await self.prepare(request, datasette)
             response = await getattr(self, request.method.lower())(request, datasette)
         except store.SecretStoreError as e:
@@ -87,6 +90,7 @@ class SecretView(SecretsView):
     """
 
     learns = False
+    covers = "secret"
 
     async def prepare(self, request, datasette):
         name = model.name_from_slug(request.url_vars["name"])
@@ -96,26 +100,40 @@ class SecretView(SecretsView):
         if entry is None:
             raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
         self.entry = entry
-        if shown or self.learns:
-            viewer = await viewer_of(datasette, request, self.state)
+        if shown or self.learns or entry.is_orphan:
+            viewer = await viewer_of(datasette, request, self.state, name, every=entry.is_orphan)
         else:
-            # Nothing rendered: what it may change does not depend on reveal-secrets.
-            viewer = rules.Viewer(request.actor, manage=True, reveal=False)
+            # Nothing rendered, and the check above found it may manage this secret:
+            # what it may change does not depend on reveal-secrets (no more queries).
+            viewer = rules.Viewer(request.actor, manage=False, reveal=False, managed=frozenset([name]))
         self.can = rules.allowed(viewer, entry, self.state.settings, await key_fit.key_problem(self.state))
+        # The check before the handler: on this secret (an orphan needs every secret).
+        self.can.require("manage")
 
 
-async def require(datasette, request, action=MANAGE):
-    if not await datasette.allowed(action=action, actor=request.actor):
-        raise Forbidden(f"You need the {action} permission to do this")
+async def require(datasette, request, state, action=MANAGE, covers="any"):
+    """Forbidden unless ``request.actor`` may ``action`` on what the view covers."""
+    actor = request.actor
+    if action == MANAGE and covers == "any":
+        allowed = await state.scopes.any(datasette, actor)
+    elif covers == "secret" and action in (MANAGE, rules.REVEAL):
+        name = model.name_from_slug(request.url_vars["name"])
+        resource = SecretResource(name) if name is not None else None
+        # reveal-secrets needs manage-secrets too: a view that reveals lists both.
+        allowed = await datasette.allowed(action=action, resource=resource, actor=actor)
+    else:
+        allowed = await datasette.allowed(action=action, actor=actor)
+    if not allowed:
+        scope = {"secret": " on this secret", "all": " on every secret"}.get(covers, "") if action != rules.OWN else ""
+        raise Forbidden(f"You need the {action} permission{scope} to do this")
 
 
-async def viewer_of(datasette, request, state):
-    """The rules' Viewer for this request's actor, worked out once per request."""
+async def viewer_of(datasette, request, state, name=None, every=False):
+    """The rules' Viewer for this request's actor (for the secret ``name``, or
+    for a list), worked out once per request."""
     viewer = request.scope.get(VIEWER)
     if viewer is None:
-        viewer = request.scope[VIEWER] = await rules.viewer(
-            datasette, state.settings, request.actor, manage=request.scope.get(MANAGED)
-        )
+        viewer = request.scope[VIEWER] = await rules.viewer(datasette, state, request.actor, name, every)
     return viewer
 
 

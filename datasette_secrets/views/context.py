@@ -67,6 +67,8 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "exposed": state.exposed,  # who may query the secrets database (exposure.py), or None
         # What the rules allow for a secret: templates ask this, never decide.
         "allowed": lambda entry: rules.allowed(viewer, entry, state.settings, key_problem),
+        # Granted every secret: the key panel, rotation and the configuration's warnings are theirs.
+        "manages_all": viewer.manage,
         "columns": COLUMNS,
         "env_var": core.env_var,
         "breakable": breakable,

@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from datasette.utils.asgi import BadRequest
 
-from .. import key_fit, model
-from .base import SecretsView, is_htmx
+from .. import key_fit, model, rules
+from .base import SecretsView, is_htmx, viewer_of
 from .context import list_context
 from .paging import PAGE_SIZE, page_number, page_url
 from .render import render_either
@@ -22,7 +22,8 @@ class IndexView(SecretsView):
             raise BadRequest(f"status must be one of: {', '.join(statuses)}")
         page = page_number(request)
         listing = await model.listing(datasette, state)
-        names, counts = listing.search(q, status, state.settings.max_age_days)
+        within = await shown_names(datasette, request, state)
+        names, counts = listing.search(q, status, state.settings.max_age_days, within)
         pages = max(1, math.ceil(len(names) / PAGE_SIZE))
         page = min(page, pages)
         shown = listing.entries(
@@ -31,7 +32,7 @@ class IndexView(SecretsView):
         model.check_values(state, shown)
         context = await list_context(datasette, request, state, shown, q=q)
         context.update(
-            tally_context(listing, names, counts, q, status, statuses),
+            tally_context(listing, names, counts, q, status, statuses, within),
             first=(page - 1) * PAGE_SIZE + 1,
             page=page,
             pages=pages,
@@ -39,6 +40,7 @@ class IndexView(SecretsView):
             status_url=lambda key: page_url(datasette, q, 1, key),
             htmx=is_htmx(request),
             key_problem=await key_fit.key_problem(state),
+            unregistered_settings=sorted(set(state.settings.secrets) - set(listing.registered)),
         )
         return await render_either(datasette, request, "secrets_index.html", "_secrets_table.html", context)
 
@@ -49,7 +51,14 @@ def shown_statuses(state):
     return {k: v for k, v in model.STATUSES.items() if k != "due" or max_age_days}
 
 
-def tally_context(listing, names, counts, q, status, statuses):
+async def shown_names(datasette, request, state):
+    """The names the list may show this actor: None for all (granted every
+    secret), else those their grants on single secrets cover."""
+    viewer = await viewer_of(datasette, request, state)
+    return None if viewer.manage else viewer.managed
+
+
+def tally_context(listing, names, counts, q, status, statuses, within=None):
     """What the status links and the result line ("N secrets") show."""
     return {
         "q": q,
@@ -58,7 +67,7 @@ def tally_context(listing, names, counts, q, status, statuses):
         "counts": counts,
         "all_count": sum(counts[key] for key in ("unset", "set", "env", "deleted", "orphan")),
         "total": len(names),
-        "everything": len(listing.names),
+        "everything": len(listing.search("", within=within)[0]) if within is not None else len(listing.names),
     }
 
 
@@ -71,5 +80,8 @@ async def tally(datasette, request, state):
     status = (query.get("status") or [None])[0]
     status = status if status in statuses else None
     listing = await model.listing(datasette, state)
-    names, counts = listing.search(q, status, state.settings.max_age_days)
-    return {**tally_context(listing, names, counts, q, status, statuses), "tally": True}
+    # The list's actor, not this change's one-secret Viewer: its own grants' scope.
+    viewer = await rules.viewer(datasette, state, request.actor)
+    within = None if viewer.manage else viewer.managed
+    names, counts = listing.search(q, status, state.settings.max_age_days, within)
+    return {**tally_context(listing, names, counts, q, status, statuses, within), "tally": True}

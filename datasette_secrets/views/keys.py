@@ -13,6 +13,7 @@ from .render import render, render_either
 
 
 class KeysView(SecretsView):
+    covers = "all"  # the keys decide every secret
     async def get(self, request, datasette):
         context = await key_context(datasette, request, self.state)
         return await render_either(datasette, request, "secrets_keys.html", "_secrets_keys.html", context)
@@ -20,6 +21,8 @@ class KeysView(SecretsView):
 
 class RotateView(SecretsView):
     """Re-encrypt every stored version under the current key."""
+
+    covers = "all"
 
     async def post(self, request, datasette):
         state = self.state
