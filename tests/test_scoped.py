@@ -12,7 +12,7 @@ import pytest
 from datasette.utils import StartupError
 
 from datasette_secrets import Secret
-from route_helpers import NAME_TEMPLATES, path
+from route_helpers import NAME_TEMPLATES, TEMPLATES, has_name, path
 from secret_helpers import HX, MANAGER, ROOT, audit_rows, parse, secrets_plugin, store_value
 
 BOB = {"id": "bob"}
@@ -217,3 +217,43 @@ async def test_every_route_of_another_secret_is_refused_to_bob(scoped, template)
             response = await ds.client.request(method, url, actor=BOB, headers=HX)
             assert response.status_code == 403, (method, url, response.status_code)
             assert "value-of" not in response.text
+
+
+# The matrix: every route of views.ROUTES, by every method a form uses, with
+# and without htmx, for each kind of actor. bob's answer on his secret is
+# root's (same request, same seeded state), but for what covers every secret.
+EVERY_SECRET = ("/-/secrets/-/keys", "/-/secrets/-/keys/rotate")
+MATRIX_DATA = {"secret": "matrix-new-value-0123", "note": "n", "version": "1"}
+
+
+async def reseed(ds):
+    for name in (MINE, *OTHERS):
+        await store_value(ds, name, f"value-of-{name.lower()}-0123456789")
+
+
+async def answer(ds, method, url, actor, headers):
+    await reseed(ds)
+    data = MATRIX_DATA if method == "POST" else None
+    return await ds.client.request(method, url, actor=actor, headers=headers, data=data)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("template", [t for t in TEMPLATES if not t.startswith("/-/secrets/-/mine")])
+async def test_each_actor_gets_its_one_status_on_every_route(scoped, template):
+    ds = await scoped(permissions={"manage-secrets": {"id": "root"}, "reveal-secrets": {"id": "root"}})
+    for method in ("GET", "POST"):
+        for headers in ({}, HX):
+            where = (method, template, bool(headers))
+            root = await answer(ds, method, path(template, MINE), ROOT, headers)
+            bob = await answer(ds, method, path(template, MINE), BOB, headers)
+            expected = 403 if template in EVERY_SECRET else root.status_code
+            assert bob.status_code == expected, where
+            if has_name(template):
+                other = await answer(ds, method, path(template, OTHERS[0]), BOB, headers)
+                assert other.status_code == 403, where
+                assert "value-of-geocoder" not in other.text
+            for nobody in (CAROL, ANONYMOUS):
+                assert (await answer(ds, method, path(template, MINE), nobody, headers)).status_code == 403, (where, nobody)
+            for response in (bob,) + ((other,) if has_name(template) else ()):
+                for name in OTHERS:  # nothing of a secret outside his grant, not even its name
+                    assert name not in response.text, (where, name)
