@@ -291,13 +291,14 @@ class Listing:
 
 
 async def listing(datasette, state):
-    """The Listing of every secret, rebuilt only when registrations or stored rows change
-    (a write of "last used" counts: the cache forgets rows and uses together)."""
+    """The Listing of every secret, rebuilt only when registrations or stored rows
+    change; a write of "last used" changes only its uses."""
     registered = await state.registry.get(datasette)
     rows, uses = await state.cache.summaries()
     built = state.listing
     if built is None or built.registered is not registered or built.rows is not rows:
         built = state.listing = Listing(registered, rows, uses, state.files)
+    built.uses = uses
     return built
 
 

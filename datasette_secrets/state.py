@@ -17,7 +17,7 @@ import time
 import weakref
 
 from . import store
-from .cache import Cache, watch_for
+from .cache import Cache, Writes, watch_for
 from .envelope import Envelope
 from .files import Files
 from .grants import Scopes
@@ -57,7 +57,8 @@ class State:
         self._db = weakref.ref(db)
         self.registry = Registry(frozenset(n for n, s in settings.secrets.items() if s.personal))
         self.cache = Cache(self._db, settings.keyring, watch_for(db))
-        self.usage = UsageBuffer(self._db, written=self.cache.forget)
+        self._writes = Writes(self._db, self.cache)
+        self.usage = UsageBuffer(lambda: self.db, written=self.cache.forget_uses)
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
@@ -78,7 +79,9 @@ class State:
 
     @property
     def db(self):
-        return self._db()
+        """The database as this plugin writes to it (``cache.Writes``: its own
+        commits are known to the cache), or None once Datasette let it go."""
+        return self._writes if self._db() is not None else None
 
     async def migrate(self):
         """Create or upgrade the tables, once; concurrent callers share the work."""
