@@ -14,9 +14,8 @@ from ..crypto import SecretDecryptionError
 from .base import SecretView, is_htmx, read_form
 from .context import focus_of, list_context
 from .feedback import redirect_with_flash
-from .index import tally
 from .paging import list_url
-from .parts import row_fragment
+from .parts import row_fragment, tally
 from .render import render
 
 HISTORY_EVENTS = 20  # the newest audit rows a secret's history shows; its audit log has all
