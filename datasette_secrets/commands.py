@@ -120,12 +120,12 @@ async def delete_value(ds, state, name):
 
 
 async def history(ds, state, name):
-    """(registration or None, whether an environment variable sets it, versions newest first)."""
-    registration = (await state.registry.get(ds)).get(name)
+    """(the secret's facts, a model.Entry, or None when nothing lists it; versions newest first)."""
+    entry = await model.entry(ds, state, name, shown=False)
     versions = await store.history(state.db, name)
-    if registration is None and not versions:
+    if entry is None and not versions:
         raise _unknown(name, nothing_stored=True)
-    return registration, registration is not None and core.env_value(name) is not None, versions
+    return entry, versions
 
 
 # datasette secrets import

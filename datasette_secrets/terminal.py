@@ -198,9 +198,10 @@ def print_deleted(name, entry):
         echo(f"{core.env_var(name)} is still set, and still gives {name} its value.")
 
 
-def print_history(name, registration, env, versions):
-    """Print ``history``: the stored ``versions`` (newest first) in a table,
-    and whether a plugin registers ``name`` or an environment variable (``env``) sets it."""
+def print_history(name, entry, versions):
+    """Print ``history``: the stored ``versions`` (newest first) in a table, and
+    from the secret's facts (``entry``, a model.Entry or None) whether a plugin
+    registers ``name`` and whether its variable or a file gives its value."""
     if not versions:
         echo(f"Nothing has been stored for {name} yet.")
     else:
@@ -209,10 +210,12 @@ def print_history(name, registration, env, versions):
             [("version", "stored", "note", "key id", "status")] + [_version_cells(v, current) for v in versions],
             right=[0],
         )
-    if registration is None:
+    if entry is None or entry.is_orphan:
         echo(f"No installed plugin registers {name}.")
-    elif env:
+    elif entry.source == "env":
         echo(f"{core.env_var(name)} is set and takes precedence over any stored value.")
+    elif entry.source == "file":
+        echo(f"{core.env_var(name)}_FILE is set: the file it names takes precedence over any stored value.")
 
 
 def _version_cells(version, current):

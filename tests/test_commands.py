@@ -333,6 +333,20 @@ def test_history_of_a_deleted_orphan_is_still_shown(options, internal, key):
     assert "No installed plugin registers GONE_PLUGIN_KEY." in result.output
 
 
+@pytest.mark.parametrize("variable,said", [
+    ("DATASETTE_SECRETS_API_KEY", "DATASETTE_SECRETS_API_KEY is set and takes precedence over any stored value."),
+    ("DATASETTE_SECRETS_API_KEY_FILE", "DATASETTE_SECRETS_API_KEY_FILE is set: the file it names takes precedence over any stored value."),
+])
+def test_history_says_what_gives_the_value_instead(options, tmp_path, monkeypatch, variable, said):
+    # The same facts as the page and list: a file-mounted value shadows the store too.
+    set_value(options, "API_KEY", VALUE)
+    mounted = tmp_path / "api_key"
+    mounted.write_text("from-a-file-0123\n")
+    monkeypatch.setenv(variable, str(mounted) if variable.endswith("_FILE") else "from-the-environment-0123")
+    result = ok(run("history", "API_KEY", *options))
+    assert said in result.output
+
+
 def test_history_escapes_control_characters_in_notes(options, internal, key):
     insert(internal, "API_KEY", VALUE, key, note="line one\nline two \x1b[2J")
     result = ok(run("history", "API_KEY", *options))
