@@ -71,7 +71,12 @@ def generate_encryption_key():
     show_default=True,
     help="Versions re-encrypted in each write transaction",
 )
-def rotate_key(ds, dry_run, force, batch_size):
+@click.option(
+    "--new-data-key",
+    is_flag=True,
+    help="With a key_provider and no encryption_key: make a new data key, store it wrapped as the current one, then re-encrypt",
+)
+def rotate_key(ds, dry_run, force, batch_size, new_data_key):
     """Re-encrypt every stored secret with the current encryption_key.
 
     Pass the same databases and options that decide the configuration as
@@ -97,9 +102,15 @@ def rotate_key(ds, dry_run, force, batch_size):
     version it cannot decrypt. --force runs anyway, which only helps when
     the check is wrong: 0.2/0.3 rows written under several keys, whose
     newest do not decrypt with the configured keys.
+
+    With a key_provider and no encryption_key there is no key to put in
+    the configuration: --new-data-key makes a new data key, stores it
+    wrapped by the provider as the current one (the old data keys stay
+    wrapped, to read what is not yet re-encrypted), and re-encrypts.
+    Other Datasette processes pick the new key up within 10 seconds.
     """
     try:
-        complete = asyncio.run(commands.rotate(ds, dry_run, batch_size, force))
+        complete = asyncio.run(commands.rotate(ds, dry_run, batch_size, force, new_data_key))
     except sqlite3.Error as e:  # e.g. locked by a long write of another process
         raise click.ClickException(
             f"Stopped by a database error: {e}. Batches already written are kept, and "
@@ -121,12 +132,22 @@ def list_secrets(ds, as_json):
     \b
         datasette secrets list --internal internal.db -c datasette.yml
 
+    Under a key_provider, the first line says where the encryption key
+    comes from: the provider, its key and version, when the data key was
+    wrapped and last unwrapped, and the provider's status.
+
     --json prints a list of objects with the keys name, plugin, source,
     shadowed, version, updated_at, updated_by, last_used_at, last_used_by
     (times in ISO 8601, UTC), due_for_rotation and personal_values (how
     many actors have their own value of a personal secret, else null).
     """
-    terminal.print_list(run(ds, lambda state: commands.list_rows(ds, state)), as_json)
+    async def rows_and_key(state):
+        return await commands.list_rows(ds, state), commands.key_source_line(state)
+
+    rows, key_line = run(ds, rows_and_key)
+    if key_line and not as_json:  # --json prints only the list, for programs
+        terminal.echo(key_line)
+    terminal.print_list(rows, as_json)
 
 
 @secrets.command(name="set", short_help="Store a new value, read from stdin or a hidden prompt.")
@@ -223,6 +244,81 @@ def import_file(ds, file, dry_run, force):
         ds, key_checked(lambda state: commands.import_entries(ds, state, entries, dry_run), force or dry_run)
     )
     terminal.print_import(name, planned, numbers, dry_run)
+
+
+@secrets.command(name="wrap-key", short_help="Store the configured encryption keys wrapped by the key_provider.")
+@serve_options
+def wrap_key(ds):
+    """Store the configured encryption_key (and previous_encryption_keys)
+    wrapped by the configured key_provider, re-encrypting no value: the
+    first step of moving a site's key off its host.
+
+    \b
+        datasette secrets wrap-key --internal internal.db -c datasette.yml
+
+    Then remove encryption_key (and previous_encryption_keys) from the
+    configuration, keep key_provider, and restart: the data key is
+    unwrapped from the provider at startup.
+    """
+    done = run(ds, lambda state: commands.wrap_key(ds, state))
+    for key_id, now in done:
+        terminal.echo(f"Key id {key_id}: {'stored wrapped' if now else 'was stored wrapped already'}.")
+    terminal.echo(
+        "Remove encryption_key (and previous_encryption_keys) from the configuration, keep key_provider, "
+        "and restart Datasette: the data key is then unwrapped from the provider at startup."
+    )
+
+
+@secrets.command(name="unwrap-key", short_help="Write the data key to a new file, readable by you only.")
+@click.argument("path", type=click.Path(dir_okay=False))
+@serve_options
+@click.option("--key-id", help="Write this stored data key instead of the current one")
+def unwrap_key(ds, path, key_id):
+    """Unwrap the current data key with the key_provider and write it to
+    PATH, a new file readable by its owner only (mode 600): the way back
+    from a key provider to a key in the configuration. Never overwrites a
+    file, and never prints the key.
+
+    \b
+        datasette secrets unwrap-key /run/secrets/datasette-key --internal internal.db -c datasette.yml
+
+    Then configure encryption_key: {$file: PATH}, remove key_provider, and
+    restart. Whoever can read PATH can read every stored value.
+    """
+    written, others = run(ds, lambda state: commands.unwrap_key(ds, state, path, key_id))
+    terminal.echo(f"Wrote data key {written} to {path} (readable by its owner only).")
+    terminal.echo(
+        f"To use it: encryption_key: {{$file: {path}}} in the configuration, remove key_provider, and restart."
+    )
+    if others:
+        terminal.echo(
+            f"Other data keys are stored wrapped: {', '.join(others)}. Values may still be under them: "
+            "run rotate-key first, or write each with --key-id and list it in previous_encryption_keys."
+        )
+
+
+@secrets.command(name="rewrap-key", short_help="Rewrap the stored data keys with the provider's newest key version.")
+@serve_options
+def rewrap_key(ds):
+    """Rewrap every stored data key under the key_provider's newest key
+    version (Transit's rewrap, KMS's ReEncrypt), after rotating the
+    provider's key. The data key stays the same and never leaves the
+    provider; no value is read or re-encrypted.
+
+    \b
+        datasette secrets rewrap-key --internal internal.db -c datasette.yml
+    """
+    done, left = run(ds, lambda state: commands.rewrap_key(ds, state))
+    if not done:
+        terminal.echo("No data key is stored wrapped: nothing to rewrap.")
+    for key_id, old, new in done:
+        if key_id in left:
+            terminal.echo(f"Data key {key_id}: changed meanwhile by another process, left as it is: run again.")
+        else:
+            versions = f" (provider key version {old} to {new})" if new else ""
+            terminal.echo(f"Rewrapped data key {key_id}{versions}.")
+    if left:
+        sys.exit(1)
 
 
 # Reading a value stays here, by the terminal it asks (tests replace _stdin_is_terminal and _read_value).

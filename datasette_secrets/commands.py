@@ -2,7 +2,8 @@
 
 One function per command (``list_rows``, ``set_value``, ``set_own``,
 ``delete_value``, ``delete_own``, ``history``, ``read_dotenv`` with
-``import_entries``, ``rotate``), each run inside ``cli_runtime.run`` with
+``import_entries``, ``rotate``, ``wrap_key``, ``unwrap_key``,
+``rewrap_key``), each run inside ``cli_runtime.run`` with
 the instance's State, so a change goes through the same code as the admin
 page (``core``, ``personal``, ``imports``, ``rotation``). A bad request is a
 ``click.ClickException`` that says what was wrong and that nothing changed;
@@ -10,15 +11,18 @@ none prints a value, or any part of one.
 """
 
 import contextlib
+import os
 import sys
 
 import click
 
+from . import envelope as envelope_module
 from . import core, dotenv, imports, key_fit, model, personal, rotation, rules, store, terminal
 from .config import PLUGIN
 from .core import Conflict
 from .registry import NAME_PATTERN
 from .cli_runtime import ROTATE_REFUSED, check_key, require_key, started
+from .providers import KeyProviderError
 
 # The audit row's detail for changes made here (the actor is empty: nobody signs in).
 FROM_COMMAND_LINE = "command line"
@@ -175,10 +179,17 @@ async def import_entries(ds, state, entries, dry_run):
     return planned, numbers
 
 
-async def rotate(ds, dry_run, batch_size, force=False):
-    """Run the rotation, printing what it does; True when nothing was left behind."""
+async def rotate(ds, dry_run, batch_size, force=False, new_data_key=False):
+    """Run the rotation, printing what it does; True when nothing was left behind.
+
+    With ``new_data_key`` (a key_provider and no encryption_key), first make a
+    new data key, store it wrapped as the current one, then re-encrypt."""
     async with started(ds) as state:
         keyring = state.settings.keyring
+        if new_data_key:
+            await _new_data_key(state, dry_run)
+        elif state.envelope is not None and keyring.primary is None:
+            raise click.ClickException(f"{PLUGIN}: {state.settings.missing_key}, so nothing can be re-encrypted.")
         if keyring.primary is None:
             raise click.ClickException(
                 f"{PLUGIN}: no encryption_key is configured, so there is no key to rotate to. "
@@ -205,3 +216,89 @@ async def rotate(ds, dry_run, batch_size, force=False):
 
         terminal.print_rotation(report, keyring)
         return report.complete
+
+
+# datasette secrets wrap-key, unwrap-key, rewrap-key (envelope.py)
+
+
+async def _new_data_key(state, dry_run):
+    envelope = _envelope(state)
+    if dry_run:
+        raise click.ClickException("--new-data-key makes and stores a key: it cannot be a --dry-run. Nothing was changed.")
+    if envelope.local:
+        raise click.ClickException(
+            f"{PLUGIN}: encryption_key is configured, so it is the current key: make a new key and configure "
+            "it as described in 'Rotating the key', or remove encryption_key to rotate the wrapped data key. "
+            "Nothing was changed."
+        )
+    if not state.settings.has_key:
+        raise click.ClickException(f"{PLUGIN}: {state.settings.missing_key}. Nothing was changed.")
+    try:
+        key = await envelope.new_data_key()
+    except KeyProviderError as e:
+        raise click.ClickException(f"{e}. Nothing was changed.")
+    terminal.echo(f"Made data key {key.id}, stored wrapped by {envelope.describe()}; it is now the current key.")
+
+
+def _envelope(state):
+    """The instance's Envelope; a command about wrapped keys needs a key_provider."""
+    if state.envelope is None:
+        raise click.ClickException(
+            f"{PLUGIN}: no key_provider is configured, so there is no wrapped data key. "
+            "See 'Keeping the key outside the host' in the README."
+        )
+    return state.envelope
+
+
+async def wrap_key(ds, state):
+    """Store the configured keys wrapped: [(key id, whether wrapped now)]."""
+    envelope = _envelope(state)
+    if not envelope.local:
+        raise click.ClickException(
+            f"{PLUGIN}: wrap-key wraps the configured encryption_key, and none is configured: under "
+            "a key_provider alone the data key is stored wrapped already (rotate-key --new-data-key makes a new one)."
+        )
+    try:
+        return await envelope.wrap_configured()
+    except KeyProviderError as e:
+        raise click.ClickException(f"{e}. Nothing was stored.")
+
+
+async def unwrap_key(ds, state, path, key_id):
+    """Write the data key (the current one, or ``key_id``) to a new file at
+    ``path`` readable by its owner only: (its key id, the other wrapped key ids)."""
+    envelope = _envelope(state)
+    if os.path.lexists(path):
+        raise click.ClickException(f"{path} exists already: unwrap-key never overwrites a file. Nothing was written.")
+    try:
+        key = await envelope.unwrapped(key_id)
+    except KeyProviderError as e:
+        raise click.ClickException(f"{e}. Nothing was written.")
+    if key is None:
+        which = f"key id {key_id}" if key_id else "a current data key"
+        raise click.ClickException(f"No data key is stored wrapped with {which}. Nothing was written.")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise click.ClickException(f"Could not create {path}: {e.strerror or e}. Nothing was written.")
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key.text + "\n")
+    others = [row.key_id for row in envelope.wrapped if row.key_id != key.id]
+    return key.id, others
+
+
+async def rewrap_key(ds, state):
+    """Rewrap every stored data key under the provider's newest key version."""
+    envelope = _envelope(state)
+    try:
+        return await envelope.rewrap_all()
+    except KeyProviderError as e:
+        raise click.ClickException(f"{e}. Nothing was changed.")
+
+
+def key_source_line(state):
+    """Where the key comes from under a key_provider, in one line (``list``
+    prints it first); None without a provider (the key is the configuration's)."""
+    if state.envelope is None:
+        return None
+    return envelope_module.source_line(envelope_module.key_source(state.settings, state.envelope))

@@ -1,9 +1,10 @@
-"""The key panel at /-/secrets/-/keys: configured keys, stored versions per key
+"""The key panel at /-/secrets/-/keys: where the key comes from (the
+configuration or a key provider), configured keys, stored versions per key
 id, and re-encryption under the current key (the same code as
 ``datasette secrets rotate-key``)."""
 
 
-from .. import key_fit, rotation
+from .. import envelope, key_fit, rotation
 from ..core import Conflict
 from ..crypto import LEGACY_KEY_NAME
 from .base import SecretsView, is_htmx
@@ -27,7 +28,7 @@ class RotateView(SecretsView):
     async def post(self, request, datasette):
         state = self.state
         if not state.settings.has_key:
-            raise Conflict("No encryption key is configured, so there is nothing to re-encrypt with")
+            raise Conflict(f"{state.settings.missing_key}, so there is nothing to re-encrypt with")
         if problem := await key_fit.key_problem(state):
             raise Conflict(problem)  # as rotate-key refuses: nothing would decrypt
         report = await rotation.rotate(datasette, state, request.actor)
@@ -57,6 +58,7 @@ async def key_context(datasette, request, state):
         configured=configured,
         others=others,
         to_rotate=await rotation.count_to_rotate(state) if state.settings.has_key else 0,
+        key_source=envelope.key_source(state.settings, state.envelope),  # where the key comes from
         message=None,
         report=None,
     )
