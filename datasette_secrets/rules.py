@@ -160,10 +160,8 @@ def allowed(viewer, entry, settings, key_problem=None):
 
     if entry.is_orphan:
         why["edit"] = (f"No installed plugin registers {name}: it can only be deleted", 409)
-    elif not settings.has_key:
-        why["edit"] = (f"{settings.missing_key}, so values cannot be stored", 409)
-    elif key_problem:
-        why["edit"] = (key_problem, 409)
+    elif cannot_store := _cannot_store(settings, key_problem):
+        why["edit"] = cannot_store
     edit = "edit" not in why
 
     if not entry.is_set:
@@ -212,6 +210,22 @@ def allowed(viewer, entry, settings, key_problem=None):
     )
 
 
+def _cannot_store(settings, key_problem):
+    """Why nothing may be stored now (no key, or keys that fit nothing stored), or None."""
+    if not settings.has_key:
+        return (f"{settings.missing_key}, so values cannot be stored", 409)
+    if key_problem:
+        return (key_problem, 409)
+    return None
+
+
+def require_storing(settings, key_problem):
+    """Raise Refused unless values may be stored now: for what stores many at
+    once (an import, a rotation), as ``allowed`` answers for one secret."""
+    if refusal := _cannot_store(settings, key_problem):
+        raise Refused(*refusal)
+
+
 def by_name(datasette, state, viewer):
     """``await allowed(name)``: the Allowed of ``viewer`` for the secret ``name``
     (its facts read without its value), or None when no such secret is listed."""
@@ -250,10 +264,8 @@ def allowed_own(entry, settings, key_problem=None):
     a personal.OwnEntry of theirs. Nobody but the owner is ever asked about it."""
     name = entry.name
     why = {}
-    if not settings.has_key:
-        why["set"] = (f"{settings.missing_key}, so values cannot be stored", 409)
-    elif key_problem:
-        why["set"] = (key_problem, 409)
+    if cannot_store := _cannot_store(settings, key_problem):
+        why["set"] = cannot_store
     if not entry.is_set:
         why["delete"] = why["reveal"] = why["test"] = (f"You have no value of your own for {name}", 404)
     elif not settings.reveal:

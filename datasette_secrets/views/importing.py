@@ -92,10 +92,8 @@ class ImportConfirmView(SecretsView):
 
 
 async def refuse_without_a_fitting_key(state):
-    if not state.settings.has_key:
-        raise Conflict(f"{state.settings.missing_key}, so nothing can be imported")
-    if problem := await key_fit.key_problem(state):
-        raise Conflict(problem)
+    """The rules' answer for storing, before anything is read or planned."""
+    rules.require_storing(state.settings, await key_fit.key_problem(state))
 
 
 async def import_response(datasette, request, context, status=200):

@@ -4,8 +4,7 @@ id, and re-encryption under the current key (the same code as
 ``datasette secrets rotate-key``)."""
 
 
-from .. import envelope, key_fit, rotation
-from ..core import Conflict
+from .. import envelope, key_fit, rotation, rules
 from ..crypto import LEGACY_KEY_NAME
 from .base import SecretsView, is_htmx
 from .context import list_context
@@ -27,10 +26,8 @@ class RotateView(SecretsView):
 
     async def post(self, request, datasette):
         state = self.state
-        if not state.settings.has_key:
-            raise Conflict(f"{state.settings.missing_key}, so there is nothing to re-encrypt with")
-        if problem := await key_fit.key_problem(state):
-            raise Conflict(problem)  # as rotate-key refuses: nothing would decrypt
+        # The rules' answer for storing: a key, and one that fits (as rotate-key refuses).
+        rules.require_storing(state.settings, await key_fit.key_problem(state))
         report = await rotation.rotate(datasette, state, request.actor)
         message = rotation_message(report)
         if not is_htmx(request):
