@@ -252,19 +252,35 @@ _PERSONAL_COLUMNS = "name, actor_id, version, encrypted, encryption_key_name, cr
 # compares them to tell that none was dropped or replaced. Never changed: a
 # new trigger is a new migration. A migration that rebuilds one of these
 # tables (sqlite-utils' transform) drops its triggers, so it must create them again.
-GENERATION_TRIGGERS = {
-    f"datasette_secrets_generation_{short}_{event.split()[0].lower()}": (
-        f"CREATE TRIGGER datasette_secrets_generation_{short}_{event.split()[0].lower()} "
-        f"AFTER {event} ON {table} BEGIN "
-        f"UPDATE datasette_secrets_generation SET {counter} = {counter} + 1; END"
+GENERATION_TRIGGERS = {}
+
+
+def _trigger(name, event, table, counter, when=""):
+    GENERATION_TRIGGERS[name] = (
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} {when}"
+        f"BEGIN UPDATE datasette_secrets_generation SET {counter} = {counter} + 1; END"
     )
-    for short, table, counter, events in [
-        ("secrets", "datasette_secrets", "secrets", ["INSERT", "UPDATE", "DELETE"]),
-        ("personal", "datasette_secrets_personal", "secrets", ["INSERT", f"UPDATE OF {_PERSONAL_COLUMNS}", "DELETE"]),
-        ("usage", "datasette_secrets_usage", "uses", ["INSERT", "UPDATE", "DELETE"]),
-    ]
-    for event in events
-}
+
+
+# A write of "last used" that changes nothing (the same second, by the same
+# actor) is no change: SQLite then writes no page, and the commit costs nothing.
+_USE_CHANGED = (
+    "WHEN old.name IS NOT new.name OR old.last_used_at IS NOT new.last_used_at "
+    "OR old.last_used_by IS NOT new.last_used_by OR old.version IS NOT new.version "
+)
+
+_trigger("datasette_secrets_generation_secrets_insert", "INSERT", "datasette_secrets", "secrets")
+_trigger("datasette_secrets_generation_secrets_update", "UPDATE", "datasette_secrets", "secrets")
+_trigger("datasette_secrets_generation_secrets_delete", "DELETE", "datasette_secrets", "secrets")
+_trigger("datasette_secrets_generation_personal_insert", "INSERT", "datasette_secrets_personal", "secrets")
+_trigger(
+    "datasette_secrets_generation_personal_update", f"UPDATE OF {_PERSONAL_COLUMNS}",
+    "datasette_secrets_personal", "secrets",
+)
+_trigger("datasette_secrets_generation_personal_delete", "DELETE", "datasette_secrets_personal", "secrets")
+_trigger("datasette_secrets_generation_usage_insert", "INSERT", "datasette_secrets_usage", "uses")
+_trigger("datasette_secrets_generation_usage_update", "UPDATE", "datasette_secrets_usage", "uses", _USE_CHANGED)
+_trigger("datasette_secrets_generation_usage_delete", "DELETE", "datasette_secrets_usage", "uses")
 
 
 @migrations()
