@@ -178,15 +178,18 @@ class Cache:
         self._uses_forgets += 1
         self._uses = None
 
-    def wrote(self, before, after):
+    def wrote(self, before, after, alone=True):
         """This process's write transaction found the generation ``before`` and
         left it ``after`` (``Writes``). What it changed its caller forgets; a
-        change someone else made before it is forgotten here. The watch takes
-        this commit as seen, so the next look reads nothing for it."""
+        change someone else made before it is forgotten here. ``alone``: no
+        other write of this plugin is under way (its report yet to come), so
+        the watch may take the file as seen, and the next look reads nothing."""
+        if after is not None and after == self._known:
+            return  # already taken in (a look, or the watch after another write, saw it)
         if before is None or before != self._known:
             self._saw(before)
         self._known = after
-        if self._watch is not None:
+        if alone and self._watch is not None:
             seen = self._watch.read()
             if seen is not UNCHANGED and seen != after:
                 self._saw(seen)
@@ -230,6 +233,7 @@ class Writes:
     def __init__(self, db_ref, cache):
         self._db = db_ref
         self._cache = cache
+        self._writing = 0  # transactions sent and not yet answered
 
     def __getattr__(self, attribute):
         return getattr(self._db(), attribute)
@@ -240,8 +244,12 @@ class Writes:
             result = fn(conn)
             return result, before, store.generation(conn)
 
-        result, before, after = await self._db().execute_write_fn(write, **kwargs)
-        self._cache.wrote(before, after)
+        self._writing += 1
+        try:
+            result, before, after = await self._db().execute_write_fn(write, **kwargs)
+        finally:
+            self._writing -= 1
+        self._cache.wrote(before, after, alone=not self._writing)
         return result
 
 

@@ -201,6 +201,57 @@ async def test_a_warm_get_secret_reads_nothing_after_a_usage_flush(
 
 
 @pytest.mark.asyncio
+async def test_concurrent_changes_through_the_plugin_forget_only_what_they_change(
+    example_plugin, make_datasette, tmp_path, clock, statements
+):
+    """Each of two overlapping saves is known for the plugin's own: neither is taken
+    for another writer's change, which would forget every cached secret."""
+    from datasette_secrets import core
+    from datasette_secrets.core import ready
+
+    ds = make_datasette(internal=str(tmp_path / "internal.db"))
+    await ds.invoke_startup()
+    state = await ready(ds)
+    await store_value(ds, "API_KEY", "untouched")
+    assert await get_secret(ds, "API_KEY") == "untouched"
+    await flush_usage(ds)
+    entries = [await core_entry(ds, state, name) for name in ("OTHER_KEY", "ENV_KEY")]
+    # The second save commits before the first save's answer is read, as on a busy server.
+    db = ds.get_internal_database()
+    original, calls = db.execute_write_fn, []
+    second_committed, first_answered = asyncio.Event(), asyncio.Event()
+
+    async def overlapping(fn, **kwargs):
+        calls.append(fn)
+        first = len(calls) == 1
+        result = await original(fn, **kwargs)
+        if first:
+            await second_committed.wait()
+            first_answered.set()
+        else:
+            second_committed.set()
+            await first_answered.wait()
+        return result
+
+    db.execute_write_fn = overlapping
+    await asyncio.gather(*(
+        core.save(ds, state, entry, f"new-{entry.name}", "", ROOT) for entry in entries
+    ))
+    db.execute_write_fn = original
+    clock.now += 1.1
+    statements.clear()
+    assert await get_secret(ds, "API_KEY") == "untouched"
+    assert plugin_tables(statements) == []
+    assert await get_secret(ds, "OTHER_KEY") == "new-OTHER_KEY"
+
+
+async def core_entry(ds, state, name):
+    from datasette_secrets import model
+
+    return await model.entry(ds, state, name, shown=False)
+
+
+@pytest.mark.asyncio
 async def test_another_plugins_writes_to_its_own_tables_forget_nothing(
     example_plugin, make_datasette, tmp_path, clock, statements
 ):
