@@ -7,6 +7,10 @@ database (Datasette 1.0, in-process, no network):
                          in the environment, and for one stored through the admin
                          page, with 3 secrets registered
   env_1003, stored_1003  the same with 1,000 more secrets registered
+  stored_3_provider      stored_3 with the key kept by a key provider (an
+                         in-process one: no provider call is on the read
+                         path, so which provider does not matter); only
+                         for a plugin that has key providers
   concurrent_writes      write transactions on the internal database while 1,000
                          concurrent ``get_secret`` calls run and for ~1.5 s after,
                          and how long until their "last used" shows in the table
@@ -30,7 +34,7 @@ database (Datasette 1.0, in-process, no network):
                          a busy machine, shown but not a target). Every request
                          goes to one ASGI app, as in a server (see ``one_app``).
 
-then checks seven targets against them, numbered so that later work can name
+then checks eight targets against them, numbered so that later work can name
 them (``TARGETS`` below; the table's first column says which figure serves
 which target):
 
@@ -46,6 +50,8 @@ which target):
   7. storing secrets by form POST, with 1,000 registered, no slower than
      published: the quietest round and all 1,000 saves, both with none stored
      at the start and with all 1,000 stored (form_saves)
+  8. a stored get_secret under a key provider within 1.1× of the same with a
+     configured key, in the same run (stored_3_provider, stored_3)
 
 How it runs: the same file measures both plugins. The parent process (run with
 the project's .venv) starts itself as a worker (``--worker --json``) once with
@@ -68,8 +74,10 @@ The published venv by hand:
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -161,9 +169,52 @@ async def flush_usage(ds):
         await flush(ds)
 
 
+class BenchProvider:
+    """An in-process key provider (see datasette_secrets.providers): its
+    "wrapping" is base64 with the context, enough for a figure that never
+    calls it after startup."""
+
+    name = "bench_memory"
+
+    def __init__(self, settings):
+        pass
+
+    def describe(self):
+        return {"provider": self.name, "key": "bench", "where": None}
+
+    async def wrap(self, plaintext, context):
+        return base64.b64encode(json.dumps([context, plaintext.decode()]).encode()).decode()
+
+    async def unwrap(self, wrapped, context):
+        stored, plaintext = json.loads(base64.b64decode(wrapped))
+        if stored != context:
+            raise ValueError("wrong context")
+        return plaintext.encode()
+
+
+def provider_plugin():
+    """A plugin registering BenchProvider through register_secrets_key_providers."""
+    from datasette import hookimpl
+
+    module = types.ModuleType("bench_provider_plugin")
+
+    @hookimpl
+    def register_secrets_key_providers(datasette):
+        return [BenchProvider]
+
+    module.register_secrets_key_providers = register_secrets_key_providers
+    return module
+
+
+def has_key_providers():
+    """Whether the datasette_secrets this worker imports has key providers."""
+    return importlib.util.find_spec("datasette_secrets.providers") is not None
+
+
 @contextlib.asynccontextmanager
-async def bench_datasette(*name_lists):
-    """A fresh Datasette with an on-disk internal database and a plugin per name list."""
+async def bench_datasette(*name_lists, provider=False):
+    """A fresh Datasette with an on-disk internal database and a plugin per name
+    list; with ``provider``, the key kept by BenchProvider instead of configured."""
     from cryptography.fernet import Fernet
     from datasette.app import Datasette
     from datasette.plugins import pm
@@ -176,12 +227,15 @@ async def bench_datasette(*name_lists):
                 plugin_name = f"bench-secrets-plugin-{i}"
                 pm.register(secrets_plugin(names), name=plugin_name)
                 registered.append(plugin_name)
+            settings = {"encryption-key": Fernet.generate_key().decode()}
+            if provider:
+                pm.register(provider_plugin(), name="bench-provider-plugin")
+                registered.append("bench-provider-plugin")
+                settings = {"key_provider": {"bench_memory": {}}}
             ds = Datasette(
                 internal=str(Path(tmp) / "internal.db"),
                 config={
-                    "plugins": {
-                        "datasette-secrets": {"encryption-key": Fernet.generate_key().decode()}
-                    },
+                    "plugins": {"datasette-secrets": settings},
                     "permissions": {"manage-secrets": ROOT, "reveal-secrets": ROOT},
                 },
             )
@@ -252,11 +306,12 @@ async def time_calls(call, counts):
     return rounds
 
 
-async def get_secret_timing(names, secret, counts):
-    """p50/p90 in µs of get_secret(secret) with these name lists registered."""
+async def get_secret_timing(names, secret, counts, provider=False):
+    """p50/p90 in µs of get_secret(secret) with these name lists registered
+    (with ``provider``, the key kept by a key provider)."""
     from datasette_secrets import get_secret
 
-    async with bench_datasette(*names) as ds:
+    async with bench_datasette(*names, provider=provider) as ds:
         if secret == "BENCH_STORED":
             await store_value(ds, secret)
 
@@ -499,7 +554,12 @@ def figures(counts):
         ("page_1000", lambda: page(1000, counts)),
         ("edit_round_trip", edit_round_trip),
         ("form_saves", lambda: form_saves(counts)),
-    ]
+    ] + (
+        # Last, so the published worker (without it) runs its figures in the same order.
+        [("stored_3_provider", lambda: get_secret_timing([THREE], "BENCH_STORED", counts, provider=True))]
+        if has_key_providers()
+        else []
+    )
 
 
 def environment():
@@ -591,7 +651,7 @@ def problem(results, figure):
 ROWS = [
     *(
         row
-        for figure in ("env_3", "stored_3", "env_1003", "stored_1003")
+        for figure in ("env_3", "stored_3", "env_1003", "stored_1003", "stored_3_provider")
         for row in [
             (f"{figure} p50 µs", figure, "p50_us", "{:.2f}", True),
             (f"{figure} p50 µs, all calls", figure, "p50_all_us", "{:.2f}", True),
@@ -636,6 +696,7 @@ FIGURE_TARGETS = {
     "page_1000": "5",
     "edit_round_trip": "6",
     "form_saves": "7",
+    "stored_3_provider": "8",
 }
 
 
@@ -784,6 +845,11 @@ def target_form_saves(published, project):
     return passed, "; ".join(details)
 
 
+def target_provider(published, project):
+    mine, local = need(project, "stored_3_provider", "p50_us"), need(project, "stored_3", "p50_us")
+    return mine <= 1.1 * local, f"stored_3_provider p50 {mine:.2f} µs = {mine / local:.2f}× stored_3 {local:.2f} µs (want <= 1.1)"
+
+
 # (number, description, check, needs the published figures): the numbers are
 # the targets' names (README, Speed); a new target takes the next number.
 TARGETS = [
@@ -794,6 +860,7 @@ TARGETS = [
     (5, "list page: 1,000 faster than published 200, small, one actor lookup", target_page, True),
     (6, "edit round trip <= 3,000 bytes", target_edit, False),
     (7, "storing secrets by form POST, 1,000 registered, no slower than published", target_form_saves, True),
+    (8, "stored get_secret under a key provider within 1.1× of a configured key's", target_provider, False),
 ]
 assert [target[0] for target in TARGETS] == list(range(1, len(TARGETS) + 1))
 
