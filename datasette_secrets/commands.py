@@ -275,8 +275,8 @@ async def unwrap_key(ds, state, path, key_id):
     except KeyProviderError as e:
         raise click.ClickException(f"{e}. Nothing was written.")
     if key is None:
-        which = f"key id {key_id}" if key_id else "a current data key"
-        raise click.ClickException(f"No data key is stored wrapped with {which}. Nothing was written.")
+        which = f"with key id {key_id}" if key_id else "as the current one"
+        raise click.ClickException(f"No data key is stored wrapped {which}. Nothing was written.")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as e:

@@ -228,7 +228,8 @@ class Envelope:
             made[key.id] = key  # used only if ours is the one stored
         self.wrapped = rows
         have = {key.id: key for key in self.keyring.keys}
-        if rows and rows[0].current and rows[0].key_id in have and all(row.key_id in have for row in rows):
+        primary = self.keyring.primary
+        if rows and primary is not None and primary.id == rows[0].key_id and all(row.key_id in have for row in rows):
             return  # nothing new (the watch's usual answer): no provider call
         keys = []
         for row in rows:
