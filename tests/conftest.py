@@ -5,7 +5,8 @@
   and always unregisters it afterwards.
 - ``example_plugin``: the standard test plugin, registering API_KEY, OTHER_KEY
   and ENV_KEY.
-- ``make_datasette``: builds a configured ``datasette_test.Datasette``.
+- ``make_datasette``: builds a configured ``datasette_test.Datasette``
+  (``secret_helpers.new_datasette``).
 - ``ds``: a started Datasette with the example plugin and a key.
 - ``internal`` / ``options``: an empty internal database file, and the
   serve-like options (``--internal`` and a config with the key) the
@@ -14,22 +15,36 @@
 
 import os
 
-import datasette_test
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
 from datasette import hookimpl
 from datasette.plugins import pm
+from hypothesis import HealthCheck, settings
 
-from datasette_secrets.views.render import SharedBytecodeCache
 from secret_helpers import (
     DEFAULT_PERMISSIONS,
     EXAMPLE_SECRETS,
     new_database,
+    new_datasette,
     plugin_module,
     secrets_plugin,
     write_config,
 )
+
+# Hypothesis: few examples by default (scripts/test, CI), many with
+# HYPOTHESIS_PROFILE=thorough. No .hypothesis/ folder in the work tree: a
+# failure prints its example. One failure shrunk, not every kind: a failing
+# run stays short. Each test builds its Datasette once for all its examples.
+COMMON = dict(
+    deadline=None,
+    database=None,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile("quick", max_examples=5, **COMMON)
+settings.register_profile("thorough", max_examples=200, **COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
@@ -83,14 +98,6 @@ def example_plugin(register_plugin):
     return register_plugin(secrets_plugin(*EXAMPLE_SECRETS), "example-secrets-plugin")
 
 
-# Compiled page templates shared by every Datasette the suite makes. Only for
-# speed: each Datasette has its own (asynchronous) Jinja environment, and
-# compiling the same templates again for each of hundreds of instances
-# dominated the run time. Jinja checks each template's source checksum, so an
-# edited template is still compiled afresh. (Fragments have their own cache.)
-TEMPLATE_CACHE = SharedBytecodeCache()
-
-
 @pytest.fixture
 def make_datasette(key):
     """make_datasette(key=..., permissions=..., **settings, datasette kwargs).
@@ -101,20 +108,7 @@ def make_datasette(key):
     """
 
     def make(key=key, permissions=DEFAULT_PERMISSIONS, settings=None, **kwargs):
-        plugin_settings = {}
-        if key is not None:
-            plugin_settings["encryption_key"] = key
-        plugin_settings.update(settings or {})
-        datasette = datasette_test.Datasette(
-            plugin_config={"datasette-secrets": plugin_settings},
-            permissions=permissions,
-            **kwargs,
-        )
-        # A speed-up that leans on a Datasette internal: skip it if that moves.
-        environment = getattr(datasette, "_jinja_env", None)
-        if environment is not None:
-            environment.bytecode_cache = TEMPLATE_CACHE
-        return datasette
+        return new_datasette(key, permissions, settings, **kwargs)
 
     return make
 

@@ -10,14 +10,17 @@ import time
 import types
 from datetime import datetime, timezone
 
+import datasette_test
 from bs4 import BeautifulSoup
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from datasette import hookimpl
+from datasette.plugins import pm
 from markupsafe import Markup
 
 from datasette_secrets import Secret
 from datasette_secrets.crypto import _derive
+from datasette_secrets.views.render import SharedBytecodeCache
 
 ROOT = {"id": "root"}  # may manage and reveal (see conftest.DEFAULT_PERMISSIONS)
 MANAGER = {"id": "manager"}  # may manage, may not reveal
@@ -41,6 +44,57 @@ EXAMPLE_SECRETS = [
     Secret("OTHER_KEY", "Key for the other service"),
     Secret("ENV_KEY", "Usually set from the environment"),
 ]
+
+
+# Compiled page templates shared by every Datasette the suite makes. Only for
+# speed: each Datasette has its own (asynchronous) Jinja environment, and
+# compiling the same templates again for each of hundreds of instances
+# dominated the run time. Jinja checks each template's source checksum, so an
+# edited template is still compiled afresh. (Fragments have their own cache.)
+TEMPLATE_CACHE = SharedBytecodeCache()
+
+
+def serve_one_app(datasette):
+    """Only for speed: ``datasette.client`` builds Datasette's whole ASGI app
+    afresh for each request (about a third of a small request's time), where a
+    server builds it once. The app is kept until the registered plugins change
+    (their routes and ``asgi_wrapper`` hooks are part of it)."""
+    build = datasette.app
+    built = {}
+
+    def app():
+        plugins = frozenset(map(id, pm.get_plugins()))
+        if plugins not in built:
+            built.clear()
+            built[plugins] = build()
+        return built[plugins]
+
+    datasette.app = app
+
+
+def new_datasette(key, permissions=DEFAULT_PERMISSIONS, settings=None, **kwargs):
+    """A configured ``datasette_test.Datasette`` (the ``make_datasette`` fixture's).
+
+    ``key=None`` configures no encryption key. Plugin settings (``database``,
+    ``reveal``, ``reveal_seconds``, ...) go in ``settings``; anything else is
+    passed to Datasette.
+    """
+    plugin_settings = {}
+    if key is not None:
+        plugin_settings["encryption_key"] = key
+    plugin_settings.update(settings or {})
+    datasette = datasette_test.Datasette(
+        plugin_config={"datasette-secrets": plugin_settings},
+        permissions=permissions,
+        **kwargs,
+    )
+    # Speed-ups that lean on Datasette internals: skipped if those move.
+    environment = getattr(datasette, "_jinja_env", None)
+    if environment is not None:
+        environment.bytecode_cache = TEMPLATE_CACHE
+    if callable(getattr(datasette, "app", None)):
+        serve_one_app(datasette)
+    return datasette
 
 
 def plugin_module(name, **hooks):

@@ -2,17 +2,21 @@
 
 import pytest
 import pytest_asyncio
+from cryptography.fernet import Fernet
 from datasette.plugins import pm
 
 from datasette_secrets import get_secret, views
 from route_helpers import NAME_TEMPLATES, TEMPLATES, has_name, path
 from secret_helpers import (
+    EXAMPLE_SECRETS,
     HX,
     MANAGER,
     OTHER,
     ROOT,
     audit_rows,
+    new_datasette,
     parse,
+    secrets_plugin,
     snapshot,
     store_value,
 )
@@ -34,12 +38,43 @@ ALL_PATHS = [path(t) for t in TEMPLATES if not has_name(t)] + [
 ]
 
 
-@pytest_asyncio.fixture
-async def seeded(example_plugin, make_datasette):
+async def seed(ds):
     """API_KEY stored twice (versions 1 and 2)."""
-    ds = make_datasette(permissions=PERMISSIONS)
     await store_value(ds, "API_KEY", VALUE + "-v1", note="first")
     await store_value(ds, "API_KEY", VALUE, note="second")
+    return ds
+
+
+@pytest.fixture(scope="module")
+def example_plugin():
+    """conftest's example plugin, registered once for this module, so that its
+    tests can share one Datasette (``shared``)."""
+    plugin = secrets_plugin(*EXAMPLE_SECRETS)
+    pm.register(plugin, name="example-secrets-plugin")
+    yield plugin
+    pm.unregister(name="example-secrets-plugin")
+
+
+@pytest_asyncio.fixture
+async def seeded(example_plugin, make_datasette):
+    """A Datasette of its own, for a test that counts what it changes."""
+    return await seed(make_datasette(permissions=PERMISSIONS))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(example_plugin):
+    """One seeded Datasette for the module's tests that change nothing (each
+    asserts so) or set up the state they need first; building one per
+    parametrized case was most of this module's time."""
+    return await seed(new_datasette(Fernet.generate_key().decode(), permissions=PERMISSIONS))
+
+
+SHARED = pytest.mark.asyncio(loop_scope="module")  # the tests that use ``shared``: its event loop
+
+
+async def as_seeded(ds):
+    """``shared`` with API_KEY's value VALUE again, whatever an earlier test changed."""
+    await store_value(ds, "API_KEY", VALUE)
     return ds
 
 
@@ -53,18 +88,19 @@ def assert_error_fragment(response):
     assert error is not None and error.get_text(strip=True)
 
 
-@pytest.mark.asyncio
+@SHARED
 @pytest.mark.parametrize("path", ALL_PATHS)
-async def test_denied_for_anonymous_and_other_actors(path, seeded):
+async def test_denied_for_anonymous_and_other_actors(path, shared):
     """Refused (403) unless managing; My secrets only to anonymous actors, since every
     signed-in actor may keep their own values (API_KEY is not personal: never theirs)."""
-    before = await snapshot(seeded)
+    await as_seeded(shared)
+    before = await snapshot(shared)
     own_route = path.startswith("/-/secrets/-/mine")
     for actor in (None, OTHER, REVEALER):
         for method in ("GET", "POST"):
             for headers in ({}, HX):
                 kwargs = {"data": POST_DATA} if method == "POST" else {}
-                response = await seeded.client.request(method, path, actor=actor, headers=headers, **kwargs)
+                response = await shared.client.request(method, path, actor=actor, headers=headers, **kwargs)
                 where = f"{method} {path} actor={actor} htmx={bool(headers)}"
                 if own_route and actor is not None:
                     expected = MANAGER_STATUSES[TEMPLATE_OF[path], method][1 if headers else 0]
@@ -76,8 +112,8 @@ async def test_denied_for_anonymous_and_other_actors(path, seeded):
                 assert "OTHER_KEY" not in response.text, f"{where}: secret names leaked"
                 if headers:
                     assert_error_fragment(response)
-    assert await snapshot(seeded) == before
-    assert await get_secret(seeded, "API_KEY") == VALUE
+    assert await snapshot(shared) == before
+    assert await get_secret(shared, "API_KEY") == VALUE
 
 
 def denied_entirely(statuses, route_template):
@@ -85,24 +121,6 @@ def denied_entirely(statuses, route_template):
     return all(
         expected == (403, 403) for (t, _), expected in statuses.items() if t == route_template
     )
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
-async def test_other_methods_denied_before_method_check(method, seeded):
-    """Permission first, then the method: 403 for those refused the route, else 405."""
-    for route_template in TEMPLATES:
-        assert route_template in ALLOWED_METHODS, f"add {route_template} to the matrix tables"
-        route_path = path(route_template)
-        assert (await seeded.client.request(method, route_path)).status_code == 403
-        signed_in = 405 if route_template.startswith(MINE) else 403  # My secrets is every signed-in actor's
-        assert (await seeded.client.request(method, route_path, actor=OTHER)).status_code == signed_in
-        for actor, statuses in ((MANAGER, MANAGER_STATUSES), (ROOT, ROOT_STATUSES)):
-            response = await seeded.client.request(method, route_path, actor=actor)
-            expected = 403 if denied_entirely(statuses, route_template) else 405
-            assert response.status_code == expected, f"{route_path} {actor}"
-            if expected == 405:
-                assert response.headers["Allow"] == ALLOWED_METHODS[route_template]
 
 
 @pytest.mark.asyncio
@@ -114,25 +132,6 @@ async def test_denied_before_configuration_problems(example_plugin, make_dataset
             response = await ds.client.post("/-/secrets/API_KEY", data=POST_DATA, actor=actor, headers=headers)
             assert response.status_code == 403
     assert (await ds.client.post("/-/secrets/API_KEY", data=POST_DATA, actor=MANAGER)).status_code == 409
-
-
-NOT_POST = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("method", NOT_POST)
-async def test_only_post_writes(method, seeded):
-    """No other method changes anything, for anyone: HEAD once deleted secrets."""
-    before = await snapshot(seeded)
-    for url in ALL_PATHS:
-        for actor in (None, OTHER, MANAGER, ROOT):
-            for headers in ({}, HX):
-                response = await seeded.client.request(
-                    method, url, actor=actor, headers=headers, data=POST_DATA
-                )
-                assert response.status_code < 500, f"{method} {url} {actor}"
-    assert await snapshot(seeded) == before
-    assert await get_secret(seeded, "API_KEY") == VALUE
 
 
 # (route template, method) -> (status without htmx, status with htmx), for a
@@ -187,6 +186,8 @@ MANAGER_STATUSES.update({
     (MINE + "/{name}/delete", "POST"): (404, 404),
     (MINE + "/{name}/history", "GET"): (404, 404),
     (MINE + "/{name}/history", "POST"): (405, 405),
+    (MINE + "/{name}/mask", "GET"): (404, 404),
+    (MINE + "/{name}/mask", "POST"): (405, 405),
     **{(MINE + f"/{{name}}/{action}", "GET"): (405, 405) for action in ("reveal", "copy", "test")},
     **{(MINE + f"/{{name}}/{action}", "POST"): (404, 404) for action in ("reveal", "copy", "test")},
     (SECRET + "/owners", "GET"): (404, 404),  # not a personal secret
@@ -225,6 +226,7 @@ ALLOWED_METHODS = {
     MINE + "/{name}/reveal": "POST",
     MINE + "/{name}/copy": "POST",
     MINE + "/{name}/test": "POST",
+    MINE + "/{name}/mask": "GET, HEAD",
 }
 
 
@@ -245,16 +247,59 @@ def test_matrix_covers_every_route(make_datasette):
     assert set(ALL_PATHS) == {path(t, name) for t in TEMPLATES for name in ("API_KEY", "NO_SUCH_SECRET")}
 
 
-@pytest.mark.asyncio
+OTHER_METHODS = ["PUT", "DELETE", "PATCH"]
+NOT_POST = ["GET", "HEAD", *OTHER_METHODS, "OPTIONS"]
+
+
+def other_method_status(actor, route_template):
+    """PUT, DELETE and PATCH: permission first, then the method. 403 for those
+    refused the route whatever the method, else 405."""
+    if actor is None:
+        return 403
+    if actor is OTHER:
+        return 405 if route_template.startswith(MINE) else 403  # My secrets is every signed-in actor's
+    statuses = MANAGER_STATUSES if actor is MANAGER else ROOT_STATUSES
+    return 403 if denied_entirely(statuses, route_template) else 405
+
+
+@SHARED
+async def test_only_post_writes_and_other_methods_are_refused_permission_first(shared):
+    """One crawl of every path by every method but POST, for every actor, with
+    and without htmx: nothing changes for anyone (HEAD once deleted secrets),
+    nothing fails, and PUT, DELETE and PATCH get the status the tables say
+    (with the methods the route allows, for a 405)."""
+    await as_seeded(shared)
+    before = await snapshot(shared)
+    failures = []
+    for url in ALL_PATHS:
+        route_template = TEMPLATE_OF[url]
+        for actor in (None, OTHER, MANAGER, ROOT):
+            for method in NOT_POST:
+                for headers in ({}, HX):
+                    response = await shared.client.request(method, url, actor=actor, headers=headers, data=POST_DATA)
+                    where = f"{method} {url} actor={actor} htmx={bool(headers)} -> {response.status_code}"
+                    if response.status_code >= 500:
+                        failures.append(where)
+                    if method in OTHER_METHODS and url == path(route_template):
+                        expected = other_method_status(actor, route_template)
+                        if response.status_code != expected:
+                            failures.append(f"{where}, not {expected}")
+                        elif expected == 405 and response.headers["Allow"] != ALLOWED_METHODS[route_template]:
+                            failures.append(f"{where} allows {response.headers['Allow']}")
+        assert await snapshot(shared) == before, f"a request to {url} changed something"
+    assert failures == []
+    assert await get_secret(shared, "API_KEY") == VALUE
+
+
+@SHARED
 @pytest.mark.parametrize("actor", [MANAGER, ROOT], ids=["manager", "root"])
 @pytest.mark.parametrize("route,method", list(MANAGER_STATUSES), ids=[f"{m}-{t}" for t, m in MANAGER_STATUSES])
-async def test_statuses_for_those_allowed(route, method, actor, seeded):
+async def test_statuses_for_those_allowed(route, method, actor, shared):
     expected = (MANAGER_STATUSES if actor is MANAGER else ROOT_STATUSES)[(route, method)]
     for headers, status in zip(({}, HX), expected):
-        if (route, method) == (SECRET + "/delete", "POST"):
-            await store_value(seeded, "API_KEY", VALUE)  # something to delete each time
+        await as_seeded(shared)  # set, with a version 1 to restore, and something to delete each time
         data = {"secret": NEW_VALUE, "note": "n", "version": "1"} if method == "POST" else None
-        response = await seeded.client.request(
+        response = await shared.client.request(
             method, path(route), actor=actor, headers=headers, data=data
         )
         assert response.status_code == status, f"htmx={bool(headers)}: {response.text[:300]}"
@@ -273,12 +318,12 @@ def shares_run(text, value, size=6):
     return any(value[i : i + size] in text for i in range(len(value) - size + 1))
 
 
-@pytest.mark.asyncio
+@SHARED
 @pytest.mark.parametrize("method", ["GET", "POST"])
-async def test_list_page_statuses(method, seeded):
+async def test_list_page_statuses(method, shared):
     for actor in (MANAGER, ROOT):
         for headers in ({}, HX):
-            response = await seeded.client.request(method, "/-/secrets", actor=actor, headers=headers)
+            response = await shared.client.request(method, "/-/secrets", actor=actor, headers=headers)
             assert response.status_code == (200 if method == "GET" else 405)
 
 
@@ -292,17 +337,19 @@ NAME_ROUTE_METHODS = [
 ]
 
 
-@pytest.mark.asyncio
+@SHARED
 @pytest.mark.parametrize("route,method", NAME_ROUTE_METHODS, ids=[f"{m}-{t}" for t, m in NAME_ROUTE_METHODS])
-async def test_unknown_name_is_404(route, method, seeded):
+async def test_unknown_name_is_404(route, method, shared):
+    before = await snapshot(shared)
     for headers in ({}, HX):
-        response = await seeded.client.request(
+        response = await shared.client.request(
             method, path(route, "NO_SUCH_SECRET"), actor=ROOT, headers=headers,
             data={"secret": "v", "note": "", "version": "1"} if method == "POST" else None,
         )
         assert response.status_code == 404
         if headers:
             assert_error_fragment(response)
+    assert await snapshot(shared) == before
 
 
 @pytest.mark.asyncio
@@ -315,10 +362,11 @@ async def test_reveal_needs_both_permissions(seeded):
     assert [(r["actor_id"], r["version"]) for r in reveals] == [("root", 2)]
 
 
-@pytest.mark.asyncio
-async def test_reveal_button_only_for_those_who_may_reveal(seeded):
+@SHARED
+async def test_reveal_button_only_for_those_who_may_reveal(shared):
+    await as_seeded(shared)
     for actor, has_button in ((MANAGER, False), (ROOT, True)):
-        page = parse(await seeded.client.get("/-/secrets", actor=actor))
+        page = parse(await shared.client.get("/-/secrets", actor=actor))
         form = page.select_one("tbody#secret-API_KEY form[action='/-/secrets/API_KEY/reveal']")
         assert (form is not None) == has_button, actor
 
@@ -329,10 +377,10 @@ def has_menu_link(page):
     )
 
 
-@pytest.mark.asyncio
-async def test_menu_link_only_for_managers(seeded):
+@SHARED
+async def test_menu_link_only_for_managers(shared):
     for actor, expected in ((None, False), (OTHER, False), (REVEALER, False), (MANAGER, True), (ROOT, True)):
-        response = await seeded.client.get("/", actor=actor)
+        response = await shared.client.get("/", actor=actor)
         assert response.status_code == 200
         assert has_menu_link(response) == expected, actor
 
