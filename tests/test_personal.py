@@ -228,7 +228,7 @@ async def test_rotation_and_the_key_panel_count_and_re_encrypt_personal_values(
     await ds.invoke_startup()
     assert await get_secret(ds, "AI_KEY", "alice") == ALICE_VALUE
     keys_page = parse(await ds.client.get("/-/secrets/-/keys", actor=ROOT)).get_text(" ", strip=True)
-    assert "1 stored version" in keys_page or "1 version" in keys_page
+    assert "1 stored version is not yet under the current key" in keys_page
     response = await ds.client.post("/-/secrets/-/keys/rotate", actor=ROOT)
     assert response.status_code == 302
     rows = (await secrets_db(ds).execute("select encryption_key_name from datasette_secrets_personal")).rows
