@@ -1,5 +1,5 @@
 """What is stored, as last read: the ciphertext ``get_secret`` decrypts, and the
-rows the list page shows, with the watch that says when to forget them.
+rows the list page shows; ``generation`` says when to forget them.
 
 Caching rules, each chosen so a cached answer is never wrong for long:
 
@@ -9,25 +9,14 @@ Caching rules, each chosen so a cached answer is never wrong for long:
 - Every change made through this plugin forgets what it changed before it
   returns (one value and the summary rows; a write of "last used" the uses
   alone), so the same process serves the new value at once, and keeps the rest.
-- Anyone else's change is forgotten within a second, by the generation: a row
-  of two counters (``migrations.create_generation``) that triggers bump in the
-  transaction of every change to the plugin's tables, whoever makes it
-  (``secrets`` for the values' rows, ``uses`` for "last used").
-  - Each of this plugin's write transactions reads it before and after itself
-    (``Writes``): found as the cache left it, the change was only its own.
-  - At most once a second, on the next read, ``PRAGMA data_version`` says
-    whether any other connection committed (Datasette's write connection,
-    shared by every plugin, counts); only if so is the generation read. A
-    moved ``secrets`` forgets everything, a moved ``uses`` the uses; another
-    plugin's commit to its own tables moves neither, so nothing is read again.
-  - A change of the schema forgets everything too, and if the triggers were
-    dropped or changed, every commit counts as a change of everything (as if
-    there were no generation) until they are whole again.
-  - What this cannot see: a writer that changes the plugin's rows and sets
-    the counters back in the same transaction, or that turns SQLite's
-    triggers off on its own connection (a C-level option, not SQL). Such a
-    change is seen when something else forgets everything (another writer's
-    change, a rotation, a restart). The README's threat model says so.
+- Anyone else's change is forgotten within a second: ``generation`` tells
+  this plugin's own commits from anyone else's (a row of counters that
+  triggers bump in every transaction changing the plugin's tables, read
+  around each of its own writes and, when ``PRAGMA data_version`` moved, at
+  most once a second on the next read). A moved ``secrets`` counter or schema
+  forgets everything, a moved ``uses`` counter the uses alone; another
+  plugin's commit to its own tables forgets nothing. What that cannot see is
+  in ``generation``'s docstring and the README's threat model.
 
 ``Cache`` holds shared values and actors' own values of personal secrets
 alike, by (name, owner); ``tamper`` vets each live version it loads (a
@@ -35,20 +24,14 @@ rollback, a planted old-format row). The ``State`` of each instance holds one.
 """
 
 import asyncio
-import logging
 import sqlite3
-import time
-from urllib.parse import quote
 
-from . import migrations, store, store_keys
+from . import store, store_keys
 from .crypto import CURRENT_FORMATS, LEGACY_KEY_NAME, SecretTamperedError
+from .generation import UNCHANGED
 from .tamper import Tamper
 
-log = logging.getLogger("datasette_secrets")
-
-CHECK_EVERY = 1.0  # seconds between looks at another process's writes
 UNKNOWN = object()  # not cached yet (None is cached too: "nothing stored")
-UNCHANGED = object()  # the watch saw no commit since it last looked
 
 
 class Cache:
@@ -62,9 +45,9 @@ class Cache:
     vetted by ``tamper`` (a rollback, a planted row): a refused one is cached
     as a Current whose ``open`` raises.
 
-    It knows the generation it agrees with (``_known``, see the module's
-    docstring): this process's own writes move it on (``wrote``), and what
-    another writer changed is forgotten when the watch sees it.
+    It knows the generation it agrees with (``_known``, see ``generation``):
+    this process's own writes move it on (``wrote``), and what another writer
+    changed is forgotten when the watch sees it.
     """
 
     def __init__(self, db_ref, keyring, watch):
@@ -180,7 +163,7 @@ class Cache:
 
     def wrote(self, before, after, alone=True):
         """This process's write transaction found the generation ``before`` and
-        left it ``after`` (``Writes``). What it changed its caller forgets; a
+        left it ``after`` (``generation.Writes``). What it changed its caller forgets; a
         change someone else made before it is forgotten here. ``alone``: no
         other write of this plugin is under way (its report yet to come), so
         the watch may take the file as seen, and the next look reads nothing."""
@@ -220,154 +203,6 @@ class Cache:
     def close(self):
         if self._watch is not None:
             self._watch.close()
-
-
-class Writes:
-    """The database as this plugin writes to it (``State.db``): each
-    ``execute_write_fn`` transaction also reads the generation before and
-    after itself, and tells the cache (``Cache.wrote``), so the plugin's own
-    commits are not taken for someone else's. Everything else is the
-    database's own. Holds the database weakly, as the State does.
-    """
-
-    def __init__(self, db_ref, cache):
-        self._db = db_ref
-        self._cache = cache
-        self._writing = 0  # transactions sent and not yet answered
-
-    def __getattr__(self, attribute):
-        return getattr(self._db(), attribute)
-
-    async def execute_write_fn(self, fn, **kwargs):
-        def write(conn):
-            before = store.generation(conn)
-            result = fn(conn)
-            return result, before, store.generation(conn)
-
-        self._writing += 1
-        try:
-            result, before, after = await self._db().execute_write_fn(write, **kwargs)
-        finally:
-            self._writing -= 1
-        self._cache.wrote(before, after, alone=not self._writing)
-        return result
-
-
-class DataVersionWatch:
-    """Tells, at most once a second, whether a commit of another connection
-    changed the plugin's tables: the generation after it.
-
-    ``PRAGMA data_version`` changes when any other connection commits, so
-    this keeps a read-only connection of its own to ask; Datasette's write
-    connection, which every plugin shares, counts as another. Only when it
-    moved is the generation read (one row, with the schema's version). When
-    the schema moved (a table or trigger made, changed or dropped: the cache
-    forgets everything), the generation's triggers are compared with
-    ``migrations.GENERATION_TRIGGERS``: with one dropped or replaced, the
-    generation says nothing (None), and every commit counts as a change of
-    everything until they are whole again (a warning says so, once).
-    """
-
-    def __init__(self, path):
-        self._conn = sqlite3.connect(
-            f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False, timeout=0
-        )
-        self._version = self._data_version()
-        self._schema = None  # the schema_version at which the triggers were last found whole
-        self._warned = False
-        self._failing_since = None  # when reads began to fail, while they do
-        self._next_check = time.monotonic() + CHECK_EVERY
-
-    def _data_version(self):
-        return self._conn.execute("pragma data_version").fetchone()[0]
-
-    def changed(self):
-        """Whether any other connection committed since the last look, at most
-        once a second: for a watch of the file's other tables (grants.py), which
-        has no generation. Use one watch for ``changed`` or ``look``, not both."""
-        now = time.monotonic()
-        if now < self._next_check:
-            return False
-        self._next_check = now + CHECK_EVERY
-        try:
-            version = self._data_version()
-        except sqlite3.Error:
-            return True  # locked by a writer right now: assume it wrote
-        if version == self._version:
-            return False
-        self._version = version
-        return True
-
-    def look(self):
-        """``read()``, at most once a second; UNCHANGED in between."""
-        now = time.monotonic()
-        if now < self._next_check:
-            return UNCHANGED
-        self._next_check = now + CHECK_EVERY
-        return self.read()
-
-    def read(self):
-        """UNCHANGED when no other connection committed since the last read;
-        else the generation now, or None when it cannot be told."""
-        try:
-            version = self._data_version()
-            if version == self._version:
-                self._failing_since = None
-                return UNCHANGED
-            generation = self._generation()
-        except sqlite3.Error:
-            return self._unreadable()
-        self._failing_since = None
-        self._version = version
-        return generation
-
-    def _unreadable(self):
-        """Locked by a writer's commit for a moment: look again at the next call.
-        Unreadable for a second or more: everything may have changed (None)."""
-        now = time.monotonic()
-        if self._failing_since is None:
-            self._failing_since = now
-        if now - self._failing_since < CHECK_EVERY:
-            self._next_check = now
-            return UNCHANGED
-        return None
-
-    def _generation(self):
-        generation = store.generation(self._conn)
-        if generation is None or generation[2] == self._schema:
-            return generation
-        # The schema moved (the generation says so, and the cache forgets everything):
-        # are the triggers still those the plugin made?
-        if store.generation_triggers(self._conn) == migrations.GENERATION_TRIGGERS:
-            self._schema = generation[2]
-            return generation
-        if not self._warned:
-            self._warned = True
-            log.warning(
-                "datasette-secrets: the triggers that count changes to its tables were dropped "
-                "or changed outside the plugin: until they are made again, every commit to the "
-                "database makes it read every secret again"
-            )
-        return None
-
-    def close(self):
-        self._conn.close()
-
-
-def watch_for(db):
-    """A watch for a database file; None for one held in memory.
-
-    Datasette's default internal database is a temporary file no other process
-    knows, but it is watched too: a write made in this process without this
-    plugin (SQL from another plugin, say) is then noticed within a second.
-    """
-    if db.is_memory or not db.path:
-        return None
-    try:
-        return DataVersionWatch(db.path)
-    except sqlite3.Error as e:
-        log.warning("datasette-secrets: cannot watch %s for changes: %s", db.path, e)
-        return None
 
 
 class Current:

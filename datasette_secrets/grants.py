@@ -171,7 +171,7 @@ async def allowed_names(datasette, action, actor):
 
 def watch_internal(datasette):
     """A watch of the internal database's file, or None (held in memory)."""
-    from .cache import watch_for
+    from .generation import watch_for
 
     try:
         return watch_for(datasette.get_internal_database())

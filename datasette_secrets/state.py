@@ -17,7 +17,8 @@ import time
 import weakref
 
 from . import store
-from .cache import Cache, Writes, watch_for
+from .cache import Cache
+from .generation import Writes, watch_for
 from .envelope import Envelope
 from .files import Files
 from .grants import Scopes
