@@ -225,6 +225,63 @@ async def snapshot(ds, database=None):
     return await secret_rows(ds, database=database), await audit_rows(ds, database=database)
 
 
+# The published datasette-secrets 0.2's table (0.3a0 dropped "redacted").
+SCHEMA_0_2 = """
+create table datasette_secrets (
+    id integer primary key,
+    name text not null,
+    note text,
+    version integer not null default 1,
+    encrypted blob,
+    encryption_key_name text not null,
+    redacted text,
+    created_at text,
+    created_by text,
+    updated_at text,
+    updated_by text,
+    deleted_at text,
+    deleted_by text,
+    last_used_at text,
+    last_used_by text
+)
+"""
+# (name, version, value, deleted): in insertion (id) order.
+LEGACY_ROWS = [
+    ("API_KEY", 1, "api-one", False),
+    ("API_KEY", 2, "api-two", False),
+    ("OTHER_KEY", 1, "other-one", False),
+    ("API_KEY", 3, "api-three", False),
+    ("OTHER_KEY", 2, "other-two-deleted", True),
+    ("ENV_KEY", 1, "env-one", True),
+    ("RETIRED_PLUGIN_KEY", 1, "orphan-one", False),
+]
+
+
+def build_legacy_db(path, key, rows, schema=SCHEMA_0_2):
+    """A table as the published plugin left it: ``rows`` as Fernet tokens, noted and dated."""
+    fernet = Fernet(key)
+    conn = sqlite3.connect(path)
+    conn.execute(schema)
+    for i, (name, version, value, deleted) in enumerate(rows):
+        conn.execute(
+            "insert into datasette_secrets (name, note, version, encrypted, encryption_key_name, "
+            "created_at, created_by, updated_at, updated_by, deleted_at, deleted_by) "
+            "values (?, ?, ?, ?, 'default', ?, 'legacy-admin', ?, 'legacy-admin', ?, ?)",
+            [
+                name,
+                f"note for {value}",
+                version,
+                fernet.encrypt(value.encode("utf-8")),
+                f"2024-01-01 00:00:{i:02d}",
+                f"2024-01-01 00:00:{i:02d}",
+                "2024-02-01 00:00:00" if deleted else None,
+                "legacy-admin" if deleted else None,
+            ],
+        )
+    conn.commit()
+    conn.close()
+
+
 def first_format(key, name, value):
     """A ciphertext in this plugin's first format (0x01: bound to the name only)."""
     aead = AESGCM(_derive(base64.urlsafe_b64decode(key), b"datasette-secrets value key v1"))

@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 
+from cli_helpers import NEW_VALUE, VALUE, insert, ok, rows, run, set_value
 from secret_helpers import new_database
-from test_commands import NEW_VALUE, VALUE, insert, ok, rows, run, set_value
 
 # Escape sequences a stored name or actor id could carry: colour, a window
 # title (OSC, ended by BEL), and the one-byte C1 form of CSI.

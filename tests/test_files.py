@@ -10,6 +10,7 @@ from datasette.cli import cli
 from datasette.utils import StartupError
 
 from datasette_secrets import Secret, SecretFileError, core, files, get_secret
+from cli_helpers import ok
 from route_helpers import NAME_TEMPLATES, path
 from secret_helpers import (
     HX,
@@ -23,7 +24,6 @@ from secret_helpers import (
     store_value,
     write_config,
 )
-from test_commands import ok
 
 VALUE = "Qz7Wk2Lm9Xc4Fp1Rt6"  # no 6-character run of it is on any page by chance
 STORED = "stored-value-Hj5Tn8Rb3Vy6"

@@ -11,8 +11,7 @@ import pytest
 from datasette_secrets import key_fit
 from datasette_secrets.core import ready
 from datasette_secrets.crypto import Key, Keyring
-from secret_helpers import ROOT, insert_row, legacy_token, parse, store_value, write_config
-from test_commands import (
+from cli_helpers import (
     NEW_VALUE,
     OTHER_VALUE,
     VALUE,
@@ -23,7 +22,16 @@ from test_commands import (
     run,
     write_env,
 )
-from test_upgrade import LEGACY_ROWS, build_legacy_db
+from secret_helpers import (
+    LEGACY_ROWS,
+    ROOT,
+    build_legacy_db,
+    insert_row,
+    legacy_token,
+    parse,
+    store_value,
+    write_config,
+)
 
 
 # key_problem itself

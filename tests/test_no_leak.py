@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
 from datasette_secrets import Secret, core
+from cli_helpers import query, run
 from route_helpers import TEMPLATES, has_name, path
 from secret_helpers import (
     HX,
@@ -43,7 +44,6 @@ from secret_helpers import (
     store_value,
     write_config,
 )
-from test_commands import query, run
 
 # Reads a signed cookie's payload without its secret (a payload is not encrypted).
 UNSIGNED = URLSafeSerializer("any secret")

@@ -241,7 +241,8 @@ async def test_rotation_and_the_key_panel_count_and_re_encrypt_personal_values(
 def test_command_line_sets_deletes_and_counts_own_values(tmp_path, key, register_plugin):
     import json as json_module
 
-    from test_commands import failed, new_database, ok, run, write_config
+    from cli_helpers import failed, ok, run
+    from secret_helpers import new_database, write_config
 
     register_plugin(secrets_plugin(Secret("AI_KEY", personal=True), Secret("SHARED_KEY")), "p")
     internal = new_database(tmp_path / "internal.db")

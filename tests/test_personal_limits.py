@@ -246,7 +246,8 @@ async def test_audit_rows_per_actor_are_bounded_by_the_rates(make_ds, monkeypatc
 
 
 def test_the_command_line_is_refused_when_full(tmp_path, key, register_plugin, monkeypatch):
-    from test_commands import failed, new_database, ok, run, write_config
+    from cli_helpers import failed, ok, run
+    from secret_helpers import new_database, write_config
 
     register_plugin(secrets_plugin(Secret("AI_KEY", personal=True)), "p")
     monkeypatch.setattr(personal, "LIMITS", dataclasses.replace(personal.LIMITS, site_versions=1))

@@ -300,7 +300,8 @@ def _shares_run(text, value, size=6):
 
 
 def test_command_line_import_compares_nothing_in_write_only_mode(tmp_path, key, example_plugin):
-    from test_commands import new_database, ok, run, write_config
+    from cli_helpers import ok, run
+    from secret_helpers import new_database, write_config
 
     internal = new_database(tmp_path / "internal.db")
     options = ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key, "reveal": False})]
@@ -338,7 +339,8 @@ async def test_the_page_refuses_to_store_with_a_key_that_fits_nothing(trusted, o
 
 @pytest.mark.parametrize("argument", ["sk-live-0123456789abcdef", "API_KEY=sk-live-0123456789abcdef"])
 def test_a_value_typed_as_the_name_is_not_repeated(tmp_path, key, example_plugin, argument):
-    from test_commands import failed, new_database, run, write_config
+    from cli_helpers import failed, run
+    from secret_helpers import new_database, write_config
 
     internal = new_database(tmp_path / "internal.db")
     options = ["--internal", internal, "-c", write_config(tmp_path, {"encryption_key": key})]

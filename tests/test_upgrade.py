@@ -14,40 +14,12 @@ from datasette.resources import TableResource
 from sqlite_utils import Database
 
 from datasette_secrets import flush_usage, get_secret, migrations
-from secret_helpers import ROOT, parse, row_of, secret_rows, store_value
+from secret_helpers import LEGACY_ROWS, ROOT, SCHEMA_0_2, build_legacy_db, parse, row_of, secret_rows, store_value
 
-SCHEMA_0_2 = """
-create table datasette_secrets (
-    id integer primary key,
-    name text not null,
-    note text,
-    version integer not null default 1,
-    encrypted blob,
-    encryption_key_name text not null,
-    redacted text,
-    created_at text,
-    created_by text,
-    updated_at text,
-    updated_by text,
-    deleted_at text,
-    deleted_by text,
-    last_used_at text,
-    last_used_by text
-)
-"""
+
 SCHEMA_0_3A0 = SCHEMA_0_2.replace("    redacted text,\n", "")
 SCHEMAS = {"0.2": SCHEMA_0_2, "0.3a0": SCHEMA_0_3A0}
 
-# (name, version, value, deleted): in insertion (id) order.
-LEGACY_ROWS = [
-    ("API_KEY", 1, "api-one", False),
-    ("API_KEY", 2, "api-two", False),
-    ("OTHER_KEY", 1, "other-one", False),
-    ("API_KEY", 3, "api-three", False),
-    ("OTHER_KEY", 2, "other-two-deleted", True),
-    ("ENV_KEY", 1, "env-one", True),
-    ("RETIRED_PLUGIN_KEY", 1, "orphan-one", False),
-]
 # newest live value per registered name
 EXPECTED = {"API_KEY": "api-three", "OTHER_KEY": "other-one", "ENV_KEY": None}
 
@@ -61,30 +33,6 @@ def set_records(conn):
     order = [name for _, name in ALL_MIGRATIONS]
     rows = conn.execute(f"select migration_set, name from {migrations.SET_TABLE}").fetchall()
     return sorted(rows, key=lambda row: order.index(row[1]) if row[1] in order else len(order))
-
-
-def build_legacy_db(path, key, rows, schema=SCHEMA_0_2):
-    fernet = Fernet(key)
-    conn = sqlite3.connect(path)
-    conn.execute(schema)
-    for i, (name, version, value, deleted) in enumerate(rows):
-        conn.execute(
-            "insert into datasette_secrets (name, note, version, encrypted, encryption_key_name, "
-            "created_at, created_by, updated_at, updated_by, deleted_at, deleted_by) "
-            "values (?, ?, ?, ?, 'default', ?, 'legacy-admin', ?, 'legacy-admin', ?, ?)",
-            [
-                name,
-                f"note for {value}",
-                version,
-                fernet.encrypt(value.encode("utf-8")),
-                f"2024-01-01 00:00:{i:02d}",
-                f"2024-01-01 00:00:{i:02d}",
-                "2024-02-01 00:00:00" if deleted else None,
-                "legacy-admin" if deleted else None,
-            ],
-        )
-    conn.commit()
-    conn.close()
 
 
 def unique_indexes(conn):
