@@ -129,7 +129,7 @@ async def ready(datasette):
         state = remember(datasette, State(settings, database(datasette, settings)))
         if state.envelope is not None:  # an unwrapped data key resolves to no secret either
             state.envelope.installed.append(lambda keys: KEY_TEXTS.update(key.text for key in keys))
-        state.scopes = Scopes(watch_internal(datasette))  # per-secret grants (grants.py)
+        state.scopes = Scopes(watch_internal(datasette, state.now))  # per-secret grants (grants.py)
     if not state.migrated:
         await state.migrate()
     return state

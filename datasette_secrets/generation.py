@@ -91,7 +91,8 @@ class DataVersionWatch:
     everything until they are whole again (a warning says so, once).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, clock=time.monotonic):
+        self._clock = clock  # monotonic seconds: the State's clock (tests move their own)
         self._conn = sqlite3.connect(
             f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False, timeout=0
         )
@@ -99,7 +100,7 @@ class DataVersionWatch:
         self._schema = None  # the schema_version at which the triggers were last found whole
         self._warned = False
         self._failing_since = None  # when reads began to fail, while they do
-        self._next_check = time.monotonic() + CHECK_EVERY
+        self._next_check = clock() + CHECK_EVERY
 
     def _data_version(self):
         return self._conn.execute("pragma data_version").fetchone()[0]
@@ -108,7 +109,7 @@ class DataVersionWatch:
         """Whether any other connection committed since the last look, at most
         once a second: for a watch of the file's other tables (grants.py), which
         has no generation. Use one watch for ``changed`` or ``look``, not both."""
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next_check:
             return False
         self._next_check = now + CHECK_EVERY
@@ -123,7 +124,7 @@ class DataVersionWatch:
 
     def look(self):
         """``read()``, at most once a second; UNCHANGED in between."""
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next_check:
             return UNCHANGED
         self._next_check = now + CHECK_EVERY
@@ -147,7 +148,7 @@ class DataVersionWatch:
     def _unreadable(self):
         """Locked by a writer's commit for a moment: look again at the next call.
         Unreadable for a second or more: everything may have changed (None)."""
-        now = time.monotonic()
+        now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
         if now - self._failing_since < CHECK_EVERY:
@@ -177,8 +178,9 @@ class DataVersionWatch:
         self._conn.close()
 
 
-def watch_for(db):
-    """A watch for a database file; None for one held in memory.
+def watch_for(db, clock=time.monotonic):
+    """A watch for a database file, looking at most once a second by ``clock``;
+    None for one held in memory.
 
     Datasette's default internal database is a temporary file no other process
     knows, but it is watched too: a write made in this process without this
@@ -187,7 +189,7 @@ def watch_for(db):
     if db.is_memory or not db.path:
         return None
     try:
-        return DataVersionWatch(db.path)
+        return DataVersionWatch(db.path, clock)
     except sqlite3.Error as e:
         log.warning("datasette-secrets: cannot watch %s for changes: %s", db.path, e)
         return None

@@ -169,11 +169,11 @@ async def allowed_names(datasette, action, actor):
     return frozenset(row[0] for row in rows.rows if row[0] is not None)
 
 
-def watch_internal(datasette):
-    """A watch of the internal database's file, or None (held in memory)."""
+def watch_internal(datasette, clock):
+    """A watch of the internal database's file on ``clock`` (the State's), or None (held in memory)."""
     from .generation import watch_for
 
     try:
-        return watch_for(datasette.get_internal_database())
+        return watch_for(datasette.get_internal_database(), clock)
     except sqlite3.Error:
         return None

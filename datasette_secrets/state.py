@@ -51,25 +51,32 @@ class State:
 
     Holds the database weakly: Datasette owns it, and a state kept alive by a
     pending flush must not keep a closed Datasette alive.
+
+    ``clock`` is the one monotonic clock (seconds) of everything here that
+    waits or counts time: the rate limits, pending imports, the once-a-second
+    looks at the database and at files, and the usage writes. Each reads it
+    through ``now``, so a test that sets ``state.clock`` moves all of them,
+    and asyncio's own clock is left alone.
     """
 
-    def __init__(self, settings, db):
+    def __init__(self, settings, db, clock=time.monotonic):
         self.settings = settings
+        self.clock = clock
         self._db = weakref.ref(db)
         self.registry = Registry(frozenset(n for n, s in settings.secrets.items() if s.personal))
-        self.cache = Cache(self._db, settings.keyring, watch_for(db))
+        self.cache = Cache(self._db, settings.keyring, watch_for(db, self.now))
         self._writes = Writes(self._db, self.cache)
-        self.usage = UsageBuffer(lambda: self.db, written=self.cache.forget_uses)
+        self.usage = UsageBuffer(lambda: self.db, written=self.cache.forget_uses, clock=self.now)
         self._migration = None
         self.migrated = False
         self.warned_no_key = False
         self.listing = None  # the list page's Listing, kept while nothing changes
-        self.reveals = RateLimit(settings.reveals_per_minute, 60.0)
-        self.checks = RateLimit(settings.reveals_per_minute, 60.0)  # key checks, limited alike
-        self.own_changes = RateLimit(OWN_CHANGES_PER_MINUTE, 60.0)  # own saves and deletes
-        self.imports = PendingImports(settings.keyring)
+        self.reveals = RateLimit(settings.reveals_per_minute, 60.0, self.now)
+        self.checks = RateLimit(settings.reveals_per_minute, 60.0, self.now)  # key checks, limited alike
+        self.own_changes = RateLimit(OWN_CHANGES_PER_MINUTE, 60.0, self.now)  # own saves and deletes
+        self.imports = PendingImports(settings.keyring, self.now)
         self.key_problem = None  # (cache epoch, key_fit.key_problem's answer then)
-        self.files = Files()  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
+        self.files = Files(clock=self.now)  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
         self.scopes = Scopes()  # per-secret grants (grants.py); core.ready gives it a watch
         self.exposed = None  # exposure's warning, from startup: who may query the secrets database
         # The data keys under a key_provider (envelope.py), or None without one.
@@ -77,6 +84,10 @@ class State:
         if settings.key_provider is not None:
             self.envelope = Envelope(settings.key_provider, settings.keyring, lambda: self.db, settings.held_keys)
             self.envelope.installed.append(lambda keys: self.cache.forget())  # cached Currents had no key
+
+    def now(self):
+        """Monotonic seconds on the state's clock."""
+        return self.clock()
 
     @property
     def db(self):
@@ -136,14 +147,15 @@ class PendingImports:
     MAX_COUNT = 50
     MAX_BYTES = 16 * 1024 * 1024
 
-    def __init__(self, keyring):
+    def __init__(self, keyring, clock=time.monotonic):
         self._keyring = keyring
+        self._clock = clock
         # token -> (actor id, expires at, key id, blob), oldest first (all live equally long)
         self._pending = {}
 
     def add(self, actor_id, text):
         """Keep ``text`` for ``actor_id``; returns the token that confirms it."""
-        now = time.monotonic()
+        now = self._clock()
         self._pending = {t: p for t, p in self._pending.items() if p[1] > now}
         theirs = [t for t, p in self._pending.items() if p[0] == actor_id]
         for old in theirs[: max(0, len(theirs) - self.PER_ACTOR + 1)]:
@@ -160,7 +172,7 @@ class PendingImports:
     def take(self, token, actor_id):
         """The text for ``token`` (then forgotten), or None if unknown, expired or not theirs."""
         pending = self._pending.get(token)
-        if pending is None or pending[0] != actor_id or pending[1] <= time.monotonic():
+        if pending is None or pending[0] != actor_id or pending[1] <= self._clock():
             return None
         del self._pending[token]
         return self._keyring.decrypt("pending .env import", 0, pending[2], pending[3])
@@ -173,14 +185,15 @@ class RateLimit:
     limit meant to slow a stolen session down, not to meter anyone.
     """
 
-    def __init__(self, limit, window):
+    def __init__(self, limit, window, clock=time.monotonic):
         self.limit = limit
         self.window = window
+        self._clock = clock
         self._times = collections.defaultdict(collections.deque)
 
     def allow(self, actor_id):
         """Whether this actor may do one more now; counts it if so."""
-        now = time.monotonic()
+        now = self._clock()
         times = self._times[actor_id]
         while times and times[0] <= now - self.window:
             times.popleft()
@@ -194,4 +207,4 @@ class RateLimit:
         times = self._times.get(actor_id)
         if not times or len(times) < self.limit:
             return 0
-        return max(1, round(times[0] + self.window - time.monotonic()))
+        return max(1, round(times[0] + self.window - self._clock()))

@@ -8,11 +8,13 @@
 - ``make_datasette``: builds a configured ``datasette_test.Datasette``
   (``secret_helpers.new_datasette``).
 - ``ds``: a started Datasette with the example plugin and a key.
+- ``clock``: a FakeClock as the plugin's clock in every Datasette of the test.
 - ``internal`` / ``options``: an empty internal database file, and the
   serve-like options (``--internal`` and a config with the key) the
   ``datasette secrets`` commands take.
 """
 
+import functools
 import os
 
 import pytest
@@ -22,9 +24,12 @@ from datasette import hookimpl
 from datasette.plugins import pm
 from hypothesis import HealthCheck, settings
 
+from datasette_secrets import core, usage
+from datasette_secrets.state import STATES, State
 from secret_helpers import (
     DEFAULT_PERMISSIONS,
     EXAMPLE_SECRETS,
+    FakeClock,
     new_database,
     new_datasette,
     plugin_module,
@@ -62,6 +67,22 @@ def key():
 @pytest.fixture
 def other_key():
     return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The plugin's one clock (``State.clock``: rate limits, pending imports, the
+    once-a-second looks, usage writes), faked for every Datasette of this test,
+    made before or after: time passes for the plugin only when the test moves
+    it (``clock.now += 1.1``). asyncio's clock, time.monotonic, is left alone,
+    and a scheduled usage write looks at the clock every millisecond instead of
+    every second (``await state.usage.scheduled()`` waits for it)."""
+    fake = FakeClock()
+    monkeypatch.setattr(core, "State", functools.partial(State, clock=fake))
+    for state in list(STATES.values()):
+        monkeypatch.setattr(state, "clock", fake)
+    monkeypatch.setattr(usage, "FLUSH_EVERY", 0.001)
+    return fake
 
 
 @pytest.fixture

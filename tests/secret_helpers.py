@@ -1,6 +1,5 @@
 """Small helpers shared by the test modules (fixtures live in conftest.py)."""
 
-import asyncio
 import base64
 import json
 import os
@@ -305,22 +304,15 @@ def new_database(path):
 
 
 class FakeClock:
-    """A monotonic clock that moves only when a test moves it (``clock.now += 1.1``)."""
+    """A monotonic clock that moves only when a test moves it (``clock.now += 1.1``):
+    given to the plugin as its State's clock (conftest's ``clock`` fixture)."""
 
     def __init__(self, now=None):
-        # From where the real clock is, so deadlines set before it was installed still hold.
+        # From where the real clock is, so deadlines set before it was given still hold.
         self.now = time.monotonic() if now is None else now
 
     def __call__(self):
         return self.now
-
-
-def fake_monotonic(monkeypatch):
-    """Install a FakeClock as time.monotonic (the plugin's once-a-second looks,
-    rate limits and import tokens read it) for this test; returns it."""
-    clock = FakeClock()
-    monkeypatch.setattr(time, "monotonic", clock)
-    return clock
 
 
 SQLITE_NOW = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")  # datetime('now')'s form
@@ -383,18 +375,3 @@ async def cpu_of(request):
     began = time.process_time()
     response = await request()
     return response, time.process_time() - began
-
-
-async def eventually(check, seconds=5, what=None):
-    """Wait until ``check()`` (a function, or a coroutine function) is true, polling
-    every 20 ms; fail with ``what`` if it is not within ``seconds``. Real time:
-    not for a test that installed a FakeClock."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert time.monotonic() < deadline, what or f"not true within {seconds} seconds"
-        await asyncio.sleep(0.02)

@@ -19,8 +19,9 @@ import pytest
 import pytest_asyncio
 from datasette.plugins import pm
 
-from datasette_secrets import Secret, flush_usage, get_secret, store
-from secret_helpers import ROOT, eventually, fake_monotonic, secrets_plugin, store_value, usage_row
+from datasette_secrets import Secret, flush_usage, get_secret, store, usage
+from datasette_secrets.core import ready
+from secret_helpers import ROOT, secrets_plugin, store_value, usage_row
 
 
 @pytest_asyncio.fixture
@@ -30,12 +31,6 @@ async def on_disk(example_plugin, make_datasette, tmp_path):
     ds = make_datasette(internal=path)
     await ds.invoke_startup()
     return ds, path
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """time.monotonic, moved by the test: the once-a-second look happens when it says."""
-    return fake_monotonic(monkeypatch)
 
 
 def count_writes(ds):
@@ -320,24 +315,30 @@ async def test_plugins_registered_at_runtime_are_seen_on_the_next_call(ds, monke
     assert await get_secret(ds, "LATE_KEY") is None
 
 
+async def written_when_due(ds, clock, writes):
+    """Nothing is written until the usage write is due on the clock; then it is."""
+    state = await ready(ds)
+    await asyncio.sleep(0.01)  # many looks at the clock (conftest's clock fixture), which has not moved
+    assert writes == [], "written before it was due"
+    clock.now += usage.FLUSH_EVERY
+    await state.usage.scheduled()
+
+
 @pytest.mark.asyncio
-async def test_concurrent_reads_write_usage_once(on_disk):
+async def test_concurrent_reads_write_usage_once(on_disk, clock):
     ds, path = on_disk
     await store_value(ds, "API_KEY", "busy-value")
     writes = count_writes(ds)
     values = await asyncio.gather(*(get_secret(ds, "API_KEY", "reader") for _ in range(1000)))
     assert set(values) == {"busy-value"}
     assert writes == []  # nothing written on the read path
-
-    async def recorded():
-        return ((await usage_row(ds, "API_KEY")) or {}).get("last_used_by") == "reader"
-
-    await eventually(recorded, what="the use was never recorded")  # written a second after the first read
+    await written_when_due(ds, clock, writes)  # a second after the first read
     assert len(writes) == 1
+    assert (await usage_row(ds, "API_KEY"))["last_used_by"] == "reader"
 
 
 @pytest.mark.asyncio
-async def test_concurrent_environment_and_stored_reads_write_usage_once(on_disk, monkeypatch):
+async def test_concurrent_environment_and_stored_reads_write_usage_once(on_disk, monkeypatch, clock):
     ds, path = on_disk
     await store_value(ds, "API_KEY", "stored-value")
     monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "env-value")
@@ -347,14 +348,10 @@ async def test_concurrent_environment_and_stored_reads_write_usage_once(on_disk,
     assert set(values) == {"env-value", "stored-value"}
     assert writes == []  # nothing written on the read path
 
-    db = ds.get_internal_database()
-
-    async def recorded():
-        sql = "select count(*) from datasette_secrets_usage where last_used_by = 'reader'"
-        return (await db.execute(sql)).single_value() == 2
-
-    await eventually(recorded, what="the uses were never recorded")  # written a second after the first read
+    await written_when_due(ds, clock, writes)  # a second after the first read
     assert len(writes) == 1
+    sql = "select count(*) from datasette_secrets_usage where last_used_by = 'reader'"
+    assert (await ds.get_internal_database().execute(sql)).single_value() == 2
 
 
 @pytest.mark.asyncio

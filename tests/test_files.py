@@ -16,7 +16,6 @@ from secret_helpers import (
     HX,
     MANAGER,
     ROOT,
-    FakeClock,
     audit_rows,
     new_database,
     parse,
@@ -126,9 +125,8 @@ async def test_an_empty_variable_is_ignored(fds, monkeypatch):
 
 
 @pytest.mark.asyncio
-async def test_a_changed_file_is_read_again_after_a_second(fds, secret_file):
-    clock = FakeClock()  # injected: the test moves it instead of sleeping
-    (await state_of(fds)).files.clock = clock
+async def test_a_changed_file_is_read_again_after_a_second(fds, secret_file, clock):
+    # the clock fixture: the plugin's clock, which the test moves instead of sleeping
     secret_file("first\n")
     assert await get_secret(fds, "FILED_KEY") == "first"
     secret_file("second, and longer\n")
@@ -144,7 +142,7 @@ async def test_a_changed_file_is_read_again_after_a_second(fds, secret_file):
 
 
 @pytest.mark.asyncio
-async def test_kubernetes_symlink_swap_is_seen(fds, tmp_path, monkeypatch):
+async def test_kubernetes_symlink_swap_is_seen(fds, tmp_path, monkeypatch, clock):
     # The layout of a Kubernetes secret volume: name -> ..data/name, ..data -> a timestamped dir.
     volume = tmp_path / "volume"
     volume.mkdir()
@@ -153,8 +151,6 @@ async def test_kubernetes_symlink_swap_is_seen(fds, tmp_path, monkeypatch):
     (volume / "..data").symlink_to("..2024_01")
     (volume / "filed_key").symlink_to("..data/filed_key")
     monkeypatch.setenv(VARIABLE, str(volume / "filed_key"))
-    clock = FakeClock()
-    (await state_of(fds)).files.clock = clock
     assert await get_secret(fds, "FILED_KEY") == "old-value"
     (volume / "..2024_02").mkdir()
     (volume / "..2024_02" / "filed_key").write_text("new-value\n")  # same size as the old one
@@ -165,9 +161,7 @@ async def test_kubernetes_symlink_swap_is_seen(fds, tmp_path, monkeypatch):
 
 
 @pytest.mark.asyncio
-async def test_between_looks_a_read_costs_no_system_call(fds, secret_file, monkeypatch):
-    clock = FakeClock()
-    (await state_of(fds)).files.clock = clock
+async def test_between_looks_a_read_costs_no_system_call(fds, secret_file, monkeypatch, clock):
     secret_file(VALUE)
     assert await get_secret(fds, "FILED_KEY") == VALUE
     calls = []

@@ -8,7 +8,7 @@ import pytest
 
 from datasette_secrets import Secret, get_secret, personal, store_personal
 from datasette_secrets.crypto import Key
-from secret_helpers import HX, ROOT, fake_monotonic, parse, secrets_db, secrets_plugin
+from secret_helpers import HX, ROOT, parse, secrets_db, secrets_plugin
 
 ALICE = {"id": "alice"}
 BOB = {"id": "bob"}
@@ -99,8 +99,8 @@ async def test_the_21st_version_prunes_the_oldest(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_a_burst_past_the_rate_limit_is_refused_and_stores_nothing(make_ds, monkeypatch):
-    clock = fake_monotonic(monkeypatch)  # a minute that passes only when the test moves it
+async def test_a_burst_past_the_rate_limit_is_refused_and_stores_nothing(make_ds, clock):
+    # the clock fixture: a minute that passes only when the test moves it
     ds = await make_ds()
     for n in range(1, 31):
         await saved(ds, ALICE, f"sk-alice-{n:04}")
@@ -219,10 +219,9 @@ async def test_a_deleted_value_is_pruned_30_days_after_its_delete(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_audit_rows_per_actor_are_bounded_by_the_rates(make_ds, monkeypatch):
+async def test_audit_rows_per_actor_are_bounded_by_the_rates(make_ds, clock):
     """Each minute an actor writes at most 30 audit rows for changes, 3 for reveals
     and copies and 3 for Tests (reveals_per_minute: 3), however hard they try."""
-    clock = fake_monotonic(monkeypatch)
     ds = await make_ds(reveals_per_minute=3)
 
     async def a_minute_of_trying(minute):

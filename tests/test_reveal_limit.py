@@ -2,15 +2,14 @@
 
 import pytest
 
-from secret_helpers import HX, audit_rows, fake_monotonic, store_value
+from secret_helpers import HX, audit_rows, store_value
 
 PERMISSIONS = {"manage-secrets": {"id": ["root", "alice"]}, "reveal-secrets": {"id": ["root", "alice"]}}
 VALUE = "rate-limited-value-42"
 
 
 @pytest.mark.asyncio
-async def test_over_the_limit_is_a_429_with_nothing_revealed(example_plugin, make_datasette, monkeypatch):
-    clock = fake_monotonic(monkeypatch)
+async def test_over_the_limit_is_a_429_with_nothing_revealed(example_plugin, make_datasette, clock):
     ds = make_datasette(permissions=PERMISSIONS, settings={"reveals_per_minute": 3})
     await store_value(ds, "API_KEY", VALUE)
     for _ in range(3):
@@ -31,8 +30,8 @@ async def test_over_the_limit_is_a_429_with_nothing_revealed(example_plugin, mak
 
 
 @pytest.mark.asyncio
-async def test_default_is_twenty_a_minute(example_plugin, make_datasette, monkeypatch):
-    fake_monotonic(monkeypatch)  # a minute that cannot pass while the test runs
+async def test_default_is_twenty_a_minute(example_plugin, make_datasette, clock):
+    # the clock fixture: a minute that cannot pass while the test runs
     ds = make_datasette(permissions=PERMISSIONS)
     await store_value(ds, "API_KEY", VALUE)
     statuses = [

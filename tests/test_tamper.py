@@ -19,7 +19,6 @@ from datasette_secrets.crypto import Key
 from secret_helpers import (
     HX,
     ROOT,
-    fake_monotonic,
     first_format,
     insert_row,
     legacy_token,
@@ -31,13 +30,6 @@ from secret_helpers import (
 )
 
 VALUES = ["value-one-4f1c", "value-two-9a2e", "value-three-77d0"]
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """time.monotonic, moved by the test: the once-a-second look for writes made
-    outside the plugin happens when the test says so."""
-    return fake_monotonic(monkeypatch)
 
 
 @pytest_asyncio.fixture
