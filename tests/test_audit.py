@@ -151,3 +151,39 @@ async def test_reachable_from_each_secrets_history(ds):
     assert [secret for _, secret, _, _ in audit_table(await ds.client.get(link["href"], actor=ROOT))] == ["API_KEY"]
     index = parse(await ds.client.get("/-/secrets", actor=ROOT))
     assert index.find("a", string="Audit log")["href"] == "/-/secrets/-/audit"
+
+
+@pytest.mark.asyncio
+async def test_a_copy_is_listed_as_copied_and_own_acts_in_plain_words(ds):
+    await store_value(ds, "API_KEY", VALUE)
+    assert (await ds.client.post("/-/secrets/API_KEY/copy", actor=ROOT)).status_code == 200
+    assert (await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT)).status_code == 200
+    # Own values' rows as store_personal writes them (the detail names the owner).
+    db = ds.get_internal_database()
+    for action, detail in (
+        ("personal-check", "own value of alice"),
+        ("personal-reveal", "own value of alice; copied to the clipboard"),
+    ):
+        await db.execute_write(
+            "insert into datasette_secrets_audit (name, version, action, detail, actor_id, created_at)"
+            " values ('AI_KEY', 1, ?, ?, 'alice', datetime('now'))",
+            [action, detail],
+        )
+    response = await ds.client.get("/-/secrets/-/audit", actor=ROOT)
+    rows = parse(response).select("table.secrets-audit tbody tr")
+    cells = [{td["data-label"]: td.get_text(" ", strip=True) for td in tr.find_all("td")} for tr in rows]
+    assert [(c["Action"], c["Detail"]) for c in cells] == [
+        ("Copied their own value", "own value of alice"),
+        ("Tested their own value", "own value of alice"),
+        ("Revealed", ""),
+        ("Copied", ""),
+        ("Stored a new version", ""),
+    ]
+    # The stored rows are unchanged: a copy is still a reveal, for the JSON and the filter.
+    data = (await ds.client.get("/-/secrets/-/audit.json?secret=API_KEY&action=reveal", actor=ROOT)).json()
+    assert [(r["action"], r["detail"]) for r in data["rows"]] == [("reveal", None), ("reveal", "copied to the clipboard")]
+    soup = parse(response)
+    assert soup.select_one("label[for=audit-actor]").get_text() == "Who"
+    assert soup.select_one("#audit-action option[value=reveal]").get_text() == "Revealed or copied"
+    assert "Actor id" not in response.text
+    assert all("secret-when" in tr.find("td")["class"] for tr in rows)

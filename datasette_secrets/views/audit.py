@@ -7,7 +7,7 @@ from datasette.utils.asgi import BadRequest
 
 from .. import store
 from .base import SecretsView, viewer_of
-from .context import display_name, list_context, when
+from .context import COPIED, display_name, list_context, when
 from .render import render_either
 
 AUDIT_PAGE_SIZE = 50
@@ -24,9 +24,38 @@ AUDIT_ACTIONS = {
     "compare": "Compared with an imported value",
     "personal-set": "Stored an own value (personal secret)",
     "personal-delete": "Deleted an own value (personal secret)",
-    "personal-reveal": "Revealed an own value (its owner)",
-    "personal-check": "Tested an own value (its owner)",
+    "personal-reveal": "Revealed their own value",
+    "personal-check": "Tested their own value",
 }
+# The filter's words: a copy is stored as a reveal, so filtering reveals lists copies too.
+FILTER_ACTIONS = {
+    **AUDIT_ACTIONS,
+    "reveal": "Revealed or copied",
+    "personal-reveal": "Revealed or copied their own value",
+}
+# A copy is a reveal row whose detail says so (stored rows keep their action).
+COPY_WORDS = {"reveal": "Copied", "personal-reveal": "Copied their own value"}
+
+
+def copied(row):
+    """Whether an audit row is a copy to the clipboard rather than a reveal on the page."""
+    detail = row["detail"] or ""
+    return row["action"] in COPY_WORDS and (detail == COPIED or detail.endswith("; " + COPIED))
+
+
+def action_text(row):
+    """The log's word for a row's action: "Copied" for a copy, not "Revealed"."""
+    if copied(row):
+        return COPY_WORDS[row["action"]]
+    return AUDIT_ACTIONS.get(row["action"], row["action"])
+
+
+def detail_text(row):
+    """A row's detail, less what its action's word already says (a copy)."""
+    detail = row["detail"] or ""
+    if copied(row):
+        detail = detail[: -len(COPIED)].removesuffix("; ")
+    return detail
 
 
 def audit_cursor(request):
@@ -93,7 +122,9 @@ class AuditView(SecretsView):
         context.update(
             rows=rows,
             filters=filters,
-            actions=AUDIT_ACTIONS,
+            actions=FILTER_ACTIONS,
+            action_text=action_text,
+            detail_text=detail_text,
             older_url=older_url,
             newest_url=audit_url(datasette, filters, None, False) if before else None,
             json_url=audit_url(datasette, filters, before, True),
