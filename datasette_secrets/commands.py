@@ -17,7 +17,7 @@ import sys
 import click
 
 from . import envelope as envelope_module
-from . import core, dotenv, imports, key_fit, model, personal, rotation, rules, store, terminal
+from . import core, dotenv, grants, imports, key_fit, model, personal, rotation, rules, store, terminal
 from .config import PLUGIN
 from .core import Conflict
 from .registry import NAME_PATTERN
@@ -50,7 +50,13 @@ async def list_rows(ds, state):
     listing = await model.listing(ds, state)
     entries = listing.entries(listing.names, state.usage.pending(), state.settings.max_age_days)
     owners = await personal.owners(state)
-    return [terminal.list_row(entry, len(owners.get(entry.name, []))) for entry in entries]
+    held = await grants.holders(ds, state.settings)
+    return [
+        terminal.list_row(
+            entry, len(owners.get(entry.name, [])), held.get(entry.name, ()), grants.acl_page(ds, entry.name)
+        )
+        for entry in entries
+    ]
 
 
 # datasette secrets set, delete, history

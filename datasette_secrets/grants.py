@@ -177,3 +177,104 @@ def watch_internal(datasette, clock):
         return watch_for(datasette.get_internal_database(), clock)
     except sqlite3.Error:
         return None
+
+
+# Who holds grants on single secrets, to show on a secret's History and in
+# ``datasette secrets list``: from this plugin's configuration, and from
+# datasette-acl's tables in the internal database where it is installed (read
+# here, never imported: its schema is its migrations' acl, acl_resources,
+# acl_actions and acl_groups).
+ACL_ACTION = "datasette-acl"  # datasette-acl's own action: registered means installed
+ACL_HOLDERS = f"""
+    select ar.parent as name, aa.name as action, a.principal_type as kind,
+        a.actor_id as actor_id, g.name as group_name
+    from acl a
+    join acl_resources ar on a.resource_id = ar.id
+    join acl_actions aa on a.action_id = aa.id
+    left join acl_groups g on a.group_id = g.id
+    where ar.resource_type = '{SecretResource.name}' and ar.child is null
+        and aa.name in ('{MANAGE}', '{REVEAL}')
+        and (a.group_id is null or g.deleted is null)
+        and (:name is null or ar.parent = :name)
+"""
+ACL_TABLES = ("acl", "acl_resources", "acl_actions", "acl_groups")
+# datasette-acl's audiences that name no one (its principal_type), in words.
+ACL_AUDIENCES = {"everyone": "everyone", "authenticated": "every signed-in actor", "anonymous": "anonymous visitors"}
+CONFIGURATION = "configuration"
+
+
+def describe_allow(allow):
+    """An allow block in a few words: ``{id: [bob, carol]}`` is "id: bob, carol"."""
+    if allow is True:
+        return "everyone"
+    if allow is False or not allow:
+        return "nobody"
+    if not isinstance(allow, dict):
+        return str(allow)
+    parts = []
+    for key, values in allow.items():
+        values = values if isinstance(values, list) else [values]
+        parts.append(f"{key}: {', '.join(str(v) for v in values)}")
+    return "; ".join(parts)
+
+
+def configured_holders(settings):
+    """{name: {who: [actions]}} from each ``secrets: NAME: permissions:`` block."""
+    found = {}
+    for name, secret in settings.secrets.items():
+        for action in ACTIONS:
+            if action in secret.permissions:
+                who = describe_allow(secret.permissions[action])
+                found.setdefault(name, {}).setdefault(who, []).append(action)
+    return found
+
+
+def acl_installed(datasette):
+    """Whether datasette-acl is installed (its own action is registered)."""
+    return ACL_ACTION in datasette.actions
+
+
+def acl_page(datasette, name):
+    """datasette-acl's page for the secret ``name``; None without datasette-acl."""
+    if not acl_installed(datasette):
+        return None
+    return datasette.urls.path(f"/-/acl/resource/{SecretResource.name}/{name}")
+
+
+async def acl_holders(datasette, name=None):
+    """{name: {who: [actions]}} of datasette-acl's grants on single secrets (all,
+    or ``name``'s); empty without datasette-acl or before it made its tables."""
+    if not acl_installed(datasette):
+        return {}
+    db = datasette.get_internal_database()
+    tables = set(await db.table_names())
+    if not tables.issuperset(ACL_TABLES):
+        return {}
+    found = {}
+    for row in (await db.execute(ACL_HOLDERS, {"name": name})).rows:
+        if row["kind"] == "actor":
+            who = f"id: {row['actor_id']}"
+        elif row["kind"] == "group":
+            who = f"group: {row['group_name']}"
+        else:
+            who = ACL_AUDIENCES.get(row["kind"], row["kind"])
+        found.setdefault(row["name"], {}).setdefault(who, []).append(row["action"])
+    return found
+
+
+async def holders(datasette, settings, name=None):
+    """Who holds grants on single secrets: {name: [{"who", "actions", "source"}]},
+    ``source`` "configuration" or "datasette-acl", for every secret or only
+    ``name``. Grants on every secret (``permissions:``, --root) are not listed."""
+    found = {}
+    for source, by_name in (
+        (CONFIGURATION, configured_holders(settings)),
+        (ACL_ACTION, await acl_holders(datasette, name)),
+    ):
+        for secret, by_who in by_name.items():
+            if name is not None and secret != name:
+                continue
+            for who, actions in sorted(by_who.items()):
+                ordered = [action for action in ACTIONS if action in actions]
+                found.setdefault(secret, []).append({"who": who, "actions": ordered, "source": source})
+    return found

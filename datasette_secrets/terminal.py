@@ -95,12 +95,16 @@ def source(entry):
     return SOURCES[entry.source] if entry.source else NO_VALUE[entry.status]
 
 
-def list_row(entry, own_values=0):
+def list_row(entry, own_values=0, grants=(), grants_page=None):
     """One secret as ``list --json`` prints it. Stable keys; never a value, nor
     any part of one (so never ``entry.hint``).
 
     ``personal_values`` is how many actors have a value of their own for a
     personal secret (None for a secret that is not personal).
+
+    ``grants``: who holds grants on this secret alone (grants.holders: "who",
+    "actions", "source"); ``grants_page``: datasette-acl's page for the secret
+    (None when it is not installed).
 
     ``updated_*`` is the last change: for a deleted secret, its deletion.
     ``version`` is that of the stored value, also when an environment variable
@@ -129,6 +133,8 @@ def list_row(entry, own_values=0):
         # Stored longer ago than max_age_days (always false without it).
         "due_for_rotation": entry.due,
         "personal_values": own_values if entry.secret and entry.secret.personal else None,
+        "grants": list(grants),
+        "grants_page": grants_page,
     }
 
 
@@ -171,7 +177,16 @@ def _list_notes(row):
     if row["personal_values"] is not None:
         count = row["personal_values"]
         notes.append(f"personal: {count} own value{'' if count == 1 else 's'}")
+    if row["grants"]:
+        held = ", ".join(f"{g['who']} ({' and '.join(GRANT_WORDS[a] for a in g['actions'])}; {g['source']})" for g in row["grants"])
+        notes.append(f"granted to {held}")
+        if row["grants_page"]:
+            notes.append(f"datasette-acl: {row['grants_page']}")
     return "; ".join(notes)
+
+
+# The table's word for each per-secret action (grants.ACTIONS).
+GRANT_WORDS = {"manage-secrets": "manage", "reveal-secrets": "reveal"}
 
 
 # datasette secrets set, delete, history

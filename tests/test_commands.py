@@ -295,6 +295,7 @@ def test_history_escapes_control_characters_in_notes(options, internal, key):
 LIST_KEYS = [
     "name", "plugin", "source", "status", "shadowed", "version",
     "updated_at", "updated_by", "last_used_at", "last_used_by", "due_for_rotation", "personal_values",
+    "grants", "grants_page",
 ]
 
 

@@ -7,10 +7,16 @@ Runs only in .venv-acl (scripts/setup-acl), where datasette-acl is installed:
 scripts/test runs this directory there, never in .venv.
 """
 
+import asyncio
+import json
+
 import pytest
 
 from datasette_secrets import Secret
-from secret_helpers import HX, ROOT, fake_monotonic, new_datasette, parse, secrets_plugin, store_value
+from cli_helpers import ok, run
+from secret_helpers import (
+    HX, ROOT, new_database, new_datasette, parse, secrets_plugin, store_value, write_config,
+)
 
 BOB = {"id": "bob"}
 CAROL = {"id": "carol"}  # holds datasette-acl's permission, nothing of this plugin
@@ -73,8 +79,7 @@ async def test_datasette_acl_page_manages_a_secret_resource(site):
 
 
 @pytest.mark.asyncio
-async def test_a_grant_made_on_datasette_acl_page_takes_effect(site, monkeypatch):
-    clock = fake_monotonic(monkeypatch)
+async def test_a_grant_made_on_datasette_acl_page_takes_effect(site, clock):
     ds = await site()
     assert (await ds.client.get("/-/secrets", actor=BOB)).status_code == 403
     assert 'href="/-/secrets"' not in (await ds.client.get("/", actor=BOB)).text
@@ -100,8 +105,7 @@ async def test_a_grant_made_on_datasette_acl_page_takes_effect(site, monkeypatch
 
 
 @pytest.mark.asyncio
-async def test_manage_without_reveal_from_datasette_acl_shows_no_value(site, monkeypatch):
-    clock = fake_monotonic(monkeypatch)
+async def test_manage_without_reveal_from_datasette_acl_shows_no_value(site, clock):
     ds = await site()
     await grant(ds, ROOT, "bob", ["manage-secrets"])
     clock.now += 1.1
@@ -111,8 +115,7 @@ async def test_manage_without_reveal_from_datasette_acl_shows_no_value(site, mon
 
 
 @pytest.mark.asyncio
-async def test_reveal_without_manage_from_datasette_acl_gives_nothing(site, monkeypatch):
-    clock = fake_monotonic(monkeypatch)
+async def test_reveal_without_manage_from_datasette_acl_gives_nothing(site, clock):
     ds = await site()
     await grant(ds, ROOT, "bob", ["reveal-secrets"])
     clock.now += 1.1
@@ -121,10 +124,9 @@ async def test_reveal_without_manage_from_datasette_acl_gives_nothing(site, monk
 
 
 @pytest.mark.asyncio
-async def test_whoever_holds_datasette_acl_can_grant_themselves_reveal(site, monkeypatch):
+async def test_whoever_holds_datasette_acl_can_grant_themselves_reveal(site, clock):
     """The documented risk (README, Permissions and Threat model): datasette-acl's
     own permission is as strong as reveal-secrets on every secret."""
-    clock = fake_monotonic(monkeypatch)
     ds = await site()
     # carol holds datasette-acl's permission and nothing of this plugin's ...
     assert (await ds.client.get("/-/secrets", actor=CAROL)).status_code == 403
@@ -145,3 +147,48 @@ async def test_whoever_holds_datasette_acl_can_grant_themselves_reveal(site, mon
     assert response.status_code == 403
     clock.now += 1.1
     assert (await ds.client.get("/-/secrets", actor=BOB)).status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_history_and_list_name_datasette_acl_grants_with_a_link_to_its_page(site, tmp_path, key):
+    internal = new_database(tmp_path / "internal.db")
+    ds = new_datasette(key, PERMISSIONS, {"secrets": {MINE: {"permissions": {"reveal-secrets": {"id": "dan"}}}}}, internal=internal)
+    await ds.invoke_startup()
+    await store_value(ds, MINE, value_of(MINE))
+    page_path = f"/-/acl/resource/secret/{MINE}"
+    history = await ds.client.get(f"/-/secrets/{MINE}/history", actor=ROOT)
+    # No datasette-acl grant yet: the configuration's, and the link to datasette-acl's page.
+    items = [li.get_text(" ", strip=True) for li in parse(history).select("ul.secret-grants li")]
+    assert items == ["id: dan : reveal-secrets (from the configuration)"]
+    assert parse(history).select_one(f'a[href="{page_path}"]') is not None
+    await grant(ds, ROOT, "bob", ["manage-secrets", "reveal-secrets"])
+    for response in (
+        await ds.client.get(f"/-/secrets/{MINE}/history", actor=ROOT),
+        await ds.client.get(f"/-/secrets/{MINE}/history", actor=ROOT, headers=HX),
+    ):
+        items = [li.get_text(" ", strip=True) for li in parse(response).select("ul.secret-grants li")]
+        assert items == [
+            "id: dan : reveal-secrets (from the configuration)",
+            "id: bob : manage-secrets and reveal-secrets (from datasette-acl)",
+        ]
+        assert parse(response).select_one(f'a[href="{page_path}"]') is not None
+    # Another secret: no grants, still the link to its page.
+    other = await ds.client.get(f"/-/secrets/{OTHERS[0]}/history", actor=ROOT)
+    assert "No one: only grants on every secret cover it." in other.text
+    assert parse(other).select_one(f'a[href="/-/acl/resource/secret/{OTHERS[0]}"]') is not None
+    # The command line reads the same from the site's internal database.
+    config = write_config(tmp_path, {"encryption_key": key, "secrets": {MINE: {"permissions": {"reveal-secrets": {"id": "dan"}}}}})
+    options = ["--internal", internal, "-c", config]
+    listed = await asyncio.to_thread(run, "list", "--json", *options)  # the command runs its own event loop
+    rows = {row["name"]: row for row in json.loads(ok(listed).stdout)}
+    assert rows[MINE]["grants"] == [
+        {"who": "id: dan", "actions": ["reveal-secrets"], "source": "configuration"},
+        {"who": "id: bob", "actions": ["manage-secrets", "reveal-secrets"], "source": "datasette-acl"},
+    ]
+    assert rows[MINE]["grants_page"] == page_path
+    assert rows[OTHERS[0]]["grants"] == [] and rows[OTHERS[0]]["grants_page"] == f"/-/acl/resource/secret/{OTHERS[0]}"
+    table = {line.split()[0]: line for line in ok(await asyncio.to_thread(run, "list", *options)).output.splitlines()[1:]}
+    assert table[MINE].rstrip().endswith(
+        "granted to id: dan (reveal; configuration), id: bob (manage and reveal; datasette-acl); "
+        f"datasette-acl: {page_path}"
+    )

@@ -8,7 +8,7 @@ JavaScript, with a page of its own (GET) or a redirect to the list (POST).
 from datasette import NotFound, Response
 from datasette.utils.asgi import BadRequest
 
-from .. import core, model, store
+from .. import core, grants, model, store
 from ..core import Conflict
 from ..crypto import SecretDecryptionError
 from .base import SecretView, is_htmx, read_form
@@ -182,6 +182,9 @@ async def history_response(
     versions = await store.history(state.db, entry.name)
     events, _ = await store.audit_log(state.db, entry.name, limit=HISTORY_EVENTS)
     extra = {"events": events, "confirm_version": confirm_version, "message": message, **counts}
+    # Who holds grants on this secret alone (configuration, datasette-acl), and datasette-acl's page for it.
+    held = await grants.holders(datasette, state.settings, entry.name)
+    extra.update(grants=held.get(entry.name, []), grants_page=grants.acl_page(datasette, entry.name))
     if confirm_version is not None:
         if confirm_version not in {v["version"] for v in versions}:
             raise NotFound(f"{entry.name} has no version {confirm_version}")
