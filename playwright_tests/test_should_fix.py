@@ -117,3 +117,85 @@ def test_audit_log_words_controls_and_cards(page, context, server, width, tall):
     expect(page.locator(".secrets-empty")).to_have_text("Nothing in the audit log matches these filters.")
     assert_no_page_load(page)
     axe_clean(page, f"filtered audit log at {width}")
+
+
+# 2. Import
+
+DOTENV = """ALPHA_API_KEY=alpha-imported-0123456789
+BETA_TOKEN=beta-same-value
+UNKNOWN_THING=ignored
+ENV_SECRET=
+"""
+
+
+def outcome_edge(row):
+    """The colour of a preview row's edge (its outcome's look)."""
+    return row.evaluate("e => getComputedStyle(e).boxShadow")
+
+
+@pytest.mark.parametrize("width,tall", WIDTHS)
+def test_import_preview_states_and_the_pasted_text_folding_away(page, context, server, width, tall):
+    page.set_viewport_size({"width": width, "height": tall})
+    sign_in(context, server, "root")
+    seed(context, server, "BETA_TOKEN", "beta-same-value")
+    page.goto(server.path("/-/secrets/-/import"))
+    mark(page)
+    text = page.get_by_label(".env text")
+    edit = page.get_by_text("Edit pasted text")
+    expect(edit).to_be_hidden()
+    # The mouse: paste and Preview.
+    text.click()
+    text.fill(DOTENV)
+    page.get_by_role("button", name="Preview").click()
+    table = page.locator("table.secrets-import-table")
+    expect(table.locator("caption")).to_have_text("Preview: 1 of 4 would be stored")
+    # The pasted text folds away, with a way back to it.
+    expect(text).to_be_hidden()
+    expect(page.get_by_role("button", name="Preview")).to_be_hidden()
+    expect(edit).to_be_visible()
+    rows = {name: table.locator("tr", has=page.locator(f"td[data-label=Name] code:text-is('{name}')"))
+            for name in ("ALPHA_API_KEY", "BETA_TOKEN", "UNKNOWN_THING", "ENV_SECRET")}
+    expect(rows["ALPHA_API_KEY"]).to_have_class(re.compile(r"\bsecrets-import-new\b"))
+    expect(rows["BETA_TOKEN"]).to_have_class(re.compile(r"\bsecrets-import-unchanged\b"))
+    expect(rows["UNKNOWN_THING"]).to_have_class(re.compile(r"\bsecrets-import-unknown\b"))
+    expect(rows["ENV_SECRET"]).to_have_class(re.compile(r"\bsecrets-import-empty\b.*\bsecrets-import-shadowed\b"))
+    edges = {name: outcome_edge(r) for name, r in rows.items()}
+    assert len(set(edges.values())) == 4, edges
+    # "What happens" starts on its row's line: its first line is level with the name's.
+    for r in rows.values():
+        name_top = r.locator("td[data-label=Name] code").evaluate("e => e.getBoundingClientRect().top")
+        word_top = r.locator(".secrets-outcome").evaluate("e => e.getBoundingClientRect().top")
+        if width == 1280:
+            assert abs(name_top - word_top) < 6, (name_top, word_top)
+    if width == 375:
+        cells = rows["ALPHA_API_KEY"].locator("td")
+        assert [before_content(cells.nth(i)) for i in range(cells.count())] == [
+            "Store", "Line", "Name", "Value", "What happens"
+        ]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    expect(page.locator("body")).not_to_contain_text("alpha-imported")
+    assert_targets(page, ".secrets-page summary, .secrets-page input[type=checkbox], .secrets-page button, .secrets-page a.secret-button")
+    snap(page, f"import-preview-{width}")
+    axe_clean(page, f"import preview at {width}")
+
+    # The mouse: Edit pasted text brings the text back, as it was.
+    edit.click()
+    expect(text).to_be_visible()
+    expect(text).to_have_value(DOTENV)
+    edit.click()
+    expect(text).to_be_hidden()
+    # The keyboard: the same control, from Enter.
+    edit.focus()
+    page.keyboard.press("Enter")
+    expect(text).to_be_visible()
+    expect(edit.locator("xpath=..")).to_have_attribute("open", "")
+    page.keyboard.press("Enter")
+    expect(text).to_be_hidden()
+
+    # Storing clears the pasted text for good.
+    page.get_by_role("button", name="Store the chosen secrets").click()
+    expect(page.locator("#secrets-status")).to_have_text("Stored 1 secret: ALPHA_API_KEY (version 1).")
+    expect(text).to_be_visible()
+    expect(text).to_have_value("")
+    assert_no_page_load(page)
+    axe_clean(page, f"import stored at {width}")

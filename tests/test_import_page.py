@@ -119,3 +119,48 @@ async def test_only_managers_and_a_key(ds, example_plugin, make_datasette):
     assert (await no_key.client.post("/-/secrets/-/import", data={"dotenv": TEXT}, actor=ROOT)).status_code == 409
     index = parse(await ds.client.get("/-/secrets", actor=ROOT))
     assert index.find("a", string="Import a .env file")["href"] == "/-/secrets/-/import"
+
+
+@pytest.mark.asyncio
+async def test_with_no_key_the_setup_panel_comes_first_and_the_paste_is_off(example_plugin, make_datasette):
+    no_key = make_datasette(key=None)
+    page = parse(await no_key.client.get("/-/secrets/-/import", actor=ROOT))
+    main = page.select_one("main")
+    setup = main.select_one(".secrets-setup")
+    textarea = main.find("textarea", attrs={"name": "dotenv"})
+    assert setup is not None and setup.find("h2").get_text() == "Set up an encryption key"
+    assert str(main).index("secrets-setup") < str(main).index("import-dotenv"), "the panel first"
+    assert textarea.has_attr("disabled") and textarea["aria-describedby"] == "import-off"
+    assert main.select_one("#import-off").get_text() == "Importing is off until values can be stored."
+    assert main.select_one("input[type=submit][value=Preview]").has_attr("disabled")
+
+
+@pytest.mark.asyncio
+async def test_with_a_key_the_paste_is_on(ds):
+    main = parse(await ds.client.get("/-/secrets/-/import", actor=ROOT)).select_one("main")
+    assert main.select_one(".secrets-setup") is None and main.select_one("#import-off") is None
+    assert not main.find("textarea", attrs={"name": "dotenv"}).has_attr("disabled")
+    assert not main.select_one("input[type=submit][value=Preview]").has_attr("disabled")
+
+
+@pytest.mark.asyncio
+async def test_each_outcome_has_its_own_state_and_its_words_on_its_line(ds, monkeypatch):
+    await store_value(ds, "OTHER_KEY", "unchanged-value")
+    await store_value(ds, "API_KEY", "an-older-value")
+    monkeypatch.setenv("DATASETTE_SECRETS_ENV_KEY", "from-the-environment")
+    text = "API_KEY=sk-replacement\nOTHER_KEY=unchanged-value\nNOT_REGISTERED=whatever\nDATASETTE_SECRETS_ENV_KEY=\n"
+    response = await ds.client.post("/-/secrets/-/import", data={"dotenv": text}, actor=ROOT, headers=HX)
+    states = {}
+    for tr in parse(response).select("table.secrets-import-table tbody tr"):
+        name = tr.select_one("td[data-label=Name]").get_text(strip=True)
+        states[name] = [c for c in tr["class"] if c.startswith("secrets-import-")]
+        what = tr.select_one("td[data-label='What happens']")
+        # Datasette's tables keep whitespace: no newline may push the words a line down.
+        assert not what.decode_contents().startswith(("\n", " ")), what.decode_contents()[:40]
+    assert states == {
+        "API_KEY": ["secrets-import-changed"],
+        "OTHER_KEY": ["secrets-import-unchanged"],
+        "NOT_REGISTERED": ["secrets-import-unknown"],
+        "ENV_KEY": ["secrets-import-empty", "secrets-import-shadowed"],
+    }
+    assert preview_rows(response)["API_KEY"] == (True, "Changed: a new version replaces version 1")

@@ -131,6 +131,11 @@ async def test_an_import_marks_other_secrets_not_yours_and_never_stores_them(sco
         for row in preview.select("table.secrets-import-table tbody tr")
     }
     assert what["GEOCODER_KEY"].startswith("Not yours to change")
+    states = {
+        row.select_one("td[data-label=Name]").get_text(strip=True): row["class"]
+        for row in preview.select("table.secrets-import-table tbody tr")
+    }
+    assert states == {MINE: ["secrets-import-changed"], "GEOCODER_KEY": ["secrets-import-forbidden"]}
     token = preview.find("input", attrs={"name": "token"})["value"]
     # Even asked to, the confirmation stores only what he may change.
     response = await ds.client.post(

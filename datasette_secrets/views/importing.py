@@ -56,6 +56,12 @@ class ImportView(SecretsView):
     async def context(self, request, datasette):
         context = await list_context(datasette, request, self.state, [])
         context.update(planned=None, errors=None, token=None, result=None, htmx=is_htmx(request))
+        try:
+            await refuse_without_a_fitting_key(self.state)
+            context["cannot_store"] = None
+        except rules.Refused as refusal:
+            # Shown first, with the paste disabled, rather than refusing a preview later.
+            context["cannot_store"] = str(refusal.args[0])
         return context
 
 
@@ -87,7 +93,7 @@ class ImportConfirmView(SecretsView):
         if not is_htmx(request):
             return redirect_with_message(datasette, request, datasette.urls.path("/-/secrets"), message)
         context = await list_context(datasette, request, state, [])
-        context.update(planned=None, errors=None, token=None, result=message)
+        context.update(planned=None, errors=None, token=None, result=message, cannot_store=None)
         return await render(datasette, request, "_secrets_import.html", context)
 
 
