@@ -12,6 +12,7 @@ from secret_helpers import HX, ROOT, parse, row_of, secret_rows, store_value
 PLUGIN_TABLES = (
     "datasette_secrets", "datasette_secrets_audit", "datasette_secrets_usage",
     "datasette_secrets_sqlite_migrations", "datasette_secrets_personal", "datasette_secrets_wrapped_keys",
+    "datasette_secrets_generation",
 )
 
 MALFORMED_KEYS = {
