@@ -248,15 +248,20 @@ def register_routes():
     return ROUTES
 
 
-# htmx swaps error responses too: these send a fragment's 4xx to the status region.
+# htmx swaps error responses too: these send a fragment's 4xx to the status region;
+# a page's 4xx under /-/secrets is a page of the plugin's, with a way back.
 
 
 @hookimpl
 def forbidden(datasette, request, message):
     from . import views
+    from .views import errors
 
+    message = errors.error_message(datasette, request, message, 403)
     if views.wants_fragment_error(datasette, request):
         return views.error_fragment(datasette, request, message, 403)
+    if errors.wants_error_page(datasette, request):
+        return errors.error_page(datasette, request, message, 403)
 
 
 @hookimpl
@@ -264,10 +269,15 @@ def handle_exception(datasette, request, exception):
     from datasette.utils.asgi import Base400
 
     from . import views
+    from .views import errors
 
-    if isinstance(exception, Base400) and views.wants_fragment_error(datasette, request):
-        message = exception.args[0] if exception.args else "Bad request"
+    if not isinstance(exception, Base400):
+        return None
+    message = exception.args[0] if exception.args else "Bad request"
+    if views.wants_fragment_error(datasette, request):
         return views.error_fragment(datasette, request, message, exception.status)
+    if errors.wants_error_page(datasette, request):
+        return errors.error_page(datasette, request, message, exception.status)
 
 
 @hookimpl

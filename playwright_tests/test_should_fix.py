@@ -199,3 +199,36 @@ def test_import_preview_states_and_the_pasted_text_folding_away(page, context, s
     expect(text).to_have_value("")
     assert_no_page_load(page)
     axe_clean(page, f"import stored at {width}")
+
+
+# 3 and 4. Error pages, and My secrets signed out
+
+
+@pytest.mark.parametrize("width,tall", WIDTHS)
+def test_error_pages_offer_a_way_back(page, context, server, width, tall):
+    page.set_viewport_size({"width": width, "height": tall})
+    # Signed out, My secrets asks to sign in, in words (still a 403).
+    response = page.goto(server.path("/-/secrets/-/mine"))
+    assert response.status == 403
+    expect(page.locator("main .secrets-error-message")).to_have_text("Sign in to keep your own API keys")
+    expect(page.locator("main")).not_to_contain_text("permission")
+    snap(page, f"mine-signed-out-{width}")
+    axe_clean(page, f"My secrets signed out at {width}")
+
+    sign_in(context, server, "root")
+    response = page.goto(server.path("/-/secrets/NO_SUCH_SECRET/history"))
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    back = page.get_by_role("link", name="Back to the secrets")
+    assert_targets(page, "main a.secret-button")
+    assert PRIMARY_BLUE in background(back)
+    snap(page, f"not-found-{width}")
+    axe_clean(page, f"404 page at {width}")
+    back.click()  # the mouse
+    expect(page.get_by_role("heading", level=1, name="Secrets")).to_be_visible()
+
+    page.goto(server.path("/-/secrets/-/mine/NO_SUCH_SECRET/history"))
+    back = page.get_by_role("link", name="Back to My secrets")
+    back.focus()  # the keyboard
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(server.path("/-/secrets/-/mine"))
