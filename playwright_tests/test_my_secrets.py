@@ -40,7 +40,7 @@ def own_value_seen_by_plugin(page, server):
 
 def set_own_value(page, value):
     page.get_by_role("link", name=f"Set your {NAME}").click()
-    field = page.get_by_label(f"Your value for {NAME}")
+    field = page.get_by_role("form", name=f"Set your {NAME}").get_by_label("Value", exact=True)
     expect(field).to_be_focused()
     field.fill(value)
     field.press("Enter")
@@ -111,7 +111,7 @@ def test_my_secrets_without_javascript(browser, personal_server):
     page = context.new_page()
     open_mine(page, server)
     page.get_by_role("link", name=f"Set your {NAME}").click()
-    page.get_by_label(f"Your value for {NAME}").fill(ALICE_KEY)
+    page.get_by_label("Value", exact=True).fill(ALICE_KEY)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text(f"Saved your own {NAME}: version 1.")).to_be_visible()
     page.get_by_role("button", name=f"Reveal your {NAME}").click()

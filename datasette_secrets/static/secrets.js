@@ -1,24 +1,20 @@
-// Glue htmx does not express. The server renders every state of a row (the editor, a
-// confirmation, the history, a change's result, its notice as an <hx-partial>), says
-// where focus goes (autofocus), and rows swap by morphing, which keeps what was typed.
-// Here: the clipboard, Show/Hide, Escape, Ctrl+Enter, the note's count, and the focus
-// or typed value a swap would otherwise lose.
+// Glue htmx does not express: the server renders each state of a row, its notice and its focus.
 
-// The page's notice, for what happens here alone (a copy); the server sends the rest.
+const status = () => document.getElementById("secrets-status");
+const label = (element) => (element.getAttribute("aria-label") || element.textContent).trim();
+
+// The page's notice, for a copy (the server sends every other one as an <hx-partial>).
 function announce(text, failed = false) {
-  const message = Object.assign(document.createElement("p"), { textContent: text, className: failed ? "message-error" : "" });
-  document.getElementById("secrets-status")?.replaceChildren(message);
+  status()?.replaceChildren(Object.assign(document.createElement("p"), { textContent: text, className: failed ? "message-error" : "" }));
 }
 
-// Once another request starts the last result is stale: rows' results are hidden, not
-// removed (the request may come from a result's own Undo).
+// Results go stale when the next request starts: hidden, not removed (it may be their own Undo).
 function clearResults() {
-  document.getElementById("secrets-status")?.replaceChildren();
+  status()?.replaceChildren();
   for (const row of document.querySelectorAll(".secret-feedback")) row.hidden = true;
 }
 
-// Copy: a revealed value's text; in a masked row, the value a POST fetches (allowed and
-// audited as a reveal), never shown. Without JavaScript that button reveals instead.
+// Copy: a revealed value's text, or a masked row's value from .../copy (a reveal, never shown).
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-from], [data-copy]");
   if (!button) return;
@@ -29,7 +25,7 @@ document.addEventListener("click", async (event) => {
     if (button.dataset.copyFrom) {
       await navigator.clipboard.writeText(document.getElementById(button.dataset.copyFrom).textContent);
     } else {
-      const value = fetchValue(button.form.action.replace(/reveal$/, "copy")); // a promise: the write starts within the click
+      const value = fetchValue(button.form.action.replace(/reveal$/, "copy")); // a promise: written within the click
       await navigator.clipboard.write([new ClipboardItem({ "text/plain": value })]).catch(async (error) => {
         throw (await value, error); // the server's refusal first, if that was the cause
       });
@@ -44,13 +40,10 @@ async function fetchValue(url) {
   const response = await fetch(url, { method: "POST", headers: { "HX-Request": "true" } });
   const text = await response.text();
   if (response.ok) return new Blob([text], { type: "text/plain" });
-  // The server's words (a 429 says when to try again).
-  throw Object.assign(new Error(), { fromServer: new DOMParser().parseFromString(text, "text/html").body.textContent.trim() });
+  throw Object.assign(new Error(), { fromServer: new DOMParser().parseFromString(text, "text/html").body.textContent.trim() }); // a 429 says when
 }
 
-// Escape closes what a row has open, the part holding focus first, with its close control
-// (Cancel, or History pressed), and the server puts focus back on the button that opened
-// it. A change's result just hides, focus back on that button. Ctrl/Cmd+Enter saves.
+// Escape presses the close control of what a row has open (the server refocuses its opener).
 document.addEventListener("keydown", (event) => {
   const body = event.target.closest?.("tbody.secret");
   if (event.key === "Escape" && body) {
@@ -68,25 +61,21 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// Show/Hide beside the value field's label, to check a pasted key before saving (the
-// field is never filled with the stored value): made here, it needs JavaScript anyway.
+// Show/Hide, to check a typed or pasted key before saving: made here, as it needs JavaScript.
 function addShowButtons() {
   for (const input of document.querySelectorAll(".secret-form input[name=secret]")) {
-    const head = input.form.querySelector(".secret-value-head:not(:has([data-show]))");
-    const button = head?.appendChild(Object.assign(document.createElement("button"), { type: "button" }));
-    if (button) show(Object.assign(button.dataset, { show: "" }) && button, false, input.id);
+    input.form.querySelector(".secret-value-head:not(:has([data-show]))")?.insertAdjacentHTML("beforeend",
+      `<button type="button" data-show aria-controls="${input.id}" aria-label="Show the value">Show</button>`);
   }
 }
-
-function show(button, shown, id = button.getAttribute("aria-controls")) {
-  document.getElementById(id).type = shown ? "text" : "password";
-  button.textContent = shown ? "Hide" : "Show";
-  button.setAttribute("aria-controls", id);
-  button.setAttribute("aria-label", `${button.textContent} the value`);
-}
-
-document.addEventListener("click", ({ target }) => target.matches("[data-show]") && show(target, target.textContent === "Show"));
 document.addEventListener("DOMContentLoaded", addShowButtons);
+document.addEventListener("click", ({ target }) => {
+  if (!target.matches("[data-show]")) return;
+  const shown = target.textContent === "Show";
+  document.getElementById(target.getAttribute("aria-controls")).type = shown ? "text" : "password";
+  target.textContent = shown ? "Hide" : "Show";
+  target.setAttribute("aria-label", `${target.textContent} the value`);
+});
 
 // The note's count: "12/200 characters" (maxlength stops it at the limit).
 document.addEventListener("input", ({ target }) => {
@@ -94,20 +83,17 @@ document.addEventListener("input", ({ target }) => {
   if (count) count.textContent = `${target.value.length}/${target.maxLength} characters`;
 });
 
-// The switch between one line and several changes the value field's tag, which no
-// morph keeps: the value is carried across here (and a paste of several lines, below).
-let carried = null;
-let refocus = null;
+// The one-line/multi-line switch changes the field's tag, which no morph keeps: carry its value.
+let carried = null, refocus = null;
 document.addEventListener("htmx:before:request", (event) => {
   const source = event.detail.ctx.sourceElement;
   const open = source.matches?.("a.secret-primary") && source.closest("tbody").querySelector(".secret-editing [name=secret]");
-  if (open) return event.preventDefault() ?? open.focus(); // an open editor is focused, not opened twice
+  if (open) return event.preventDefault() ?? open.focus(); // an open editor is not opened twice
   if (source.matches?.("[data-lines]")) carried ??= { value: source.form.elements.secret.value };
   clearResults();
 });
 
-// Focus a swap took away without giving it to anything else goes back: from a revealed
-// value hidden again to Reveal, from a status or page link to that link in the new list.
+// Focus a swap took away goes back: to Reveal after a re-mask, to the same list link after a swap.
 document.addEventListener("htmx:before:swap", ({ detail: { ctx } }) => {
   const focused = document.activeElement;
   refocus = ctx.target?.contains?.(focused) && { target: ctx.target, href: focused.getAttribute("href"), name: !focused.closest("[data-remask]") && label(focused) };
@@ -116,12 +102,12 @@ document.addEventListener("htmx:before:swap", ({ detail: { ctx } }) => {
 document.addEventListener("htmx:after:swap", ({ detail: { ctx } }) => {
   addShowButtons();
   const body = ctx.target?.closest?.("tbody.secret");
-  const editor = body?.isConnected && body.querySelector(".secret-editing");
+  const editor = body?.isConnected && body.querySelector(".secret-editing"); // in view, Save included
   if (editor) (body.getBoundingClientRect().height <= innerHeight ? body : editor).scrollIntoView({ block: "nearest" });
   if (refocus && [null, document.body].includes(document.activeElement)) {
     const within = refocus.target.isConnected ? refocus.target : document.getElementById(refocus.target.id);
     const controls = [...(within?.querySelectorAll("a[href], button, input, textarea") || [])];
-    (controls.find((c) => refocus.href && c.getAttribute("href") === refocus.href) || controls.find((c) => refocus.name && label(c) === refocus.name) || controls[0])?.focus();
+    (controls.find((c) => refocus.href && c.getAttribute("href") === refocus.href) || controls.find((c) => label(c) === refocus.name) || controls[0])?.focus();
   }
   const field = carried && editor?.querySelector("[name=secret]");
   // A password input drops line breaks: it only gets a value it keeps exactly.
@@ -130,12 +116,7 @@ document.addEventListener("htmx:after:swap", ({ detail: { ctx } }) => {
   carried = refocus = null;
 });
 
-function label(element) {
-  return (element.getAttribute("aria-label") || element.textContent).trim();
-}
-
-// Several lines pasted into the single-line field would lose their line breaks (a PEM
-// key, a JSON file): switch to the multi-line field, carrying the paste.
+// A paste of several lines (a PEM key) into the password input, which drops them, switches first.
 document.addEventListener("paste", (event) => {
   const { target: input, clipboardData } = event;
   const text = clipboardData?.getData("text") || "";

@@ -1,10 +1,11 @@
 """The admin pages and htmx fragments under /-/secrets: the table of contents.
 
 One module per page or family (``index``: the list; ``row``: a secret's row
-and the changes made from it; ``values``: reveal, copy, Test; ``audit``;
-``keys``; ``importing``; ``mine``: an actor's own values of personal
-secrets; ``owners``: who has one, for admins), each view a ``base.SecretsView`` that checks
-permission first. ``render`` renders pages and fragments, ``context`` builds
+and the changes made from it; ``values``: reveal, copy, Test and the mask,
+of a shared value and of an actor's own alike; ``audit``; ``keys``;
+``importing``; ``mine``: an actor's own values of personal secrets, in the
+list's rows; ``owners``: who has one, for admins), each view a
+``base.SecretsView`` that checks permission first. ``render`` renders pages and fragments, ``context`` builds
 what templates share, ``feedback`` carries a change's message to its row,
 ``paging`` cuts the list into pages,
 ``errors`` answers htmx requests that failed.
@@ -15,13 +16,12 @@ from .errors import error_fragment, wants_fragment_error
 from .importing import ImportConfirmView, ImportView
 from .index import IndexView
 from .keys import KeysView, RotateView
-from .mine import (
-    MineView, OwnCopyView, OwnDeleteView, OwnEditView, OwnHistoryView, OwnRevealView, OwnRowView,
-    OwnTestView,
-)
+from .mine import MineView, OwnDeleteView, OwnEditView, OwnHistoryView, OwnRowView
 from .owners import OwnersView
-from .row import DeleteView, EditView, HistoryView, MaskView, RestoreView, RowView
-from .values import CopyView, RevealView, TestView
+from .row import DeleteView, EditView, HistoryView, RestoreView, RowView
+from .values import (
+    CopyView, MaskView, OwnCopyView, OwnMaskView, OwnRevealView, OwnTestView, RevealView, TestView,
+)
 
 __all__ = ["ROUTES", "error_fragment", "wants_fragment_error"]
 
@@ -39,6 +39,7 @@ ROUTES = [
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/reveal$", OwnRevealView),
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/copy$", OwnCopyView),
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/test$", OwnTestView),
+    (r"^/-/secrets/-/mine/(?P<name>[^/]+)/mask$", OwnMaskView),
     (r"^/-/secrets/-/mine/(?P<name>[^/]+)/history$", OwnHistoryView),
     (r"^/-/secrets/(?P<name>[^/]+)$", EditView),
     (r"^/-/secrets/(?P<name>[^/]+)/row$", RowView),

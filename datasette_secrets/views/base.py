@@ -18,7 +18,7 @@ from datasette.utils.asgi import BadRequest
 from datasette.views.base import View
 from urllib.parse import parse_qsl
 
-from .. import core, key_fit, model, rules, store
+from .. import core, key_fit, model, personal, rules, store
 from ..grants import SecretResource
 from ..rules import MANAGE
 
@@ -91,6 +91,7 @@ class SecretView(SecretsView):
 
     learns = False
     covers = "secret"
+    owner = None  # a shared value (see OwnView)
 
     async def prepare(self, request, datasette):
         name = model.name_from_slug(request.url_vars["name"])
@@ -109,6 +110,27 @@ class SecretView(SecretsView):
         self.can = rules.allowed(viewer, entry, self.state.settings, await key_fit.key_problem(self.state))
         # The check before the handler: on this secret (an orphan needs every secret).
         self.can.require("manage")
+
+
+class OwnView(SecretsView):
+    """A view of the signed-in actor's own value of the personal secret named in
+    the URL (My secrets), as a SecretView is of a shared value: ``self.entry``
+    (a personal.OwnEntry), ``self.owner`` and ``self.can`` (the rules'
+    ``allowed_own``); NotFound unless a plugin registers the name as personal.
+    Nobody can name another owner here. Listed first among a view's bases, it
+    makes a shared value's view act on an own value (see ``values``).
+    """
+
+    actions = (rules.OWN,)
+
+    async def prepare(self, request, datasette):
+        name = request.url_vars["name"]
+        self.owner = core.actor_id_of(request.actor)
+        entry = await personal.entry(datasette, self.state, name, self.owner)
+        if entry is None:
+            raise NotFound(f"No personal secret called {name}")
+        self.entry = entry
+        self.can = rules.allowed_own(entry, self.state.settings, await key_fit.key_problem(self.state))
 
 
 async def require(datasette, request, state, action=MANAGE, covers="any"):

@@ -6,11 +6,12 @@ from datetime import datetime, timezone
 from datasette.utils import display_actor
 from markupsafe import Markup, escape
 
-from .. import core, key_fit, rules, store_personal
+from .. import core, key_fit, model, rules, store_personal
 from ..crypto import GENERATE_COMMAND
 from .base import viewer_of
 
-COLUMNS = 7  # of the list table, for colspan
+COLUMNS = 7  # of the list table, for colspan (My secrets' has no note: one fewer)
+MINE = "/-/secrets/-/mine"
 
 
 # The controls a row fragment may give focus to (?focus=): the one just used.
@@ -79,7 +80,44 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "generate_command": GENERATE_COMMAND,
         "plugin_static": lambda path: datasette.urls.static_plugins("datasette_secrets", path),
         "orphan_words": ORPHAN_WORDS,
+        # The one row template serves the list (owner None) and My secrets (mine_context).
+        "owner": None,
+        "row_prefix": "secret",  # rows' ids: secret-NAME
+        "home": str(datasette.urls.path("/-/secrets")),
+        "home_label": "Secrets",
+        "has_history": lambda entry: entry.stored is not None,
+        "mask": model.MASK,
     }
+
+
+async def mine_context(datasette, request, state, entries, versions=None):
+    """The template context of My secrets: ``list_context``'s, for the signed-in
+    actor's own values (``owner``) of ``entries`` (personal.OwnEntry), each of
+    which the templates ask ``rules.allowed_own`` about (``allowed``);
+    ``versions``: an own value's history, whose deletions name who did them."""
+    owner = core.actor_id_of(request.actor)
+    context = await list_context(datasette, request, state, [])
+    key_problem = await key_fit.key_problem(state)
+    # History is offered for a value with versions, deleted ones included.
+    kept = {entry.name for entry in entries if entry.is_set}
+    kept |= {e.name for e in entries if not e.is_set and await store_personal.history(state.db, e.name, owner)}
+    ids = sorted({v["deleted_by"] for v in versions or [] if v["deleted_by"] is not None})
+    actors = await datasette.actors_from_ids(ids) if ids else {}
+    base = str(datasette.urls.path(MINE)) + "/"
+    context.update(
+        entries=entries,
+        versions=versions,
+        owner=owner,
+        row_prefix="mine",  # rows' ids: mine-NAME
+        home=str(datasette.urls.path(MINE)),
+        home_label="My secrets",
+        columns=COLUMNS - 1,
+        path=lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
+        allowed=lambda entry: rules.allowed_own(entry, state.settings, key_problem),
+        has_history=lambda entry: entry.name in kept,
+        actor_name=lambda actor_id: display_name(actors, actor_id),
+    )
+    return context
 
 
 # What "Orphan" means, said wherever the word appears.

@@ -2,21 +2,23 @@
 
 Every view here needs ``manage-own-secrets`` (every signed-in actor, unless
 datasette.yml says otherwise) and acts on the signed-in actor's own values
-only: nobody can name another actor here. What the owner may do is asked of
-``rules.allowed_own``. Plain forms first (POST, then a redirect with a
-message), htmx on top, as on the admin page.
+only: nobody can name another actor here (``base.OwnView``). What the owner
+may do is asked of ``rules.allowed_own``. The page's rows are the admin
+list's (``_secrets_row.html`` with ``owner`` set): plain forms first (POST,
+then a redirect with a message), htmx on top. Reveal, Copy, Test and the
+mask are the admin list's views too (``values``).
 """
 
-from datasette import NotFound, Response
+from datasette import Response
 
-from .. import core, key_fit, personal, rules, store_personal
+from .. import core, personal, store_personal
 from ..rules import OWN
-from .base import SecretsView, TooManyRequests, is_htmx, limit, read_form
-from .context import display_name, list_context
+from .base import OwnView, SecretsView, TooManyRequests, is_htmx, limit, read_form
+from .context import focus_of, mine_context
 from .feedback import redirect_with_message
-from .render import render, render_either, test_page
+from .parts import entry_context, row_fragment, row_url
+from .render import render
 
-MINE = "/-/secrets/-/mine"
 OWN_CHANGES = "changes to your own values"  # rate limited together (state.own_changes)
 
 
@@ -26,37 +28,9 @@ class MineView(SecretsView):
     actions = (OWN,)
 
     async def get(self, request, datasette):
-        entries = await personal.entries(datasette, self.state, owner_of(request))
+        entries = await personal.entries(datasette, self.state, core.actor_id_of(request.actor))
         context = await mine_context(datasette, request, self.state, entries)
         return await render(datasette, request, "secrets_mine.html", context)
-
-
-class OwnView(SecretsView):
-    """One of the actor's own values: ``self.entry`` (a personal.OwnEntry), ``self.can``."""
-
-    actions = (OWN,)
-
-    async def prepare(self, request, datasette):
-        name = request.url_vars["name"]
-        entry = await personal.entry(datasette, self.state, name, owner_of(request))
-        if entry is None:
-            raise NotFound(f"No personal secret called {name}")
-        self.entry = entry
-        self.can = rules.allowed_own(entry, self.state.settings, await key_fit.key_problem(self.state))
-
-    async def row(self, request, datasette, **extra):
-        """The entry's row fragment (htmx), with whatever is open in it."""
-        context = await mine_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, **extra)
-        return await render(datasette, request, "_secrets_mine_row.html", context)
-
-    async def done(self, request, datasette, message):
-        """After a change: the fresh row with its message (htmx), else back to the list."""
-        if not is_htmx(request):
-            url = datasette.urls.path(MINE) + f"#mine-{self.entry.key}"
-            return redirect_with_message(datasette, request, url, message, name=self.entry.name)
-        self.entry = await personal.entry(datasette, self.state, self.entry.name, self.entry.owner)
-        return await self.row(request, datasette, message=message, focus="set")
 
 
 class OwnEditView(OwnView):
@@ -67,56 +41,62 @@ class OwnEditView(OwnView):
         self.can.require("set")
 
     async def get(self, request, datasette):
-        return await self.form(request, datasette)
+        return await self.form(request, datasette, multiline=request.args.get("multiline") == "1")
 
     async def post(self, request, datasette):
-        value = core.clean_value((await read_form(request)).get("secret", ""))
+        form = await read_form(request)
+        value = core.clean_value(form.get("secret", ""))
+        multiline = form.get("multiline") == "1" or "\n" in value
         error = "Enter a value." if not value else core.value_too_long(value)
         if error:
-            return await self.form(request, datasette, error, status=422)
+            return await self.form(request, datasette, error, 422, multiline, bool(value))
         entry = self.entry
         try:
             limit(self.state.own_changes, request, OWN_CHANGES, " Nothing was saved.")
         except TooManyRequests as e:
-            response = await self.form(request, datasette, str(e), status=429)
+            response = await self.form(request, datasette, str(e), 429, multiline, True)
             response.headers["Retry-After"] = str(self.state.own_changes.retry_after(entry.owner))
             return response
         try:
             number = await personal.save(datasette, self.state, entry.name, entry.owner, value, request.actor)
         except personal.OwnValuesFull as e:
-            return await self.form(request, datasette, str(e), status=422)
-        return await self.done(request, datasette, f"Saved your own {entry.name}: version {number}.")
+            return await self.form(request, datasette, str(e), 422, multiline, True)
+        return await done(datasette, request, self, f"Saved your own {entry.name}: version {number}.")
 
-    async def form(self, request, datasette, error=None, status=200):
+    async def form(self, request, datasette, error=None, status=200, multiline=False, value_dropped=False):
+        """The editor, as the admin list's (no note); with ``error``, the value field's.
+        The typed value is never sent back (see row.edit_form)."""
+        context = await entry_context(datasette, request, self.state, self.entry)
+        context.update(errors={"secret": error} if error else {}, multiline=multiline, value_dropped=value_dropped)
         if is_htmx(request):
-            response = await self.row(request, datasette, mode="edit", error=error)
-        else:
-            context = await mine_context(datasette, request, self.state, [self.entry])
-            context.update(entry=self.entry, error=error)
-            response = await render(datasette, request, "secrets_mine_edit.html", context)
-        response.status = status
-        return response
+            # Edit adds just the editor under the row; the switch and an error get the whole row.
+            context.update(mode="edit", editor_only=not error and "multiline" not in request.args)
+            return await render(datasette, request, "_secrets_row.html", context, status)
+        return await render(datasette, request, "secrets_edit.html", context, status)
 
 
 class OwnHistoryView(OwnView):
-    """Every version of the actor's own value: when stored, deleted (and by whom), last used."""
+    """Every version of the actor's own value: when stored, deleted (and by whom), last used.
+    With htmx it opens in the row, as a shared value's does."""
 
     async def get(self, request, datasette):
-        versions = await store_personal.history(self.state.db, self.entry.name, self.entry.owner)
-        context = await mine_context(datasette, request, self.state, [self.entry])
-        ids = sorted({v["deleted_by"] for v in versions if v["deleted_by"] is not None})
-        actors = await datasette.actors_from_ids(ids) if ids else {}
-        context.update(entry=self.entry, versions=versions, actor_name=lambda id: display_name(actors, id))
-        return await render(datasette, request, "secrets_mine_history.html", context)
+        entry = self.entry
+        versions = await store_personal.history(self.state.db, entry.name, entry.owner)
+        if is_htmx(request):
+            focus = focus_of(request) or "heading"
+            return await row_fragment(datasette, request, self.state, entry, versions=versions, focus=focus)
+        context = await entry_context(datasette, request, self.state, entry, versions)
+        context["page"] = True
+        return await render(datasette, request, "secrets_history.html", context)
 
 
 class OwnRowView(OwnView):
-    """The row as it is (Cancel, Hide); without JavaScript, the list."""
+    """The row as it is (Cancel, closing History), focus on Edit unless ?focus= says; without JavaScript, the list."""
 
     async def get(self, request, datasette):
         if not is_htmx(request):
-            return Response.redirect(datasette.urls.path(MINE) + f"#mine-{self.entry.key}")
-        return await self.row(request, datasette, focus=request.args.get("focus"))
+            return Response.redirect(await row_url(datasette, self.state, self.entry))
+        return await row_fragment(datasette, request, self.state, self.entry, focus=focus_of(request) or "edit")
 
 
 class OwnDeleteView(OwnView):
@@ -128,75 +108,24 @@ class OwnDeleteView(OwnView):
 
     async def get(self, request, datasette):
         if is_htmx(request):
-            return await self.row(request, datasette, mode="delete")
-        context = await mine_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, mode="delete")
-        return await render(datasette, request, "secrets_mine_edit.html", context)
+            return await row_fragment(datasette, request, self.state, self.entry, mode="delete")
+        context = await entry_context(datasette, request, self.state, self.entry)
+        return await render(datasette, request, "secrets_delete.html", context)
 
     async def post(self, request, datasette):
         entry = self.entry
         limit(self.state.own_changes, request, OWN_CHANGES, " Nothing was deleted.")
         await personal.delete(datasette, self.state, entry.name, entry.owner, request.actor)
-        return await self.done(
-            request, datasette, f"Deleted your own {entry.name}: plugins use the shared value for you again."
+        return await done(
+            datasette, request, self, f"Deleted your own {entry.name}: plugins use the shared value for you again."
         )
 
 
-class OwnRevealView(OwnView):
-    """The actor's own value, shown (rate limited and audited as any reveal)."""
-
-    async def post(self, request, datasette):
-        self.can.require("reveal")
-        limit(self.state.reveals, request, "reveals", " Nothing was revealed.")
-        version, value = await personal.reveal(datasette, self.state, self.entry.name, self.entry.owner)
-        context = await mine_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, value=value, version=version,
-                       seconds=self.state.settings.reveal_seconds)
-        return await render_either(
-            datasette, request, "secrets_mine_reveal.html", "_secrets_mine_revealed.html", context
-        )
-
-
-class OwnCopyView(OwnView):
-    """The actor's own value as text for the clipboard (a reveal, audited as a copy)."""
-
-    async def post(self, request, datasette):
-        self.can.require("reveal")
-        limit(self.state.reveals, request, "reveals", " Nothing was copied.")
-        _, value = await personal.reveal(
-            datasette, self.state, self.entry.name, self.entry.owner, detail="copied to the clipboard"
-        )
-        return Response.text(value, headers={"Cache-Control": "no-store"})
-
-
-class OwnTestView(OwnView):
-    """Run the plugin's check on the actor's own value; the result, never the value."""
-
-    async def post(self, request, datasette):
-        self.can.require("test")
-        limit(self.state.checks, request, "tests")
-        result = await personal.check(datasette, self.state, self.entry)
-        if not is_htmx(request):  # a page of its own: the result travels in no cookie
-            back = datasette.urls.path(MINE) + f"#mine-{self.entry.key}"
-            context = await mine_context(datasette, request, self.state, [self.entry])
-            title = f"your own {self.entry.name}"
-            return await test_page(datasette, request, context, self.entry, result, title, back, "My secrets")
-        return await self.row(request, datasette, result=result, focus="test")
-
-
-async def mine_context(datasette, request, state, entries):
-    """What the My secrets templates get; they ask ``allowed_own(entry)``, never decide."""
-    context = await list_context(datasette, request, state, [])
-    key_problem = await key_fit.key_problem(state)
-    context.update(
-        entries=entries,
-        mine_path=lambda entry, action=None: datasette.urls.path(MINE) + "/" + entry.slug
-        + (f"/{action}" if action else ""),
-        allowed_own=lambda entry: rules.allowed_own(entry, state.settings, key_problem),
-    )
-    return context
-
-
-def owner_of(request):
-    """The signed-in actor's id: the owner of every value on these pages."""
-    return core.actor_id_of(request.actor)
+async def done(datasette, request, view, message):
+    """After a change: the fresh row with its message (htmx), else back to the list with it."""
+    entry = view.entry
+    if not is_htmx(request):
+        url = await row_url(datasette, view.state, entry)
+        return redirect_with_message(datasette, request, url, message, name=entry.name)
+    entry = await personal.entry(datasette, view.state, entry.name, entry.owner)
+    return await row_fragment(datasette, request, view.state, entry, focus="edit", message=message, keep_about=True)

@@ -1,22 +1,49 @@
 """What several pages answer with: the list's counts and status links after a
 change moved a secret to another status (``tally``), and a secret's row
 fragment (the list's row,
-after a change, a Test or an error about it). Pages import it from here, never
-from one another.
+after a change, a Test or an error about it; or a row of My secrets), and
+where a row is. Pages import it from here, never from one another.
+
+A shared value's entry (model.Entry) has its row on the list; an own value's
+(personal.OwnEntry, whose ``owner`` is set) on My secrets: one row template
+for both, with what differs in its context.
 """
 
 from urllib.parse import parse_qs, urlsplit
 
 from .. import model, rules
-from .context import list_context
+from .context import MINE, list_context, mine_context
+from .paging import list_url
 from .render import render
+
+
+def is_own(entry):
+    """Whether ``entry`` is the signed-in actor's own value (a personal.OwnEntry)."""
+    return getattr(entry, "owner", None) is not None
+
+
+async def entry_context(datasette, request, state, entry, versions=None, events=None):
+    """The context of ``entry``'s fragments and pages: the list's, or My secrets'."""
+    if is_own(entry):
+        context = await mine_context(datasette, request, state, [entry], versions)
+    else:
+        context = await list_context(datasette, request, state, [entry], versions, events=events)
+    context["entry"] = entry
+    return context
+
+
+async def row_url(datasette, state, entry):
+    """The page that shows ``entry``'s row, scrolled to it: the list, or My secrets."""
+    if is_own(entry):
+        return datasette.urls.path(MINE) + f"#mine-{entry.key}"
+    return await list_url(datasette, state, entry)
 
 
 async def row_fragment(datasette, request, state, entry, mode="view", versions=None, focus=None, **extra):
     """The row's fragment (htmx), with whatever is open in it; a change's result
     (``message`` or a Test's ``result``) also goes to the page's notice."""
-    context = await list_context(datasette, request, state, [entry], versions, events=extra.get("events"))
-    context.update(entry=entry, mode=mode, versions=versions, focus=focus, notice=True, **extra)
+    context = await entry_context(datasette, request, state, entry, versions, extra.get("events"))
+    context.update(mode=mode, versions=versions, focus=focus, notice=True, **extra)
     return await render(datasette, request, "_secrets_row.html", context)
 
 

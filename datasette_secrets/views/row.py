@@ -1,5 +1,5 @@
 """One secret's row on the list, and the changes made from it: edit, history,
-restore, delete, and the masked value put back after a reveal.
+restore, delete (the masked value put back after a reveal is in ``values``).
 
 With htmx each answers with the row's fragment (its ``<tbody>``); without
 JavaScript, with a page of its own (GET) or a redirect to the list (POST).
@@ -62,17 +62,6 @@ class RowView(SecretView):
         if not is_htmx(request):
             return Response.redirect(await list_url(datasette, self.state, self.entry))
         return await row_fragment(datasette, request, self.state, self.entry, focus=focus_of(request) or "edit")
-
-
-class MaskView(SecretView):
-    """The masked value again, after a reveal's time is up."""
-
-    async def get(self, request, datasette):
-        if not is_htmx(request):
-            return Response.redirect(await list_url(datasette, self.state, self.entry))
-        context = await list_context(datasette, request, self.state, [self.entry])
-        context.update(entry=self.entry, focus=focus_of(request))
-        return await render(datasette, request, "_secrets_masked.html", context)
 
 
 class HistoryView(SecretView):
