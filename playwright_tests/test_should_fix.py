@@ -3,11 +3,12 @@ signed out and the wrong-key banner: with the mouse and the keyboard, at 1280 an
 375 px, axe's violations and its undecided ("incomplete") results both failing."""
 
 import re
+import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from helpers import AXE_JS, mark, assert_no_page_load, seed, sign_in, snap
+from helpers import AXE_JS, actor_cookie, assert_no_page_load, mark, seed, sign_in, snap
 
 WIDTHS = [(1280, 900), (375, 800)]
 
@@ -232,3 +233,64 @@ def test_error_pages_offer_a_way_back(page, context, server, width, tall):
     back.focus()  # the keyboard
     page.keyboard.press("Enter")
     expect(page).to_have_url(server.path("/-/secrets/-/mine"))
+
+
+# 5. The wrong-key banner
+
+
+@pytest.fixture
+def wrong_key_server(tmp_path_factory, monkeypatch):
+    """A server whose one stored value was saved under another key than its own."""
+    import conftest
+    from cryptography.fernet import Fernet
+
+    directory = tmp_path_factory.mktemp("wrong-key")
+    first = conftest.start_server(directory)
+    try:
+        request = urllib.request.Request(
+            first.path("/-/secrets/ALPHA_API_KEY"),
+            data=b"secret=alpha-under-the-old-key&note=",
+            headers={"Cookie": "ds_actor=" + actor_cookie("root")},
+            method="POST",
+        )
+        with urllib.request.urlopen(request) as response:  # the save, then its redirect
+            assert response.status == 200
+    finally:
+        conftest.stop_server(first.process)
+    monkeypatch.setattr(conftest, "ENCRYPTION_KEY", Fernet.generate_key().decode())
+    server = conftest.start_server(directory)
+    yield server
+    conftest.stop_server(server.process)
+
+
+@pytest.mark.parametrize("width,tall", WIDTHS)
+def test_wrong_key_banner_in_plain_words_with_the_ids_folded(page, context, wrong_key_server, width, tall):
+    server = wrong_key_server
+    page.set_viewport_size({"width": width, "height": tall})
+    sign_in(context, server, "root")
+    page.goto(server.path("/-/secrets"))
+    banner = page.locator(".secrets-wrong-key")
+    expect(banner.get_by_role("heading", level=2)).to_have_text("The encryption key looks wrong")
+    expect(banner).to_contain_text("None of the stored values can be read")
+    ids = banner.locator("details p")
+    expect(ids).to_be_hidden()
+    summary = banner.get_by_text("Which keys")
+    assert_targets(page, ".secrets-wrong-key summary")
+    snap(page, f"wrong-key-banner-{width}")
+    axe_clean(page, f"wrong-key banner at {width}")
+    summary.click()  # the mouse
+    expect(ids).to_be_visible()
+    expect(ids).to_contain_text("decrypt none of the 1 stored version")
+    summary.click()
+    expect(ids).to_be_hidden()
+    summary.focus()  # the keyboard
+    page.keyboard.press("Enter")
+    expect(ids).to_be_visible()
+    axe_clean(page, f"wrong-key banner opened at {width}")
+    # The import page says the same first, with the paste off.
+    page.goto(server.path("/-/secrets/-/import"))
+    expect(page.locator(".secrets-wrong-key h2")).to_have_text("The encryption key looks wrong")
+    expect(page.get_by_label(".env text")).to_be_disabled()
+    expect(page.get_by_role("button", name="Preview")).to_be_disabled()
+    snap(page, f"import-wrong-key-{width}")
+    axe_clean(page, f"import with a wrong key at {width}")

@@ -56,8 +56,9 @@ class ImportView(SecretsView):
     async def context(self, request, datasette):
         context = await list_context(datasette, request, self.state, [])
         context.update(planned=None, errors=None, token=None, result=None, htmx=is_htmx(request))
+        context["key_problem"] = await key_fit.key_problem(self.state)
         try:
-            await refuse_without_a_fitting_key(self.state)
+            rules.require_storing(self.state.settings, context["key_problem"])
             context["cannot_store"] = None
         except rules.Refused as refusal:
             # Shown first, with the paste disabled, rather than refusing a preview later.
