@@ -435,3 +435,126 @@ async def test_every_response_refuses_framing(ds):
                     assert response.headers["content-security-policy"] == "frame-ancestors 'none'", where
     # Datasette's own pages are left as they are.
     assert "x-frame-options" not in (await ds.client.get("/", actor=ROOT)).headers
+
+
+# The row's fragments after secrets.js went back to glue (issue 20): the server says
+# what each answer holds, its notice and where focus goes.
+
+
+@pytest.mark.asyncio
+async def test_edit_adds_the_editor_and_the_switch_and_an_error_send_the_whole_row(seeded):
+    editor = parse(await seeded.client.get("/-/secrets/API_KEY", actor=ROOT, headers=HX))
+    assert editor.find("tbody") is None, "Edit adds only the editor under the row"
+    assert [tr["class"] for tr in editor.find_all("tr", recursive=False)] == [["secret-open", "secret-editing"]]
+    cancel = editor.find("button", string="Cancel")
+    assert (cancel["hx-get"], cancel.has_attr("data-close")) == ("/-/secrets/API_KEY/row", True)
+    switch = editor.select_one("button[data-lines]")
+    assert switch["hx-get"] == "/-/secrets/API_KEY?multiline=1" and not switch.has_attr("hx-target")
+    for response in (
+        await seeded.client.get(switch["hx-get"], actor=ROOT, headers=HX),
+        await seeded.client.post("/-/secrets/API_KEY", data={"secret": "", "note": "n" * 201}, actor=ROOT, headers=HX),
+    ):
+        row = parse(response).select_one("tbody#secret-API_KEY")
+        assert row["hx-swap:inherited"] == "outerMorph", "morphed in: what was typed stays"
+        assert row.select_one("tr.secret-editing form.secret-form") is not None
+        assert DISTINCTIVE not in response.text
+
+
+@pytest.mark.asyncio
+async def test_cancel_gets_the_row_with_focus_on_edit(seeded):
+    row = parse(await seeded.client.get("/-/secrets/API_KEY/row", actor=ROOT, headers=HX))
+    assert [a["aria-label"] for a in row.select("[autofocus]")] == ["Edit API_KEY"]
+    assert row.select_one("tr.secret-editing") is None
+    delete_cancelled = parse(await seeded.client.get("/-/secrets/API_KEY/row?focus=delete", actor=ROOT, headers=HX))
+    assert [b["aria-label"] for b in delete_cancelled.select("[autofocus]")] == ["Delete API_KEY"]
+
+
+@pytest.mark.asyncio
+async def test_a_change_sends_its_notice_and_leaves_what_the_secret_is(seeded):
+    response = await seeded.client.post("/-/secrets/API_KEY", data={"secret": "", "note": "noted"}, actor=ROOT, headers=HX)
+    soup = parse(response)
+    message = "Updated the note for API_KEY; the value is unchanged."
+    assert soup.select_one("tbody#secret-API_KEY tr.secret-feedback").get_text(strip=True) == message
+    notice = soup.find("hx-partial", attrs={"hx-target": "#secrets-status"})
+    assert notice.get_text(strip=True) == message and notice.find_parent("tbody") is None
+    about = soup.select_one("tbody#secret-API_KEY tr.secret-about")
+    assert about["id"] == "about-API_KEY" and about.has_attr("hx-preserve") and about.get_text() == ""
+    # Opening the row again shows what the secret is.
+    row = parse(await seeded.client.get("/-/secrets/API_KEY/row", actor=ROOT, headers=HX))
+    assert row.find("hx-partial") is None
+    assert not row.select_one("tr.secret-about").has_attr("hx-preserve")
+    assert row.select_one("tr.secret-about").get_text(strip=True)
+
+
+@pytest.mark.asyncio
+async def test_an_error_at_the_row_is_said_in_red_in_the_notice(seeded):
+    await seeded.client.post("/-/secrets/API_KEY/delete", actor=ROOT)
+    headers = {**HX, "HX-Target": "tbody#secret-API_KEY"}
+    response = await seeded.client.post("/-/secrets/API_KEY/delete", actor=ROOT, headers=headers)
+    notice = parse(response).find("hx-partial", attrs={"hx-target": "#secrets-status"})
+    assert notice.select_one("p.message-error").get_text().startswith("API_KEY has no stored value to delete")
+
+
+ALICE = {"id": "alice"}
+OWN_VALUE = "sk-OWNVALUE-1f2e3d4c5b6a-TAIL"
+
+
+async def says_ok(datasette, value):
+    return True, "Looks fine"
+
+
+@pytest_asyncio.fixture
+async def own(register_plugin, make_datasette):
+    """A Datasette with a personal secret, AI_KEY, where alice keeps a value of her own."""
+    register_plugin(secrets_plugin(Secret("AI_KEY", "Your AI key", personal=True, check=says_ok)), "own-plugin")
+    datasette = make_datasette()
+    await datasette.invoke_startup()
+    response = await datasette.client.post("/-/secrets/-/mine/AI_KEY", data={"secret": OWN_VALUE}, actor=ALICE)
+    assert response.status_code == 302
+    return datasette
+
+
+@pytest.mark.asyncio
+async def test_my_secrets_rows_are_the_list_rows(own):
+    page = parse(await own.client.get("/-/secrets/-/mine", actor=ALICE))
+    headers = [th.get_text(strip=True) for th in page.select("table.secrets-table thead th")]
+    assert headers == ["Secret", "Value", "Version", "Last updated", "Last used", "Actions"]  # no note
+    row = page.select_one("tbody#mine-AI_KEY")
+    assert len(row.select_one("tr").find_all(["th", "td"], recursive=False)) == len(headers)
+    assert row["hx-swap:inherited"] == "outerMorph"
+    assert [e["aria-label"] for e in row.select("[aria-label]")] == [
+        "Reveal your AI_KEY", "Copy your AI_KEY", "Edit your AI_KEY", "History of your AI_KEY",
+        "Delete your AI_KEY", "Test your AI_KEY",
+    ]
+    assert OWN_VALUE not in str(page)
+    # Someone who never stored a value gets no History.
+    bob = parse(await own.client.get("/-/secrets/-/mine", actor={"id": "bob"}))
+    assert [e["aria-label"] for e in bob.select("tbody#mine-AI_KEY [aria-label]")] == ["Set your AI_KEY"]
+
+
+@pytest.mark.asyncio
+async def test_an_own_value_answers_with_the_same_fragments(own):
+    editor = parse(await own.client.get("/-/secrets/-/mine/AI_KEY", actor=ALICE, headers=HX))
+    assert editor.find("form", attrs={"aria-label": "Edit your AI_KEY"}).find("textarea", attrs={"name": "note"}) is None
+    assert editor.select_one("button[data-lines]")["hx-get"] == "/-/secrets/-/mine/AI_KEY?multiline=1"
+    lines = parse(await own.client.get("/-/secrets/-/mine/AI_KEY?multiline=1", actor=ALICE, headers=HX))
+    assert lines.select_one("tbody#mine-AI_KEY textarea[name=secret]") is not None
+    history = parse(await own.client.get("/-/secrets/-/mine/AI_KEY/history", actor=ALICE, headers=HX))
+    assert history.select_one("tbody#mine-AI_KEY h2.secret-history-title").has_attr("autofocus")
+    assert history.find("button", attrs={"aria-label": "History of your AI_KEY"})["aria-expanded"] == "true"
+    revealed = await own.client.post("/-/secrets/-/mine/AI_KEY/reveal", actor=ALICE, headers=HX)
+    div = parse(revealed).select_one(".secret-revealed")
+    assert div["hx-get"] == "/-/secrets/-/mine/AI_KEY/mask" and OWN_VALUE in revealed.text
+    masked = await own.client.get("/-/secrets/-/mine/AI_KEY/mask?focus=reveal", actor=ALICE, headers=HX)
+    soup = parse(masked)
+    assert soup.find("button", attrs={"aria-label": "Reveal your AI_KEY"}).has_attr("autofocus")
+    assert soup.find("hx-partial").get_text() == "Your AI_KEY is hidden again."
+    assert OWN_VALUE not in masked.text
+    assert (await own.client.get("/-/secrets/-/mine/AI_KEY/mask", actor=ALICE)).status_code == 302
+    tested = parse(await own.client.post("/-/secrets/-/mine/AI_KEY/test", actor=ALICE, headers=HX))
+    assert tested.select_one("tbody#mine-AI_KEY tr.secret-feedback").get_text(" ", strip=True) == "Test of your AI_KEY: ✓ Looks fine"
+    assert tested.find("hx-partial").get_text() == "Test of your AI_KEY: ✓ Looks fine"
+    # Nobody else reaches alice's value through them.
+    for path in ("reveal", "copy", "test"):
+        response = await own.client.post(f"/-/secrets/-/mine/AI_KEY/{path}", actor=ROOT, headers=HX)
+        assert response.status_code == 404 and OWN_VALUE not in response.text
