@@ -187,3 +187,24 @@ async def test_a_copy_is_listed_as_copied_and_own_acts_in_plain_words(ds):
     assert soup.select_one("#audit-action option[value=reveal]").get_text() == "Revealed or copied"
     assert "Actor id" not in response.text
     assert all("secret-when" in tr.find("td")["class"] for tr in rows)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "action,words",
+    [
+        ("wrap-key", "Stored a key wrapped by the key provider"),
+        ("rewrap-key", "Rewrapped the data keys to the provider's newest key"),
+        ("new-data-key", "Made a new data key"),
+        ("unwrap-key", "Wrote the data key to a file"),
+    ],
+)
+async def test_the_data_keys_rows_are_worded(action, words, ds):
+    # Written by the key commands under a key_provider (envelope.py), about every secret at once.
+    await ds.get_internal_database().execute_write(
+        "insert into datasette_secrets_audit (name, version, action, detail, actor_id, created_at) "
+        "values ('*', null, ?, 'data key abc', null, datetime('now'))",
+        [action],
+    )
+    response = await ds.client.get("/-/secrets/-/audit", actor=ROOT)
+    assert audit_table(response)[0][0] == words

@@ -26,6 +26,11 @@ AUDIT_ACTIONS = {
     "personal-delete": "Deleted an own value (personal secret)",
     "personal-reveal": "Revealed their own value",
     "personal-check": "Tested their own value",
+    # The data key under a key_provider (envelope.py): rows about every secret at once.
+    "wrap-key": "Stored a key wrapped by the key provider",
+    "rewrap-key": "Rewrapped the data keys to the provider's newest key",
+    "new-data-key": "Made a new data key",
+    "unwrap-key": "Wrote the data key to a file",
 }
 # The filter's words: a copy is stored as a reveal, so filtering reveals lists copies too.
 FILTER_ACTIONS = {
