@@ -61,8 +61,12 @@ def test_reveal_copy_and_hide(root_page, context, server):
     expect(status(page)).to_have_text("ALPHA_API_KEY is hidden again.")
     assert_no_page_load(page)
 
-    # Revealing again works after hiding.
+    # Revealing again works after hiding, and Escape hides it too, focus back on Reveal.
     expect(reveal(page, "ALPHA_API_KEY")).to_have_text(LONG_VALUE)
+    page.keyboard.press("Escape")
+    expect(page.locator("#revealed-ALPHA_API_KEY")).to_have_count(0)
+    expect(cell).not_to_contain_text(LONG_VALUE)
+    expect(reveal_button(page, "ALPHA_API_KEY")).to_be_focused()
     assert_no_page_load(page)
 
 
