@@ -92,7 +92,7 @@ def test_audit_log_words_controls_and_cards(page, context, server, width, tall):
     assert select.evaluate(style) == text.evaluate(style)
     assert abs(height(select) - height(text)) <= 2
     assert PRIMARY_BLUE in background(page.get_by_role("button", name="Filter"))
-    assert_targets(page, ".secrets-audit-filter input, .secrets-audit-filter select, .secrets-page a.secret-button")
+    assert_targets(page, "main .crumbs a, .secrets-audit-filter input, .secrets-audit-filter select, .secrets-page a.secret-button")
     if width == 375:
         # Labelled cards: every shown cell says what it is.
         cells = rows.nth(1).locator("td:visible")
@@ -175,7 +175,7 @@ def test_import_preview_states_and_the_pasted_text_folding_away(page, context, s
         ]
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     expect(page.locator("body")).not_to_contain_text("alpha-imported")
-    assert_targets(page, ".secrets-page summary, .secrets-page input[type=checkbox], .secrets-page button, .secrets-page a.secret-button")
+    assert_targets(page, "main .crumbs a, .secrets-page summary, .secrets-page input[type=checkbox], .secrets-page button, .secrets-page a.secret-button")
     snap(page, f"import-preview-{width}")
     axe_clean(page, f"import preview at {width}")
 
