@@ -4,9 +4,8 @@ const status = () => document.getElementById("secrets-status");
 const label = (element) => (element.getAttribute("aria-label") || element.textContent).trim();
 
 // The page's notice, for a copy (the server sends every other one as an <hx-partial>).
-function announce(text, failed = false) {
+const announce = (text, failed = false) =>
   status()?.replaceChildren(Object.assign(document.createElement("p"), { textContent: text, className: failed ? "message-error" : "" }));
-}
 
 // Results go stale when the next request starts: hidden, not removed (it may be their own Undo).
 function clearResults() {
@@ -98,7 +97,6 @@ document.addEventListener("htmx:before:swap", ({ detail: { ctx } }) => {
   const focused = document.activeElement;
   refocus = ctx.target?.contains?.(focused) && { target: ctx.target, href: focused.getAttribute("href"), name: !focused.closest("[data-remask]") && label(focused) };
 });
-
 document.addEventListener("htmx:after:swap", ({ detail: { ctx } }) => {
   addShowButtons();
   const body = ctx.target?.closest?.("tbody.secret");
@@ -118,8 +116,7 @@ document.addEventListener("htmx:after:swap", ({ detail: { ctx } }) => {
 
 // A paste of several lines (a PEM key) into the password input, which drops them, switches first.
 document.addEventListener("paste", (event) => {
-  const { target: input, clipboardData } = event;
-  const text = clipboardData?.getData("text") || "";
+  const input = event.target, text = event.clipboardData?.getData("text") || "";
   const switcher = input.matches("input[name=secret]") && input.form.querySelector("[data-lines]");
   if (!switcher || !/[\r\n]/.test(text.trim())) return; // one line, maybe with a newline at its end
   event.preventDefault();
