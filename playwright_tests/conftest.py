@@ -83,15 +83,14 @@ def datasette_command():
     return [sys.executable, "-m", "datasette"]
 
 
-def write_config(directory, reveal_seconds):
-    """root may manage and reveal; manager may manage but not reveal."""
+def write_config(directory, reveal_seconds, secrets=None):
+    """root may manage and reveal; manager may manage but not reveal;
+    ``secrets``: the plugin's ``secrets:`` block (per-secret settings)."""
+    plugin = {"encryption_key": {"$env": "DATASETTE_SECRETS_ENCRYPTION_KEY"}, "reveal_seconds": reveal_seconds}
+    if secrets:
+        plugin["secrets"] = secrets
     config = {
-        "plugins": {
-            "datasette-secrets": {
-                "encryption_key": {"$env": "DATASETTE_SECRETS_ENCRYPTION_KEY"},
-                "reveal_seconds": reveal_seconds,
-            }
-        },
+        "plugins": {"datasette-secrets": plugin},
         "permissions": {
             "manage-secrets": {"id": ["root", "manager"]},
             "reveal-secrets": {"id": "root"},
@@ -102,8 +101,10 @@ def write_config(directory, reveal_seconds):
     return path
 
 
-def start_server(directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False):
-    config_path = write_config(directory, reveal_seconds)
+def start_server(
+    directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False, secrets=None
+):
+    config_path = write_config(directory, reveal_seconds, secrets)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATASETTE_SECRETS_")}
     env["DATASETTE_SECRETS_ENCRYPTION_KEY"] = ENCRYPTION_KEY
@@ -169,12 +170,12 @@ def stop_server(process):
 def start_datasette(tmp_path_factory):
     """Starts a Datasette (reveal_seconds, extra_secrets, scale: the 36 secrets
     of plugins/scale_secrets.py too, personal: plugins/personal_secrets.py's
-    personal secret); stopped after the test."""
+    personal secret, secrets: the plugin's ``secrets:`` block); stopped after the test."""
     processes = []
 
-    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False):
+    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False, secrets=None):
         server = start_server(
-            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale, personal
+            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale, personal, secrets
         )
         processes.append(server.process)
         return server
