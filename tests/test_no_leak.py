@@ -1,27 +1,46 @@
-"""The trust property: whoever may not learn about values learns nothing of one.
+"""The trust property: whoever may not learn about a value learns nothing of it.
 
-For generated values (quotes, backslashes, line breaks, tabs, non-ASCII), no
-response to an actor without reveal — a manager without reveal-secrets, an
-anonymous visitor, an actor with no permission, and root in write-only mode
-(``reveal: false``) — holds any run of ``RUN`` characters of a stored or
-environment value, or of its escaped renderings (repr, ascii, JSON, the command
-line's printable form). Looked at: every route of ``views.ROUTES`` by GET and
-POST, with and without ``HX-Request``, the pages redirects lead to, every
-header and every cookie (signed cookies decoded), the audit table's rows, and
-the command line's ``list``, ``list --json``, ``history`` and ``import``.
+Values come from every source: stored (two versions of one secret, and one
+whose check raises), an environment variable, a ``DATASETTE_SECRETS_<NAME>_FILE``
+variable holding a value instead of a path (an easy mistake), an actor's own
+value of a personal secret, and what intruders post. Checks are careless: their
+messages quote the value in the usual forms (repr, bytes, JSON, ASCII) and in
+forms a scrubber need not know: URL-encoded as httpx's ``params`` would, reversed,
+base32, in 5-character chunks split by dashes or line breaks, as Basic auth's
+base64, as spaced hex.
 
-A value may share six characters with a page by chance ("secret", say): a
-baseline round with fixed placeholder values collects what the pages say
-anyway, and values sharing a run with it are not drawn (``assume``).
+Who may learn what:
+
+- nobody learns anything of any value from a cookie (signed cookies decoded),
+  the audit table, a log line, the command line (``list``, ``list --json``,
+  ``history``), or any page or fragment got by GET, root's and the owner's
+  included: the audit page, ``audit.json`` and History after Tests among them;
+- a manager without reveal-secrets, an anonymous visitor, an actor with no
+  permission, and root in write-only mode (``reveal: false``) learn nothing
+  from any route, by GET or POST, with or without ``HX-Request``, nor from the
+  pages redirects lead to;
+- root may learn the shared stored values (Reveal, Test), never a variable's,
+  a file variable's, or an actor's own value;
+- the owner may learn her own value from her Test, and nothing else.
+
+"Learn" is any run of ``RUN`` characters of a value in any rendering above (the
+escaped ones and the command line's printable form too). A value may share six
+characters with a page by chance ("secret", say): a baseline round with fixed
+placeholder values collects what the pages say anyway, and values sharing a
+run with it are not drawn (``assume``).
 """
 
 import asyncio
+import base64
 import html
 import json
+import logging
 import os
 import tempfile
+from collections import namedtuple
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote_plus, unquote
 
 import httpx2
 import pytest
@@ -29,7 +48,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
-from datasette_secrets import Secret, core
+from datasette_secrets import Secret, SecretFileError, core, files, get_secret
 from cli_helpers import query, run
 from route_helpers import TEMPLATES, has_name, path
 from secret_helpers import (
@@ -48,13 +67,50 @@ from secret_helpers import (
 # Reads a signed cookie's payload without its secret (a payload is not encrypted).
 UNSIGNED = URLSafeSerializer("any secret")
 RUN = 6  # characters in a row that count as learning part of a value
-async def echo_check(datasette, value):
-    """A careless plugin: its message quotes the value in every usual form."""
-    return False, (
-        f"repr {value!r} bytes {value.encode()!r} json {json.dumps(value)} "
-        f"raw-json {json.dumps(value, ensure_ascii=False)} ascii {ascii(value)} "
-        f"tail {value[-8:]} head {value[:-8]} whole {value}"
-    )
+OWNER = {"id": "olive"}  # keeps her own value of OWN_KEY; may do nothing else
+
+
+def url_encoded(value):
+    """The value as httpx sends it in ``params`` (what a raise_for_status() message quotes)."""
+    return str(httpx2.QueryParams({"k": value}))[2:]
+
+
+def chunked(value, separator):
+    return separator.join(value[i : i + 5] for i in range(0, len(value), 5))
+
+
+def basic_auth(value):
+    return base64.b64encode(f"user:{value}".encode()).decode()
+
+
+def spaced_hex(value):
+    return " ".join(f"{byte:02x}" for byte in value.encode())
+
+
+def base32(value):
+    return base64.b32encode(value.encode()).decode()
+
+
+async def careless_check(datasette, value):
+    """A careless plugin: its message quotes the value in every form above, each
+    cut short, so all of them fit the 300 characters a message keeps."""
+    forms = {
+        "repr": repr(value),
+        "bytes": repr(value.encode()),
+        "json": json.dumps(value),
+        "raw": value,
+        "url": url_encoded(value),
+        "reversed": value[::-1],
+        "b32": base32(value),
+        "dashes": chunked(value, "-"),
+        "lines": chunked(value, "\n"),
+        "basic": basic_auth(value),
+        "hex": spaced_hex(value),
+    }
+    cut = {label: form[:24] for label, form in forms.items()}
+    cut["url"] = f"GET /v1/models?api_key={cut['url']}"  # as httpx's raise_for_status() says it
+    cut["basic"] = f"Authorization: Basic {cut['basic']}"
+    return False, " ".join(f"{label} {form}" for label, form in cut.items())
 
 
 async def raising_check(datasette, value):
@@ -62,14 +118,17 @@ async def raising_check(datasette, value):
     raise ValueError(f"the service rejected {value!r} ({value.encode()!r}): {value}")
 
 
-NAMES = ["ECHO_KEY", "RAISE_KEY", "ENV_KEY", "PLAIN_KEY"]
+NAMES = ["ECHO_KEY", "RAISE_KEY", "ENV_KEY", "FILE_KEY", "OWN_KEY", "PLAIN_KEY"]
 PLUGIN_SECRETS = [
-    Secret("ECHO_KEY", "checked by echoing it", check=echo_check),
+    Secret("ECHO_KEY", "checked carelessly", check=careless_check),
     Secret("RAISE_KEY", "checked by raising", check=raising_check),
-    Secret("ENV_KEY", "set from the environment", check=echo_check),
+    Secret("ENV_KEY", "set from the environment", check=careless_check),
+    Secret("FILE_KEY", "its _FILE variable holds the value, not a path", check=careless_check),
+    Secret("OWN_KEY", "each actor's own", personal=True, check=careless_check),
     Secret("PLAIN_KEY", "no check"),
 ]
 ENV_VAR = "DATASETTE_SECRETS_ENV_KEY"
+FILE_VAR = files.file_variable("FILE_KEY")
 
 # Pieces of a value: the characters escaping gets wrong, and any character UTF-8
 # carries but lone surrogates (which cannot be sent) and control characters other
@@ -86,14 +145,25 @@ VALUES = (
     .map("".join)
     .filter(lambda value: len(value) <= 200 and len(core.clean_value(value)) >= 8)
 )
-# (ECHO_KEY version 1, ECHO_KEY version 2, RAISE_KEY, ENV_KEY's variable, what intruders POST)
-VALUE_SETS = st.tuples(VALUES, VALUES, VALUES, VALUES, VALUES)
-PLACEHOLDERS = (
+Values = namedtuple("Values", "first second raising env file own posted")
+VALUE_SETS = st.builds(
+    Values,
+    first=VALUES,
+    second=VALUES,
+    raising=VALUES,
+    env=VALUES,
+    file=VALUES.filter(lambda value: not os.path.isabs(value)),  # an absolute path is a path, not a value
+    own=VALUES,
+    posted=VALUES,
+)
+PLACEHOLDERS = Values(
     'Placeholder-one "quoted"',
     "Placeholder-two\\back",
     "Placeholder-three\nsecond line",
     "Placeholder-four-é-☃",
-    "Placeholder-five\ttab",
+    "Placeholder-five-not-a-path",
+    "Placeholder-six-own\ttab",
+    "Placeholder-seven-posted",
 )
 
 
@@ -117,20 +187,60 @@ def renderers(value):
     ]
 
 
+def encodings(value):
+    """The value as careless_check writes it, one piece per character of the
+    value (a character with what the encoding puts after it), so that any RUN
+    pieces in a row are RUN characters of the value."""
+    last = len(value) - 1
+    return [
+        list(value),
+        [quote_plus(ch) for ch in value],
+        list(value[::-1]),
+        [ch + ("-" if i % 5 == 4 and i < last else "") for i, ch in enumerate(value)],
+        [ch + ("\n" if i % 5 == 4 and i < last else "") for i, ch in enumerate(value)],
+        [" ".join(f"{byte:02x}" for byte in ch.encode()) + (" " if i < last else "") for i, ch in enumerate(value)],
+    ]
+
+
+# Base32 and base64 encode groups of bytes, not characters: a run is this many
+# characters of the encoded text (over 6 bytes' worth), the constant "user:"
+# of Basic auth and the padding left out.
+BASE32_RUN, BASE64_RUN = 10, 8
+
+
 def runs(value):
-    """Every RUN characters in a row of ``value``, in each rendering: what, found in
-    any output, means RUN characters of the value were learned."""
+    """What, found in any output, means RUN characters of ``value`` were learned:
+    every RUN characters in a row, in each encoding and each rendering of it, and
+    the base32 and Basic-auth base64 texts' runs."""
+    assert "".join(encodings(value)[1]) == url_encoded(value), "httpx encodes params as quote_plus does"
     found = set()
-    for render in renderers(value):
-        shown = [render(ch) for ch in value]
-        found.update("".join(shown[i : i + RUN]) for i in range(len(value) - RUN + 1))
+    for pieces in encodings(value):
+        for render in renderers(value):
+            shown = ["".join(render(ch) for ch in piece) for piece in pieces]
+            found.update("".join(shown[i : i + RUN]) for i in range(len(shown) - RUN + 1))
+    for text, size in ((base32(value).rstrip("="), BASE32_RUN), (basic_auth(value).rstrip("=")[8:], BASE64_RUN)):
+        found.update(text[i : i + size] for i in range(len(text) - size + 1))
     return found
 
 
-def secret_values(values):
-    """What must never be learned: stored values as stored, the variable as given."""
-    first, second, raising, env, posted = values
-    return [core.clean_value(value) for value in (first, second, raising, posted)] + [env]
+def stored(value):
+    return core.clean_value(value)
+
+
+def forbidden(values, audience):
+    """The values ``audience`` may learn nothing of: nobody may learn any; root
+    may learn the shared stored values; the owner only her own."""
+    every = {
+        "first": stored(values.first),
+        "second": stored(values.second),
+        "raising": stored(values.raising),
+        "env": values.env,  # a variable's value, as given
+        "file": values.file,
+        "own": stored(values.own),
+        "posted": stored(values.posted),  # what the intruders' forms store
+    }
+    allowed = {"nobody": (), "root": ("first", "second", "raising", "posted"), "owner": ("own",)}[audience]
+    return [value for key, value in every.items() if key not in allowed]
 
 
 def quoted_dotenv(pairs):
@@ -145,7 +255,7 @@ def raw_dotenv(pairs):
 
 
 class Seen:
-    """Everything an actor was shown, each piece labelled with where it came from."""
+    """Everything one audience was shown, each piece labelled with where it came from."""
 
     def __init__(self):
         self.pieces = {}  # text -> where it was seen first (most pages are seen many times)
@@ -154,18 +264,6 @@ class Seen:
         text = str(text)
         self.pieces.setdefault(text, where)
         self.pieces.setdefault(unquote(html.unescape(text)), where + " (unescaped)")
-
-    def response(self, where, response):
-        self.add(where, response.text)
-        if response.headers.get("content-type", "").startswith("application/json"):
-            try:
-                decoded = response.json()
-            except ValueError:
-                decoded = None
-            self.add(where + " (json)", json.dumps(decoded, ensure_ascii=False))
-        self.add(where + " (headers)", "\n".join(f"{k}: {v}" for k, v in response.headers.multi_items()))
-        for name, value in response.cookies.items():
-            self.add_cookie(f"{where} (cookie {name})", value)
 
     def add_cookie(self, where, value):
         """A cookie as sent, and its signed payload decoded: signing hides nothing."""
@@ -176,7 +274,7 @@ class Seen:
 
     def leaks(self, values):
         """(where, value, piece) for each value with a run of it (in any rendering) seen."""
-        # Every rendered run is at least RUN characters long: index them by their start.
+        # Every run is at least RUN characters long: index them by their start.
         by_start = {}
         for value in values:
             for piece in runs(value):
@@ -190,150 +288,213 @@ class Seen:
                         found.append((where, value, piece))
         return found
 
+
+class Seeing:
+    """What each audience was shown: ``nobody`` (what no one may learn from),
+    ``root`` and ``owner`` (the responses to their own Tests and reveals)."""
+
+    def __init__(self):
+        self.nobody, self.root, self.owner = Seen(), Seen(), Seen()
+
+    def response(self, audience, where, response):
+        """A response's body and headers for ``audience``; its cookies for nobody."""
+        seen = getattr(self, audience)
+        seen.add(where, response.text)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            try:
+                decoded = response.json()
+            except ValueError:
+                decoded = None
+            seen.add(where + " (json)", json.dumps(decoded, ensure_ascii=False))
+        seen.add(where + " (headers)", "\n".join(f"{k}: {v}" for k, v in response.headers.multi_items()))
+        for name, value in response.cookies.items():
+            self.nobody.add_cookie(f"{where} (cookie {name})", value)
+
+    def leaks(self, values):
+        return [
+            (f"{audience}: {where}", value, piece)
+            for audience in ("nobody", "root", "owner")
+            for where, value, piece in getattr(self, audience).leaks(forbidden(values, audience))
+        ]
+
     def baseline(self):
         """(all that was seen as one string, the set of its RUN-character pieces)."""
-        grams = {text[i : i + RUN] for text in self.pieces for i in range(len(text) - RUN + 1)}
-        return "\0".join(self.pieces), grams  # NUL never occurs in a value
+        texts = [text for seen in (self.nobody, self.root, self.owner) for text in seen.pieces]
+        grams = {text[i : i + RUN] for text in texts for i in range(len(text) - RUN + 1)}
+        return "\0".join(texts), grams  # NUL never occurs in a value
 
 
-def forms_for(route_template, name, values, token):
+def forms_for(route_template, values, token):
     """The POST bodies an intruder would try on a route: a new value, a restore,
-    .env text holding every value (the stored ones too: an equality oracle), a confirm."""
-    first, second, raising, env, posted = values
-    pairs = list(zip(NAMES, (second, raising, env, posted))) + [("ECHO_KEY_OLD", first)]
+    .env text holding every value (the stored ones too: an equality oracle), a confirm.
+    My secrets' forms hold no value: an intruder's own value is theirs to see."""
+    pairs = list(zip(NAMES, (values.second, values.raising, values.env, values.file, values.own, values.posted)))
     if route_template == "/-/secrets/-/import":
+        pairs.append(("ECHO_KEY_OLD", values.first))
         return [{"dotenv": quoted_dotenv(pairs)}, {"dotenv": raw_dotenv(pairs)}]
     if route_template == "/-/secrets/-/import/confirm":
         return [{"token": token or "no-preview", "store": NAMES}]
-    return [{"secret": posted, "note": "n", "version": "1"}]
+    if route_template.startswith("/-/secrets/-/mine"):
+        return [{"note": "n", "version": "1"}]
+    return [{"secret": values.posted, "note": "n", "version": "1"}]
 
 
-class Client:
-    """Requests as datasette.client makes them, to one ASGI app: datasette.client
-    builds the app afresh for each request, which would be most of this file's time."""
-
-    def __init__(self, datasette):
-        self.datasette = datasette
-        self.app = datasette.app()
-
-    async def request(self, method, path, actor=None, cookies=None, **kwargs):
-        cookies = dict(cookies or {})
-        if actor is not None:
-            cookies["ds_actor"] = self.datasette.client.actor_cookie(actor)
-        transport = httpx2.ASGITransport(app=self.app)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://localhost", cookies=cookies) as client:
-            return await client.request(method, path, **kwargs)
-
-
-async def follow(client, seen, where, response, actor):
+async def follow(ds, seeing, where, response, actor):
     """A redirect followed as a browser would, with the cookies it set."""
     if response.status_code != 302:
         return
     cookies = {name: value for name, value in response.cookies.items() if value}
-    page = await client.request("GET", response.headers["location"], actor=actor, cookies=cookies)
-    seen.response(where + " -> " + response.headers["location"], page)
+    page = await ds.client.get(response.headers["location"], actor=actor, cookies=cookies)
+    seeing.response("nobody", where + " -> " + response.headers["location"], page)
 
 
 # Delete last: reveal, copy and Test must find a value there to refuse.
 IN_ORDER = sorted(TEMPLATES, key=lambda route_template: route_template.endswith("/delete"))
 
 
-async def every_route(ds, seen, actor, values, names=NAMES):
-    """Every route, for each of ``names``, by GET and POST, with and without htmx."""
-    client = Client(ds)
+async def every_route(ds, seeing, actor, values, names=NAMES, post=True):
+    """Every route, for each of ``names``, by GET (and POST), with and without
+    htmx: all of it for nobody."""
     token = None
     label = (actor or {}).get("id", "anonymous")
     for route_template in IN_ORDER:
         for name in names if has_name(route_template) else [None]:
             url = path(route_template, name) if name else route_template
             for headers in ({}, HX):
-                requests = [("GET", url + "?version=1", None)] + [
-                    ("POST", url, form) for form in forms_for(route_template, name, values, token)
-                ]
+                requests = [("GET", url + "?version=1", None)]
+                if post:
+                    requests += [("POST", url, form) for form in forms_for(route_template, values, token)]
                 for method, target, form in requests:
-                    response = await client.request(method, target, actor=actor, headers=headers, data=form)
+                    response = await ds.client.request(method, target, actor=actor, headers=headers, data=form)
                     where = f"{label}: {method} {target} htmx={bool(headers)} -> {response.status_code}"
                     assert response.status_code < 500, where
-                    seen.response(where, response)
-                    await follow(client, seen, where, response, actor)
+                    seeing.response("nobody", where, response)
+                    await follow(ds, seeing, where, response, actor)
                     if route_template == "/-/secrets/-/import" and method == "POST":
                         found = parse(response).select_one("input[name=token]")
                         token = found["value"] if found else token
                         text = parse(response).get_text(" ", strip=True)
                         assert "Unchanged" not in text, f"{where}: the preview compared values"
-    seen.response(f"{label}: audit.json", await client.request("GET", "/-/secrets/-/audit.json", actor=actor))
 
 
-async def audit_table(ds, seen, where):
+async def audit_table(ds, seeing, where):
     for row in await audit_rows(ds):
-        seen.add(f"{where}: audit row {row['action']} {row['name']}", row["detail"] or "")
+        seeing.nobody.add(f"{where}: audit row {row['action']} {row['name']}", row["detail"] or "")
 
 
-def with_environment(value):
-    """Set ENV_KEY's variable; returns the function that restores the environment."""
-    before = os.environ.get(ENV_VAR)
-    os.environ[ENV_VAR] = value
-
-    def restore():
-        if before is None:
-            os.environ.pop(ENV_VAR, None)
-        else:
-            os.environ[ENV_VAR] = before
-
-    return restore
-
-
-def sites(make_datasette):
-    """The two sites a round looks at, made once for all of a test's examples
-    (each example stores its values as new versions). Reveal is on in the first:
-    root stores, tests, reveals and compares, so the audit log and histories the
-    others read hold all of that. The second is write-only (``reveal: false``):
-    root may store, and learns nothing either. Root's Tests are not rate limited
-    here: every example's must run."""
-    unlimited = {"reveals_per_minute": 1_000_000}
-    return make_datasette(settings=unlimited), make_datasette(settings={"reveal": False, **unlimited})
-
-
-async def web_round(sites, values):
-    """Everything the actors without reveal were shown for one set of values, and the
-    results of root's Tests (scrubbed for everyone, root included)."""
-    first, second, raising, env, posted = values
-    ds, write_only = sites
-    restore_environment = with_environment(env)
+@contextmanager
+def environment(variables):
+    """Set these variables for the block; the environment as it was afterwards."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
-        seen = Seen()
-        await store_value(ds, "ECHO_KEY", first, note="first")
-        await store_value(ds, "ECHO_KEY", second)
-        await store_value(ds, "RAISE_KEY", raising)
-        for name in ("ECHO_KEY", "RAISE_KEY", "ENV_KEY"):
-            for headers in ({}, HX):
-                response = await ds.client.post(f"/-/secrets/{name}/test", actor=ROOT, headers=headers)
-                assert response.status_code == 200, response.text
-                # A Test's result is scrubbed even for root, who may learn the value.
-                where = f"root: Test {name} htmx={bool(headers)}"
-                seen.add(where, response.text)
-                for cookie, value in response.cookies.items():
-                    seen.add_cookie(f"{where} (cookie {cookie})", value)
-        pairs = [("ECHO_KEY", second), ("RAISE_KEY", raising)]
-        await ds.client.post("/-/secrets/-/import", data={"dotenv": quoted_dotenv(pairs)}, actor=ROOT, headers=HX)
-        await ds.client.post("/-/secrets/ECHO_KEY/reveal", actor=ROOT, headers=HX)
-        await every_route(ds, seen, MANAGER, values)
-        for actor in (None, OTHER):
-            # Refused before a name is even read: one name (with a value and a check) will do.
-            await every_route(ds, seen, actor, values, names=["ECHO_KEY"])
-        await audit_table(ds, seen, "reveal site")
-
-        await store_value(write_only, "ECHO_KEY", first, note="first")
-        await store_value(write_only, "ECHO_KEY", second)
-        await store_value(write_only, "RAISE_KEY", raising)
-        await every_route(write_only, seen, ROOT, values)
-        await audit_table(write_only, seen, "write-only site")
-        return seen
+        yield
     finally:
-        restore_environment()
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-BASELINES = {}  # kind -> Seen.baseline() of a round with the placeholder values
+class LogLines(logging.Handler):
+    def __init__(self, seen):
+        super().__init__(logging.DEBUG)
+        self.seen = seen
+
+    def emit(self, record):
+        self.seen.add(f"log {record.name} {record.levelname}", record.getMessage())
+
+
+@contextmanager
+def logged(seen):
+    """Every log line written in the block, at any level, for ``seen``."""
+    handler, logger = LogLines(seen), logging.getLogger()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class Sites:
+    """The sites a web round looks at, made once for all of a test's examples
+    (each example stores its values as new versions). Reveal is on in the first,
+    whose internal database is a file the command line reads too: root stores,
+    tests, reveals and compares, the owner tests her own value, so the audit log
+    and histories the others read hold all of that. The second is write-only
+    (``reveal: false``): root may store, and learns nothing either. Rate limits
+    are not met: the plugin's clock moves a minute between examples."""
+
+    def __init__(self, make_datasette, key, folder, clock):
+        internal = new_database(folder / "internal.db")
+        self.ds = make_datasette(internal=internal)
+        self.write_only = make_datasette(settings={"reveal": False})
+        self.options = ["--internal", internal, "-c", write_config(folder, {"encryption_key": key})]
+        self.clock = clock
+
+
+async def web_round(sites, values, seeing):
+    """What each audience was shown on the two sites, for one set of values."""
+    ds = sites.ds
+    await store_value(ds, "ECHO_KEY", values.first, note="first")
+    await store_value(ds, "ECHO_KEY", values.second)
+    await store_value(ds, "RAISE_KEY", values.raising)
+    own = await ds.client.post("/-/secrets/-/mine/OWN_KEY", data={"secret": values.own}, actor=OWNER)
+    assert own.status_code == 302, own.text
+    for headers in ({}, HX):
+        # FILE_KEY's variable holds no path: no value to test (404), and it says so without quoting it.
+        for name, status in (("ECHO_KEY", 200), ("RAISE_KEY", 200), ("ENV_KEY", 200), ("FILE_KEY", 404)):
+            response = await ds.client.post(f"/-/secrets/{name}/test", actor=ROOT, headers=headers)
+            assert response.status_code == status, response.text
+            seeing.response("root", f"root: Test {name} htmx={bool(headers)}", response)
+        response = await ds.client.post("/-/secrets/-/mine/OWN_KEY/test", actor=OWNER, headers=headers)
+        assert response.status_code == 200, response.text
+        seeing.response("owner", f"owner: Test OWN_KEY htmx={bool(headers)}", response)
+    pairs = [("ECHO_KEY", values.second), ("RAISE_KEY", values.raising), ("OWN_KEY", values.own)]
+    preview = await ds.client.post("/-/secrets/-/import", data={"dotenv": quoted_dotenv(pairs)}, actor=ROOT, headers=HX)
+    seeing.response("root", "root: import preview", preview)
+    revealed = await ds.client.post("/-/secrets/ECHO_KEY/reveal", actor=ROOT, headers=HX)
+    seeing.response("root", "root: reveal ECHO_KEY", revealed)
+    with pytest.raises(SecretFileError) as refused:  # what a plugin asking for it is told
+        await get_secret(ds, "FILE_KEY")
+    seeing.nobody.add("get_secret FILE_KEY", str(refused.value))
+
+    # After the Tests: every page, the audit page, audit.json and History among them.
+    await every_route(ds, seeing, MANAGER, values)
+    for actor in (None, OTHER):
+        # Refused before a name is even read: one name (with a value and a check) will do.
+        await every_route(ds, seeing, actor, values, names=["ECHO_KEY"])
+    # Root and the owner by GET: the names whose value root may not learn, and ECHO_KEY's Tests.
+    await every_route(ds, seeing, ROOT, values, names=["ECHO_KEY", "ENV_KEY", "FILE_KEY", "OWN_KEY"], post=False)
+    await every_route(ds, seeing, OWNER, values, names=["OWN_KEY", "ECHO_KEY"], post=False)
+    await audit_table(ds, seeing, "reveal site")
+
+    await store_value(sites.write_only, "ECHO_KEY", values.first, note="first")
+    await store_value(sites.write_only, "ECHO_KEY", values.second)
+    await store_value(sites.write_only, "RAISE_KEY", values.raising)
+    await every_route(sites.write_only, seeing, ROOT, values, names=["ECHO_KEY", "RAISE_KEY", "ENV_KEY", "FILE_KEY"])
+    await audit_table(sites.write_only, seeing, "write-only site")
+
+
+def observe(sites, runner, values):
+    """A web round, then the command line on the first site's database."""
+    seeing = Seeing()
+    sites.clock.now += 61  # a minute later: every rate limit is met afresh
+    with environment({ENV_VAR: values.env, FILE_VAR: values.file}), logged(seeing.nobody):
+        runner.run(web_round(sites, values, seeing))
+        for command in [["list"], ["list", "--json"]] + [["history", name] for name in NAMES]:
+            result = run(*command, *sites.options)
+            where = "datasette secrets " + " ".join(command)
+            assert result.exit_code == 0, f"{where}: {result.output}"
+            seeing.nobody.add(where, result.output)
+    return seeing
+
+
+BASELINES = {}  # kind -> Seeing.baseline() of a round with the placeholder values
 
 
 def assume_no_chance_overlap(kind, compute, values):
@@ -341,8 +502,12 @@ def assume_no_chance_overlap(kind, compute, values):
     if kind not in BASELINES:
         BASELINES[kind] = compute(PLACEHOLDERS).baseline()
     said, grams = BASELINES[kind]
-    for value in secret_values(values):
+    for value in forbidden(values, "nobody"):
         assume(not any(piece[:RUN] in grams and piece in said for piece in runs(value)))
+
+
+def report(leaks):
+    return "\n".join(f"{where}: {run!r} of {value!r}" for where, value, run in leaks[:10])
 
 
 @pytest.fixture
@@ -350,36 +515,40 @@ def registered(register_plugin):
     return register_plugin(secrets_plugin(*PLUGIN_SECRETS), "no-leak-plugin")
 
 
-def test_no_response_to_an_actor_without_reveal_holds_part_of_a_value(registered, make_datasette):
+def test_no_one_learns_part_of_a_value_they_may_not_reveal(registered, make_datasette, key, tmp_path, clock):
     with asyncio.Runner() as runner:
-        both = sites(make_datasette)
-        compute = lambda values: runner.run(web_round(both, values))  # noqa: E731
+        sites = Sites(make_datasette, key, tmp_path, clock)
+        compute = lambda values: observe(sites, runner, values)  # noqa: E731
 
         @given(values=VALUE_SETS)
         def check(values):
             assume_no_chance_overlap("web", compute, values)
-            leaks = compute(values).leaks(secret_values(values))
-            assert not leaks, "\n".join(f"{where}: {run!r} of {value!r}" for where, value, run in leaks[:10])
+            leaks = compute(values).leaks(values)
+            assert not leaks, report(leaks)
 
         check()
 
 
 def command_line_round(key, values):
-    """The output of list, list --json, history and import, in write-only mode."""
-    first, second, raising, env, posted = values
-    restore_environment = with_environment(env)
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            internal = new_database(os.path.join(folder, "internal.db"))
-            config = write_config(Path(folder), {"encryption_key": key, "reveal": False})
-            options = ["--internal", internal, "-c", config]
-            seen = Seen()
-            for name, value in (("ECHO_KEY", first), ("ECHO_KEY", second), ("RAISE_KEY", raising)):
-                result = run("set", name, *options, input=value)
+    """The output of set, list, list --json, history and import, in write-only mode."""
+    with tempfile.TemporaryDirectory() as folder, environment({ENV_VAR: values.env, FILE_VAR: values.file}):
+        internal = new_database(os.path.join(folder, "internal.db"))
+        config = write_config(Path(folder), {"encryption_key": key, "reveal": False})
+        options = ["--internal", internal, "-c", config]
+        seeing = Seeing()
+        with logged(seeing.nobody):
+            for name, value, more in (
+                ("ECHO_KEY", values.first, []),
+                ("ECHO_KEY", values.second, []),
+                ("RAISE_KEY", values.raising, []),
+                ("OWN_KEY", values.own, ["--actor", OWNER["id"]]),
+            ):
+                result = run("set", name, *options, *more, input=value)
                 assert result.exit_code == 0, result.output
-                seen.add(f"set {name}", result.output)
+                seeing.nobody.add(f"set {name} {more}", result.output)
             env_file = os.path.join(folder, "stored.env")
-            pairs = [("ECHO_KEY", second), ("RAISE_KEY", raising), ("ENV_KEY", env), ("PLAIN_KEY", posted)]
+            pairs = [("ECHO_KEY", values.second), ("RAISE_KEY", values.raising), ("ENV_KEY", values.env)]
+            pairs += [("FILE_KEY", values.file), ("OWN_KEY", values.own), ("PLAIN_KEY", values.posted)]
             Path(env_file).write_text(quoted_dotenv(pairs), encoding="utf-8")
             commands = [["list"], ["list", "--json"]] + [["history", name] for name in NAMES]
             commands += [["import", env_file, "--dry-run"], ["import", env_file]]
@@ -387,19 +556,17 @@ def command_line_round(key, values):
                 result = run(*command, *options)
                 where = "datasette secrets " + " ".join(command)
                 assert result.exit_code == 0, f"{where}: {result.output}"
-                seen.add(where, result.output)
+                seeing.nobody.add(where, result.output)
                 if command[0] == "import":
                     assert "unchanged" not in result.output, f"{where} compared values in write-only mode"
             for row in query(internal, "select action, detail from datasette_secrets_audit"):
-                seen.add(f"audit row {row['action']}", row["detail"] or "")
-            return seen
-        finally:
-            restore_environment()
+                seeing.nobody.add(f"audit row {row['action']}", row["detail"] or "")
+        return seeing
 
 
 @given(values=VALUE_SETS)
 def test_the_command_line_in_write_only_mode_prints_no_part_of_a_value(values, registered, key):
     compute = lambda values: command_line_round(key, values)  # noqa: E731
     assume_no_chance_overlap("command line", compute, values)
-    leaks = compute(values).leaks(secret_values(values))
-    assert not leaks, "\n".join(f"{where}: {run!r} of {value!r}" for where, value, run in leaks[:10])
+    leaks = compute(values).leaks(values)
+    assert not leaks, report(leaks)
