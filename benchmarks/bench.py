@@ -34,7 +34,13 @@ database (Datasette 1.0, in-process, no network):
                          a busy machine, shown but not a target). Every request
                          goes to one ASGI app, as in a server (see ``one_app``).
 
-then checks eight targets against them, numbered so that later work can name
+  page_scoped            ``GET /-/secrets`` with 1,000 stored, for an actor granted
+                         manage-secrets and reveal-secrets on 500 of them one by
+                         one (the plugin's ``secrets:`` block) and for a global
+                         admin, in the same Datasette, rounds taken in turn; only
+                         for a plugin that grants single secrets
+
+then checks nine targets against them, numbered so that later work can name
 them (``TARGETS`` below; the table's first column says which figure serves
 which target):
 
@@ -52,6 +58,9 @@ which target):
      at the start and with all 1,000 stored (form_saves)
   8. a stored get_secret under a key provider within 1.1× of the same with a
      configured key, in the same run (stored_3_provider, stored_3)
+  9. the list page for an actor granted 500 of 1,000 secrets one by one at most
+     1.3× the same page for a global admin, and faster than published with 200
+     (page_scoped, page_200)
 
 How it runs: the same file measures both plugins. The parent process (run with
 the project's .venv) starts itself as a worker (``--worker --json``) once with
@@ -211,10 +220,16 @@ def has_key_providers():
     return importlib.util.find_spec("datasette_secrets.providers") is not None
 
 
+def has_secret_grants():
+    """Whether the datasette_secrets this worker imports grants single secrets."""
+    return importlib.util.find_spec("datasette_secrets.grants") is not None
+
+
 @contextlib.asynccontextmanager
-async def bench_datasette(*name_lists, provider=False):
+async def bench_datasette(*name_lists, provider=False, plugin_settings=None):
     """A fresh Datasette with an on-disk internal database and a plugin per name
-    list; with ``provider``, the key kept by BenchProvider instead of configured."""
+    list; with ``provider``, the key kept by BenchProvider instead of configured;
+    ``plugin_settings``: more of the plugin's settings (``secrets:``)."""
     from cryptography.fernet import Fernet
     from datasette.app import Datasette
     from datasette.plugins import pm
@@ -232,6 +247,7 @@ async def bench_datasette(*name_lists, provider=False):
                 pm.register(provider_plugin(), name="bench-provider-plugin")
                 registered.append("bench-provider-plugin")
                 settings = {"key_provider": {"bench_memory": {}}}
+            settings.update(plugin_settings or {})
             ds = Datasette(
                 internal=str(Path(tmp) / "internal.db"),
                 config={
@@ -434,6 +450,52 @@ async def page(count, counts):
     }
 
 
+SCOPED = {"id": "bench-scoped"}  # granted manage and reveal on half the secrets, one by one
+
+
+async def page_scoped(counts, count=1000):
+    """GET /-/secrets with ``count`` secrets stored, for an actor granted
+    manage-secrets and reveal-secrets on every other one (by the plugin's
+    ``secrets:`` block, one grant per secret) and for root (every secret),
+    in the same Datasette, their rounds taken in turn."""
+    names = [f"PAGE_{i:04d}" for i in range(count)]
+    grant = {"manage-secrets": SCOPED, "reveal-secrets": SCOPED}
+    secrets = {name: {"permissions": grant} for name in names[::2]}
+    async with bench_datasette(names, plugin_settings={"secrets": secrets}) as ds:
+        await store_values(ds, names)
+        cookies = {"root": root_cookies(ds), "scoped": {"ds_actor": ds.client.actor_cookie(SCOPED)}}
+
+        async def get(who):
+            response = await ds.client.get("/-/secrets", cookies=cookies[who])
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /-/secrets as {who}: expected 200, got {response.status_code}")
+            return response
+
+        for _ in range(counts["page_warmup"]):
+            for who in cookies:
+                await get(who)
+        rounds = {who: [] for who in cookies}
+        responses = {}
+        for _ in range(counts["page_rounds"]):
+            for who in cookies:
+                samples = []
+                for _ in range(counts["page_requests"]):
+                    start = time.perf_counter()
+                    responses[who] = await get(who)
+                    samples.append(time.perf_counter() - start)
+                rounds[who].append(sorted(samples))
+            await asyncio.sleep(counts["round_gap_s"])
+    shown = responses["scoped"].text.count('class="secret"') or None
+    return {
+        "admin_p50_ms": round(min(percentile(r, 0.5) for r in rounds["root"]) * 1000, 3),
+        "scoped_p50_ms": round(min(percentile(r, 0.5) for r in rounds["scoped"]) * 1000, 3),
+        "scoped_p50_all_ms": round(percentile(sorted(t for r in rounds["scoped"] for t in r), 0.5) * 1000, 3),
+        "scoped_bytes": len(responses["scoped"].content),
+        "granted": len(secrets),
+        "rows_shown": shown,
+    }
+
+
 async def count_actors_calls(ds):
     """Calls to ds.actors_from_ids during one GET /-/secrets."""
     original = ds.actors_from_ids
@@ -559,7 +621,7 @@ def figures(counts):
         [("stored_3_provider", lambda: get_secret_timing([THREE], "BENCH_STORED", counts, provider=True))]
         if has_key_providers()
         else []
-    )
+    ) + ([("page_scoped", lambda: page_scoped(counts))] if has_secret_grants() else [])
 
 
 def environment():
@@ -673,6 +735,10 @@ ROWS = [
     ("page_1000 p50 ms, all requests", "page_1000", "p50_all_ms", "{:.1f}", True),
     ("page_1000 bytes", "page_1000", "bytes", "{:,}", True),
     ("page_1000 actors_from_ids calls", "page_1000", "actors_calls", "{}", False),
+    ("page_scoped: global admin p50 ms", "page_scoped", "admin_p50_ms", "{:.1f}", False),
+    ("page_scoped: 500 granted one by one p50 ms", "page_scoped", "scoped_p50_ms", "{:.1f}", False),
+    ("page_scoped: 500 granted, p50 ms all requests", "page_scoped", "scoped_p50_all_ms", "{:.1f}", False),
+    ("page_scoped: 500 granted, bytes", "page_scoped", "scoped_bytes", "{:,}", False),
     ("edit_round_trip bytes", "edit_round_trip", "bytes", "{:,}", True),
     ("form_saves total s", "form_saves", "total_s", "{:.2f}", True),
     ("form_saves ms per save", "form_saves", "per_save_best_ms", "{:.2f}", True),
@@ -697,6 +763,7 @@ FIGURE_TARGETS = {
     "edit_round_trip": "6",
     "form_saves": "7",
     "stored_3_provider": "8",
+    "page_scoped": "9",
 }
 
 
@@ -850,6 +917,16 @@ def target_provider(published, project):
     return mine <= 1.1 * local, f"stored_3_provider p50 {mine:.2f} µs = {mine / local:.2f}× stored_3 {local:.2f} µs (want <= 1.1)"
 
 
+def target_scoped(published, project):
+    mine, admin = need(project, "page_scoped", "scoped_p50_ms"), need(project, "page_scoped", "admin_p50_ms")
+    theirs = need(published, "page_200", "p50_ms")
+    passed = mine <= 1.3 * admin and mine < theirs
+    return passed, (
+        f"page_scoped p50 {mine:.1f} ms = {mine / admin:.2f}× the global admin's {admin:.1f} ms (want <= 1.3); "
+        f"published page_200 {theirs:.1f} ms (ratio {theirs / mine:.2f}, want > 1)"
+    )
+
+
 # (number, description, check, needs the published figures): the numbers are
 # the targets' names (README, Speed); a new target takes the next number.
 TARGETS = [
@@ -861,6 +938,8 @@ TARGETS = [
     (6, "edit round trip <= 3,000 bytes", target_edit, False),
     (7, "storing secrets by form POST, 1,000 registered, no slower than published", target_form_saves, True),
     (8, "stored get_secret under a key provider within 1.1× of a configured key's", target_provider, False),
+    (9, "list page, grants on 500 of 1,000 one by one: <= 1.3× a global admin's, faster than published 200",
+     target_scoped, True),
 ]
 assert [target[0] for target in TARGETS] == list(range(1, len(TARGETS) + 1))
 

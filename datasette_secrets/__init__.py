@@ -135,11 +135,10 @@ def permission_resources_sql(datasette, actor, action):
     from .rules import MANAGE, OWN, REVEAL
 
     if action in (MANAGE, REVEAL):
-        from .grants import config_grants
         from .state import STATES
 
         state = STATES.get(id(datasette))
-        return config_grants(state.settings, actor, action) if state is not None else None
+        return state.scopes.config_grants(state.settings, actor, action) if state is not None else None
     if action == OWN:
         # Every signed-in actor may keep their own values, unless datasette.yml
         # says otherwise (its rules for the action decide then) or --default-deny.

@@ -35,6 +35,7 @@ REVEAL = "reveal-secrets"
 ACTIONS = (MANAGE, REVEAL)
 NAMES_TABLE = "datasette_secrets_names"
 CREATE_NAMES = f"create table if not exists {NAMES_TABLE} (name text primary key)"
+CONFIGURED_KEPT = 10_000  # actors' configured grants kept before forgetting them all
 
 
 class SecretResource(Resource):
@@ -66,15 +67,23 @@ async def sync_names(datasette, names):
     return await datasette.get_internal_database().execute_write_fn(write)
 
 
-def config_grants(settings, actor, action):
-    """PermissionSQL allowing ``actor`` ``action`` on each secret whose
-    configured ``permissions:`` block lists them; None when there is none.
-    Allow rows only: a block grants, it never denies."""
+def configured_names(settings, actor, action):
+    """The JSON list of secrets whose configured ``permissions:`` block grants
+    ``actor`` ``action``; None when there is none."""
     names = [
         name
         for name, secret in settings.secrets.items()
         if action in secret.permissions and actor_matches_allow(actor, secret.permissions[action])
     ]
+    return json.dumps(names) if names else None
+
+
+def config_grants(settings, actor, action, names=None):
+    """PermissionSQL allowing ``actor`` ``action`` on each secret whose
+    configured ``permissions:`` block lists them; None when there is none.
+    Allow rows only: a block grants, it never denies. ``names``: the answer of
+    ``configured_names``, when already known."""
+    names = configured_names(settings, actor, action) if names is None else names
     if not names:
         return None
     return PermissionSQL(
@@ -83,7 +92,7 @@ def config_grants(settings, actor, action):
                 'datasette-secrets configuration: secrets.' || value || '.permissions' as reason
             from json_each(:datasette_secrets_granted)
         """,
-        params={"datasette_secrets_granted": json.dumps(names)},
+        params={"datasette_secrets_granted": names},
     )
 
 
@@ -116,6 +125,18 @@ class Scopes:
         self._watch = watch
         self._sets = {}
         self._names = None  # the names last written to the internal database
+        self._configured = {}  # (action, actor) -> configured_names: asked on every permission check
+
+    def config_grants(self, settings, actor, action):
+        """``config_grants``, its names worked out once per actor and action: a
+        State's settings never change, and matching an actor against every
+        secret's block costs 0.5 ms for 500 blocks, on each permission check."""
+        key = (action, json.dumps(actor, sort_keys=True, default=repr))
+        if key not in self._configured:
+            if len(self._configured) >= CONFIGURED_KEPT:
+                self._configured.clear()
+            self._configured[key] = configured_names(settings, actor, action) or ""
+        return config_grants(settings, actor, action, self._configured[key])
 
     async def sync(self, datasette, names):
         """Make Datasette's resources the secrets ``names`` (registered and stored)."""
