@@ -62,3 +62,38 @@ def test_without_javascript(new_context, server):
     assert [c["name"] for c in page.context.cookies() if c["name"] in ("ds_secrets_done", "ds_messages")] == []
     page.get_by_role("link", name="Back to secrets").click()
     expect(page).to_have_url(server.path("/-/secrets#secret-ALPHA_API_KEY"))
+
+
+def test_a_running_test_says_so_and_its_row_is_busy(root_page, context, server):
+    """Issue 21: nothing showed for up to ten seconds while a check ran."""
+    page = root_page
+    seed(context, server, "ALPHA_API_KEY", "alpha-works-0123456789")
+    open_secrets(page, server)
+    alpha = row(page, "ALPHA_API_KEY")
+    test = alpha.get_by_role("button", name="Test ALPHA_API_KEY")
+    held = []  # the request waits here until the busy state has been seen
+    page.route("**/-/secrets/ALPHA_API_KEY/test", lambda route: held.append(route))
+    test.click()
+    expect(test).to_have_text("Testing…")
+    expect(test).to_be_disabled()
+    expect(alpha).to_have_attribute("aria-busy", "true")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(result(page, "ALPHA_API_KEY")).to_have_text("✓ Alpha accepted the key")
+    expect(test).to_have_text("Test")
+    expect(test).to_be_enabled()
+    expect(test).to_be_focused()
+    expect(alpha).not_to_have_attribute("aria-busy", "true")
+
+    # A Test refused (here: too many) ends its busy state too.
+    page.unroute("**/-/secrets/ALPHA_API_KEY/test")
+    page.route("**/-/secrets/ALPHA_API_KEY/test", lambda route: route.fulfill(
+        status=429, headers={"HX-Retarget": "#secrets-status", "HX-Reswap": "innerHTML"},
+        body='<p class="message-error">Too many tests: at most 30 a minute.</p>',
+    ))
+    test.click()
+    expect(page.locator("#secrets-status")).to_have_text("Too many tests: at most 30 a minute.")
+    expect(test).to_have_text("Test")
+    expect(test).to_be_enabled()
+    expect(alpha).not_to_have_attribute("aria-busy", "true")
+    assert_no_page_load(page)

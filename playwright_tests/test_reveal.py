@@ -144,3 +144,49 @@ def test_visitor_without_manage_permission_is_refused(context, server):
     ]:
         response = getattr(context.request, method)(server.path(path), max_redirects=0)
         assert response.status == 403, (method, path, response.status)
+
+
+def test_copy_says_copied_on_its_button_for_two_seconds(page, context, server):
+    """Issue 21: no toast at the bottom of the window; the button says it, screen readers hear it."""
+    sign_in(context, server, "root")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    seed(context, server, "ALPHA_API_KEY", LONG_VALUE)
+    page.clock.install()
+    open_secrets(page, server)
+    page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
+    copy = value_cell(page, "ALPHA_API_KEY").locator("button[data-copy]")
+    copy.click()
+    expect(copy).to_have_text("Copied ✓")
+    expect(copy).to_have_accessible_name("Copied ALPHA_API_KEY")
+    expect(status(page)).to_have_text("Copied ALPHA_API_KEY to the clipboard.")
+    assert status(page).bounding_box()["height"] <= 1, "said to screen readers, not shown as a toast"
+    assert page.evaluate("navigator.clipboard.readText()") == LONG_VALUE
+    page.clock.run_for(1_900)
+    expect(copy).to_have_text("Copied ✓")
+    page.clock.run_for(200)
+    expect(copy).to_have_text("Copy")
+    expect(copy).to_have_accessible_name("Copy ALPHA_API_KEY")
+    assert_no_page_load(page)
+
+
+def test_a_copy_refused_says_why_in_the_rows_band(page, context, server):
+    sign_in(context, server, "root")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    seed(context, server, "ALPHA_API_KEY", LONG_VALUE)
+    open_secrets(page, server)
+    refusal = "Too many reveals: at most 30 a minute. Nothing was copied. Try again in 60 seconds."
+    # The server's refusal, as its rate limit answers (a 429 with an error fragment).
+    page.route("**/-/secrets/ALPHA_API_KEY/copy", lambda route: route.fulfill(
+        status=429, body=f'<p class="message-error">{refusal}</p>', content_type="text/html",
+    ))
+    page.evaluate("navigator.clipboard.writeText('')")  # the browser's one clipboard, which other tests use
+    copy = value_cell(page, "ALPHA_API_KEY").get_by_role("button", name="Copy ALPHA_API_KEY")
+    copy.click()
+    band = row(page, "ALPHA_API_KEY").locator("tr.secret-feedback.secret-failed")
+    expect(band).to_have_text(refusal)
+    expect(status(page)).to_have_text(refusal)
+    assert status(page).bounding_box()["height"] <= 1, "said once, at the row"
+    expect(copy).to_have_text("Copy")
+    assert page.evaluate("navigator.clipboard.readText()") == ""
+    expect(page.locator("body")).not_to_contain_text(LONG_VALUE)
+    assert_no_page_load(page)

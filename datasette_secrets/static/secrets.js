@@ -3,12 +3,16 @@
 const status = () => document.getElementById("secrets-status");
 const label = (element) => (element.getAttribute("aria-label") || element.textContent).trim();
 
-// The page's notice, for a copy (the server sends every other one as an <hx-partial>).
-const announce = (text, failed = false) =>
+// The page's notice, for a copy (the server sends every other one as an <hx-partial>);
+// quiet: for screen readers only, since the words show where the eye is.
+function announce(text, failed = false, quiet = false) {
+  status()?.classList.toggle("secrets-status-quiet", quiet);
   status()?.replaceChildren(Object.assign(document.createElement("p"), { textContent: text, className: failed ? "message-error" : "" }));
+}
 
 // Results go stale when the next request starts: hidden, not removed (it may be their own Undo).
 function clearResults() {
+  status()?.classList.remove("secrets-status-quiet");
   status()?.replaceChildren();
   for (const row of document.querySelectorAll(".secret-feedback")) row.hidden = true;
 }
@@ -29,9 +33,16 @@ document.addEventListener("click", async (event) => {
         throw (await value, error); // the server's refusal first, if that was the cause
       });
     }
-    announce(`Copied ${name} to the clipboard.`);
+    announce(`Copied ${name} to the clipboard.`, false, true);
+    const said = (word, mark = "") => Object.assign(button, { textContent: word + mark, ariaLabel: `${word} ${name}` });
+    said("Copied", " ✓"); // for two seconds, on the button itself
+    setTimeout(() => said("Copy"), 2000);
   } catch (error) {
-    announce(error.fromServer || `Could not copy ${name}: reveal it and copy it yourself.`, true);
+    const text = error.fromServer || `Could not copy ${name}: reveal it and copy it yourself.`;
+    const body = button.closest("tbody.secret"); // the failure in the row's band
+    body?.insertAdjacentHTML("beforeend", `<tr class="secret-feedback secret-failed"><td colspan="${body.rows[0].cells.length}"></td></tr>`);
+    if (body) body.lastElementChild.cells[0].textContent = text;
+    announce(text, true);
   }
 });
 
@@ -89,8 +100,17 @@ document.addEventListener("htmx:before:request", (event) => {
   const open = source.matches?.("a.secret-primary") && source.closest("tbody").querySelector(".secret-editing [name=secret]");
   if (open) return event.preventDefault() ?? open.focus(); // an open editor is not opened twice
   if (source.matches?.("[data-lines]")) carried ??= { value: source.form.elements.secret.value };
+  if (source.matches?.(TEST)) busy(source, true);
   clearResults();
 });
+document.addEventListener("htmx:finally:request", ({ detail: { ctx } }) => ctx.sourceElement.matches?.(TEST) && busy(ctx.sourceElement, false));
+
+// A Test may take seconds: its button says so, and its row is busy, until the answer.
+const TEST = "form[action$='/test']";
+function busy(form, on) {
+  Object.assign(form.querySelector("button"), { disabled: on, textContent: on ? "Testing…" : "Test" });
+  form.closest("tbody").ariaBusy = on ? "true" : null;
+}
 
 // Focus a swap took away goes back: to Reveal after a re-mask, to the same list link after a swap.
 document.addEventListener("htmx:before:swap", ({ detail: { ctx } }) => {
