@@ -21,7 +21,13 @@ Who may learn what:
   pages redirects lead to;
 - root may learn the shared stored values (Reveal, Test), never a variable's,
   a file variable's, or an actor's own value;
-- the owner may learn her own value from her Test, and nothing else.
+- the owner may learn her own value from her Test, and nothing else;
+- bob, granted manage-secrets and reveal-secrets on RAISE_KEY alone (the
+  plugin's ``secrets:`` block), may learn RAISE_KEY's values (and what he
+  posts to it) from every route, by GET or POST, and nothing else: no other
+  value, and no response to him names ECHO_KEY, ENV_KEY, FILE_KEY or
+  PLAIN_KEY; carol, granted reveal-secrets on it without manage-secrets,
+  learns nothing.
 
 "Learn" is any run of ``RUN`` characters of a value in any rendering above (the
 escaped ones and the command line's printable form too). A value may share six
@@ -68,6 +74,10 @@ from secret_helpers import (
 UNSIGNED = URLSafeSerializer("any secret")
 RUN = 6  # characters in a row that count as learning part of a value
 OWNER = {"id": "olive"}  # keeps her own value of OWN_KEY; may do nothing else
+BOB = {"id": "bob"}  # manages and reveals RAISE_KEY alone
+CAROL = {"id": "carol"}  # reveal-secrets on RAISE_KEY without manage-secrets: nothing
+SCOPED = {"RAISE_KEY": {"permissions": {"manage-secrets": BOB, "reveal-secrets": {"id": ["bob", "carol"]}}}}
+NOT_BOBS = ("ECHO_KEY", "ENV_KEY", "FILE_KEY", "PLAIN_KEY")  # names bob is never shown (OWN_KEY is personal)
 
 
 def url_encoded(value):
@@ -239,7 +249,12 @@ def forbidden(values, audience):
         "own": stored(values.own),
         "posted": stored(values.posted),  # what the intruders' forms store
     }
-    allowed = {"nobody": (), "root": ("first", "second", "raising", "posted"), "owner": ("own",)}[audience]
+    allowed = {
+        "nobody": (),
+        "root": ("first", "second", "raising", "posted"),
+        "owner": ("own",),
+        "bob": ("raising", "posted"),  # RAISE_KEY's, and what he posts to it
+    }[audience]
     return [value for key, value in every.items() if key not in allowed]
 
 
@@ -291,10 +306,20 @@ class Seen:
 
 class Seeing:
     """What each audience was shown: ``nobody`` (what no one may learn from),
-    ``root`` and ``owner`` (the responses to their own Tests and reveals)."""
+    ``root`` and ``owner`` (the responses to their own Tests and reveals),
+    ``bob`` (every response to him)."""
+
+    AUDIENCES = ("nobody", "root", "owner", "bob")
 
     def __init__(self):
-        self.nobody, self.root, self.owner = Seen(), Seen(), Seen()
+        self.nobody, self.root, self.owner, self.bob = Seen(), Seen(), Seen(), Seen()
+        self.named = []  # (where, name): a response to bob naming a secret not his, unasked
+
+    def names_for_bob(self, where, asked, response):
+        """A response to bob names none of the secrets he may not manage, unless
+        his request named it (a 404 for the URL he typed, his own pasted .env text)."""
+        shown = response.text + str(response.headers)
+        self.named += [(where, name) for name in NOT_BOBS if name in shown and name not in asked]
 
     def response(self, audience, where, response):
         """A response's body and headers for ``audience``; its cookies for nobody."""
@@ -313,13 +338,13 @@ class Seeing:
     def leaks(self, values):
         return [
             (f"{audience}: {where}", value, piece)
-            for audience in ("nobody", "root", "owner")
+            for audience in self.AUDIENCES
             for where, value, piece in getattr(self, audience).leaks(forbidden(values, audience))
-        ]
+        ] + [(f"bob: {where}", name, "the secret's name") for where, name in self.named]
 
     def baseline(self):
         """(all that was seen as one string, the set of its RUN-character pieces)."""
-        texts = [text for seen in (self.nobody, self.root, self.owner) for text in seen.pieces]
+        texts = [text for audience in self.AUDIENCES for text in getattr(self, audience).pieces]
         grams = {text[i : i + RUN] for text in texts for i in range(len(text) - RUN + 1)}
         return "\0".join(texts), grams  # NUL never occurs in a value
 
@@ -339,22 +364,23 @@ def forms_for(route_template, values, token):
     return [{"secret": values.posted, "note": "n", "version": "1"}]
 
 
-async def follow(ds, seeing, where, response, actor):
-    """A redirect followed as a browser would, with the cookies it set."""
+async def follow(ds, seeing, where, response, actor, audience="nobody"):
+    """A redirect followed as a browser would, with the cookies it set: the page, or None."""
     if response.status_code != 302:
-        return
+        return None
     cookies = {name: value for name, value in response.cookies.items() if value}
     page = await ds.client.get(response.headers["location"], actor=actor, cookies=cookies)
-    seeing.response("nobody", where + " -> " + response.headers["location"], page)
+    seeing.response(audience, where + " -> " + response.headers["location"], page)
+    return page
 
 
 # Delete last: reveal, copy and Test must find a value there to refuse.
 IN_ORDER = sorted(TEMPLATES, key=lambda route_template: route_template.endswith("/delete"))
 
 
-async def every_route(ds, seeing, actor, values, names=NAMES, post=True):
+async def every_route(ds, seeing, actor, values, names=NAMES, post=True, audience="nobody"):
     """Every route, for each of ``names``, by GET (and POST), with and without
-    htmx: all of it for nobody."""
+    htmx: all of it for ``audience`` (nobody, or bob)."""
     token = None
     label = (actor or {}).get("id", "anonymous")
     for route_template in IN_ORDER:
@@ -368,13 +394,18 @@ async def every_route(ds, seeing, actor, values, names=NAMES, post=True):
                     response = await ds.client.request(method, target, actor=actor, headers=headers, data=form)
                     where = f"{label}: {method} {target} htmx={bool(headers)} -> {response.status_code}"
                     assert response.status_code < 500, where
-                    seeing.response("nobody", where, response)
-                    await follow(ds, seeing, where, response, actor)
+                    seeing.response(audience, where, response)
+                    page = await follow(ds, seeing, where, response, actor, audience)
+                    if audience == "bob":
+                        asked = f"{target} {json.dumps(form)}"
+                        for answer in (response, page) if page is not None else (response,):
+                            seeing.names_for_bob(where, asked, answer)
                     if route_template == "/-/secrets/-/import" and method == "POST":
                         found = parse(response).select_one("input[name=token]")
                         token = found["value"] if found else token
                         text = parse(response).get_text(" ", strip=True)
-                        assert "Unchanged" not in text, f"{where}: the preview compared values"
+                        if audience == "nobody":  # bob may compare RAISE_KEY, his to reveal
+                            assert "Unchanged" not in text, f"{where}: the preview compared values"
 
 
 async def audit_table(ds, seeing, where):
@@ -431,7 +462,7 @@ class Sites:
 
     def __init__(self, make_datasette, key, folder, clock):
         internal = new_database(folder / "internal.db")
-        self.ds = make_datasette(internal=internal)
+        self.ds = make_datasette(internal=internal, settings={"secrets": SCOPED})
         self.write_only = make_datasette(settings={"reveal": False})
         self.options = ["--internal", internal, "-c", write_config(folder, {"encryption_key": key})]
         self.clock = clock
@@ -468,6 +499,9 @@ async def web_round(sites, values, seeing):
     for actor in (None, OTHER):
         # Refused before a name is even read: one name (with a value and a check) will do.
         await every_route(ds, seeing, actor, values, names=["ECHO_KEY"])
+    await every_route(ds, seeing, CAROL, values, names=["RAISE_KEY"])
+    # bob: everything, his secret and others (his reveals and Tests of RAISE_KEY among it).
+    await every_route(ds, seeing, BOB, values, names=["RAISE_KEY", "ECHO_KEY", "ENV_KEY", "OWN_KEY"], audience="bob")
     # Root and the owner by GET: the names whose value root may not learn, and ECHO_KEY's Tests.
     await every_route(ds, seeing, ROOT, values, names=["ECHO_KEY", "ENV_KEY", "FILE_KEY", "OWN_KEY"], post=False)
     await every_route(ds, seeing, OWNER, values, names=["OWN_KEY", "ECHO_KEY"], post=False)
