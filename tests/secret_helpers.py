@@ -1,6 +1,7 @@
 """Small helpers shared by the test modules (fixtures live in conftest.py)."""
 
 import base64
+import gc
 import json
 import os
 import re
@@ -333,10 +334,17 @@ def cpu_seconds(call, at_least=0.02):
     process waiting for the CPU on a busy machine is not charged for the wait."""
     calls = 1
     while True:
-        began = time.process_time()
-        for _ in range(calls):
-            call()
-        took = time.process_time() - began
+        # The garbage collector off while timing: its passes grow with everything
+        # else the process holds, which is noise here, not the call's own work.
+        gc.collect()
+        gc.disable()
+        try:
+            began = time.process_time()
+            for _ in range(calls):
+                call()
+            took = time.process_time() - began
+        finally:
+            gc.enable()
         if took >= at_least:
             return took / calls
         calls *= 4 if took < at_least / 8 else 2
