@@ -23,12 +23,12 @@ from helpers import (
     sign_in,
     snap,
 )
-import test_at_scale
-from test_at_scale import HISTORY_NAME, confirmation, delete_button, editor, history_row, scale_page
+import scale_helpers
+from scale_helpers import HISTORY_NAME, confirmation, delete_button, editor, history_row, scale_page
 
-# test_at_scale's fixtures: every test here runs at 1280 and 375 px.
-width = test_at_scale.width
-browser_context_args = test_at_scale.browser_context_args
+# The shared fixtures (scale_helpers): every test here runs at 1280 and 375 px.
+width = scale_helpers.width
+browser_context_args = scale_helpers.browser_context_args
 
 PERSONAL = "AI_PERSONAL_KEY"  # plugins/personal_secrets.py's personal secret
 RED = "rgb(176, 0, 32)"  # #b00020, the destructive primary

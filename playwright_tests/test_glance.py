@@ -11,8 +11,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from helpers import edit_button, feedback, history_button, open_secrets, row, seed, status
-import test_at_scale
-from test_at_scale import (
+import scale_helpers
+from scale_helpers import (
     DELETED,
     ENV_NAME,
     HISTORY_NAME,
@@ -29,9 +29,9 @@ from test_at_scale import (
     scale_page,
 )
 
-# test_at_scale's fixtures, so every test here runs at 1280 and 375 px too.
-width = test_at_scale.width
-browser_context_args = test_at_scale.browser_context_args
+# The shared fixtures (scale_helpers), so every test here runs at 1280 and 375 px too.
+width = scale_helpers.width
+browser_context_args = scale_helpers.browser_context_args
 
 CHECKED = "ALPHA_API_KEY"  # the example plugin's check passes for values starting alpha-
 

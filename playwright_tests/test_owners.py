@@ -21,12 +21,12 @@ from helpers import (
     sign_in,
     snap,
 )
-import test_at_scale
-from test_at_scale import VIEWPORTS, no_javascript
+import scale_helpers
+from scale_helpers import VIEWPORTS, no_javascript
 
-# test_at_scale's fixtures: every test here runs at 1280 and 375 px.
-width = test_at_scale.width
-browser_context_args = test_at_scale.browser_context_args
+# The shared fixtures (scale_helpers): every test here runs at 1280 and 375 px.
+width = scale_helpers.width
+browser_context_args = scale_helpers.browser_context_args
 
 NAME = "AI_PERSONAL_KEY"  # plugins/personal_secrets.py; its shared value comes from the environment
 SHARED_KEY = "sk-shared-site-key-0000"  # DATASETTE_SECRETS_AI_PERSONAL_KEY (conftest)
