@@ -120,7 +120,7 @@ async def mine_context(datasette, request, state, entries, versions=None):
     return context
 
 
-# What "Orphan" means, said wherever the word appears.
+# What "No longer used" (an orphan) means, said wherever the words appear.
 ORPHAN_WORDS = "No plugin registers this name any more; it can only be deleted."
 
 
@@ -191,15 +191,17 @@ def when(timestamp):
 
 
 def relative(delta):
+    """How long ago, in words, always ("just now" to "3 years ago"): pages put the exact UTC time in a title."""
     seconds = int(delta.total_seconds())
-    if seconds < 45:
+    if seconds < 45:  # a clock a little ahead of the database's says "just now" too
         return "just now"
     if seconds < 90:
         return "1 minute ago"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = round(seconds / size) if unit != "day" else seconds // size
-            if unit == "day" and count > 60:
-                break
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return None  # the template shows the date instead
+    days = seconds // 86400
+    if days > 60:
+        count, unit = (days // 365, "year") if days >= 365 else (days // 30, "month")
+    elif days:
+        count, unit = days, "day"
+    else:
+        count, unit = (round(seconds / 3600), "hour") if seconds >= 3600 else (round(seconds / 60), "minute")
+    return f"{count} {unit}{'s' if count != 1 else ''} ago"
