@@ -41,7 +41,7 @@ STATUSES = {
     "set": "Set",
     "env": "Environment",
     "deleted": "Deleted",
-    "orphan": "Orphan",
+    "orphan": "No longer used",  # the key stays "orphan" (URLs, JSON)
     "due": "Due for rotation",  # with max_age_days: a set value stored long ago
 }
 # Where the value plugins get comes from.

@@ -151,10 +151,14 @@ def print_list(rows, as_json):
         )
 
 
+# The table's words where they differ from --json's source (which keeps the key).
+SOURCE_LABELS = {"orphan": "no longer used"}
+
+
 def _list_cells(row):
     return (
         row["name"],
-        row["source"],
+        SOURCE_LABELS.get(row["source"], row["source"]),
         str(row["version"] or ""),
         _when(row["updated_at"], row["updated_by"]),
         _when(row["last_used_at"], row["last_used_by"], "never")

@@ -386,7 +386,7 @@ def test_filter_and_status_counts(page, context, start_datasette, width):
         "Set": SET_COUNT,
         "Environment": 1,
         "Deleted": 1,
-        "Orphan": 1,
+        "No longer used": 1,
     }.items():
         expect(statuses.get_by_role("link", name=f"{label} ({number})", exact=True)).to_be_visible()
 

@@ -186,7 +186,7 @@ def test_a_row_at_a_glance(page, context, new_context, start_datasette, width):
         expect(row(page, name).locator("td.secret-actions .secret-primary")).to_have_accessible_name(primary)
     expect(row(page, ORPHAN).locator(".secret-primary")).to_have_count(0)
     expect(row(page, ORPHAN).locator("tr.secret-about")).to_have_text(
-        "Orphan: No plugin registers this name any more; it can only be deleted."
+        "No longer used: No plugin registers this name any more; it can only be deleted."
     )
     # The obtain link of a secret without a value shows
     expect(row(page, OBTAIN_NAME).get_by_role("link", name=re.compile("^Get a Maps key"))).to_be_visible()

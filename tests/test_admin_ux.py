@@ -228,7 +228,7 @@ async def test_every_control_in_a_row_is_a_named_button(ds, key, monkeypatch):
         "OTHER_KEY": ["Restore OTHER_KEY"],
     }
     gone = row_of(page, "GONE_PLUGIN_KEY").select_one("tr.secret-about").get_text(" ", strip=True)
-    assert gone == "Orphan: No plugin registers this name any more; it can only be deleted."
+    assert gone == "No longer used: No plugin registers this name any more; it can only be deleted."
 
 
 @pytest.mark.asyncio

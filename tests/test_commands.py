@@ -347,6 +347,7 @@ def test_list_table(every_source, options):
     assert cells["API_KEY"].rstrip().endswith("never")
     assert "environment" in cells["ENV_KEY"] and "DATASETTE_SECRETS_ENV_KEY overrides the stored value" in cells["ENV_KEY"]
     assert "no installed plugin registers it" in cells["ORPHAN"]
+    assert cells["ORPHAN"].split()[1:5] == ["no", "longer", "used", "4"]  # --json keeps "orphan"
     assert cells["UNSET_KEY"].split()[1:] == ["not", "set"]
     assert cells["DELETED_KEY"].split()[1] == "deleted" and " UTC" in cells["DELETED_KEY"]
     assert_no_value(result.output, VALUE, NEW_VALUE, OTHER_VALUE, "from-the-environment-1234", "from-the-environment-5678")

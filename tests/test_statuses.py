@@ -24,7 +24,7 @@ async def test_status_filters_with_counts(ds, key, monkeypatch):
         "Set (1)": "/-/secrets?status=set",
         "Environment (1)": "/-/secrets?status=env",
         "Deleted (0)": "/-/secrets?status=deleted",
-        "Orphan (1)": "/-/secrets?status=orphan",
+        "No longer used (1)": "/-/secrets?status=orphan",
     }, "no due-for-rotation filter without max_age_days"
     for status, expected in (("unset", ["OTHER_KEY"]), ("set", ["API_KEY"]), ("env", ["ENV_KEY"]), ("orphan", ["RETIRED_KEY"])):
         assert shown(await ds.client.get(f"/-/secrets?status={status}", actor=ROOT)) == expected
