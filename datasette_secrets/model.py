@@ -69,6 +69,25 @@ def statuses_of(registered, outside, row, cutoff=None):
     return ("set", "due") if _older(row, cutoff) else ("set",)
 
 
+# The list's order: first what needs someone (due for rotation, cannot be read,
+# shadowed by the environment, no longer used), then values plugins get, then
+# the rest (not set, deleted); by name within each.
+RANKS = ("due", "unreadable", "shadowed", "orphan", "in use", "no value")
+
+
+def rank_of(statuses, unreadable=False, shadowed=False):
+    """Where a secret sorts in the list: an index into RANKS."""
+    if "due" in statuses:
+        return 0
+    if unreadable:
+        return 1
+    if shadowed:
+        return 2
+    if statuses[0] == "orphan":
+        return 3
+    return 4 if statuses[0] in ("set", "env") else 5
+
+
 def safe_link(url):
     """``url`` if a page may link to it, else None."""
     return url if url and url.startswith(SAFE_LINK_PREFIXES) else None
@@ -212,7 +231,7 @@ class Listing:
     rows it shows, so a long list costs little more than a short one.
     """
 
-    def __init__(self, registered, rows, uses, files=None):
+    def __init__(self, registered, rows, uses, files=None, verdicts=None):
         self.registered = registered
         self.files = files  # the State's Files, for secrets mounted as files
         self.rows = rows  # {name: summary row}, shared with the cache: never changed here
@@ -223,6 +242,14 @@ class Listing:
         self._haystacks = None
         self._statuses_for = None
         self._statuses_cache = None
+        # Whether each stored value can be read: (version, key id, ciphertext, the keyring's
+        # key ids, readable) by name, worked out once per Listing (see ``unreadable``); the previous one's are reused.
+        self.verdicts = dict(verdicts or {})
+        self.unreadable = None  # the names whose stored value cannot be read, once known
+        self.unreadable_for = None  # the keyring's key ids ``unreadable`` was worked out with
+        self._order_for = None
+        self._ordered = None  # every name, in the list's order
+        self._position = None  # {name: its index in _ordered}
 
     def entries(self, names, used, max_age_days=None):
         """Entry objects for these names; ``used`` holds uses not written yet."""
@@ -263,6 +290,34 @@ class Listing:
             names = [name for name in names if status in statuses[name]]
         return names, counts
 
+    def order(self, names, max_age_days=None):
+        """``names`` in the list's order (RANKS, by name within a rank), from an order
+        worked out once per Listing. Needs ``unreadable`` worked out first."""
+        position = self._order(max_age_days)
+        if len(names) == len(position):  # all of them (names are always some of self.names)
+            return self._ordered
+        return sorted(names, key=position.__getitem__)
+
+    def position(self, name, max_age_days=None):
+        """How many names come before ``name`` in the list's order (all of them, no filter)."""
+        return self._order(max_age_days).get(name, 0)
+
+    def _order(self, max_age_days):
+        statuses = self._all_statuses(rotation_cutoff(max_age_days))
+        if self._order_for != (self._statuses_for, self.unreadable):
+            unreadable = self.unreadable or frozenset()
+            rows = self.rows
+            self._ordered = sorted(
+                self.names,
+                key=lambda name: (
+                    rank_of(statuses[name], name in unreadable, statuses[name][0] == "env" and _live(rows.get(name))),
+                    name,
+                ),
+            )
+            self._position = {name: index for index, name in enumerate(self._ordered)}
+            self._order_for = (self._statuses_for, self.unreadable)
+        return self._position
+
     def _all_statuses(self, cutoff):
         """{name: statuses} of every name, kept while the secrets given by the
         environment (variables and files) and the cutoff stay the same (a page
@@ -297,7 +352,8 @@ async def listing(datasette, state):
     rows, uses = await state.cache.summaries()
     built = state.listing
     if built is None or built.registered is not registered or built.rows is not rows:
-        built = state.listing = Listing(registered, rows, uses, state.files)
+        verdicts = built.verdicts if built is not None else None
+        built = state.listing = Listing(registered, rows, uses, state.files, verdicts)
     built.uses = uses
     return built
 
@@ -362,6 +418,52 @@ def rotation_cutoff(max_age_days):
 def _older(row, cutoff):
     # Stored times are UTC "YYYY-MM-DD HH:MM:SS", so text order is time order.
     return bool(cutoff and row and row.get("created_at") and str(row["created_at"]) < cutoff)
+
+
+def unreadable(state, listing):
+    """The names whose stored value cannot be read (refused as tampered, or not
+    decrypted with the configured keys), for the list's order: worked out once per
+    Listing, that is once per cache epoch, decrypting only the rows that changed
+    since the previous Listing (a row's own display still asks, in check_values)."""
+    keyring = state.settings.keyring
+    key_ids = tuple(key.id for key in keyring.keys)  # a key unwrapped later reads more
+    if listing.unreadable is not None and listing.unreadable_for == key_ids:
+        return listing.unreadable
+    found = set()
+    verdicts = {}
+    if state.settings.has_key:
+        cache = state.cache
+        before = listing.verdicts
+        for name, row in listing.rows.items():
+            if not _live(row):
+                continue
+            seen = (row["version"], row["encryption_key_name"], row["encrypted"], key_ids)
+            known = before.get(name)
+            if known is not None and known[:4] == seen:
+                readable = known[4]
+            else:
+                readable = _readable(keyring, cache, name, row)
+            verdicts[name] = (*seen, readable)
+            if not readable:
+                found.add(name)
+    listing.verdicts = verdicts
+    listing.unreadable_for = key_ids
+    listing.unreadable = frozenset(found)
+    return listing.unreadable
+
+
+def _readable(keyring, cache, name, row):
+    if cache.refusal(name, row["version"], row["encryption_key_name"], row["encrypted"]) is not None:
+        return False
+    try:
+        keyring.decrypt(name, row["version"], row["encryption_key_name"], row["encrypted"])
+    except SecretDecryptionError:
+        return False
+    return True
+
+
+def _live(row):
+    return bool(row) and not row["deleted_at"]
 
 
 def check_values(state, entries):

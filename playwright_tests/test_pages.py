@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from helpers import assert_no_page_load, open_secrets, row, sign_in, snap
 
-EXTRA = 30  # with the four example secrets: 34, two pages of 25
+EXTRA = 60  # with the four example secrets: 64, two pages of 50
 
 
 def count(page):
@@ -22,14 +22,14 @@ def test_next_and_previous_load_in_place(page, context, start_datasette):
     server = start_datasette(extra_secrets=EXTRA)
     sign_in(context, server, "root")
     open_secrets(page, server)
-    expect(count(page)).to_have_text("34 secrets.")
-    expect(page_of(page)).to_have_text("Page 1 of 2: 1–25")
+    expect(count(page)).to_have_text("64 secrets.")
+    expect(page_of(page)).to_have_text("Page 1 of 2: 1–50")
     expect(row(page, "ALPHA_API_KEY")).to_be_visible()
     expect(row(page, "GAMMA_WEBHOOK_SECRET")).to_have_count(0)
 
     page.get_by_role("link", name="Next page").click()
-    expect(page_of(page)).to_have_text("Page 2 of 2: 26–34")
-    expect(count(page)).to_have_text("34 secrets.")
+    expect(page_of(page)).to_have_text("Page 2 of 2: 51–64")
+    expect(count(page)).to_have_text("64 secrets.")
     expect(row(page, "GAMMA_WEBHOOK_SECRET")).to_be_visible()
     expect(row(page, "ALPHA_API_KEY")).to_have_count(0)
     expect(page).to_have_url(re.compile(r"/-/secrets\?page=2$"))
@@ -37,7 +37,7 @@ def test_next_and_previous_load_in_place(page, context, start_datasette):
     snap(page, "second-page")
 
     page.go_back()
-    expect(page_of(page)).to_have_text("Page 1 of 2: 1–25")
+    expect(page_of(page)).to_have_text("Page 1 of 2: 1–50")
     page.get_by_role("link", name="Next page").click()
     page.get_by_role("link", name="Previous page").click()
     expect(row(page, "ALPHA_API_KEY")).to_be_visible()
@@ -45,7 +45,7 @@ def test_next_and_previous_load_in_place(page, context, start_datasette):
     # The filter searches every page and starts from the first.
     page.get_by_role("search").get_by_label("Filter").fill("webhook")
     expect(row(page, "GAMMA_WEBHOOK_SECRET")).to_be_visible()
-    expect(count(page)).to_have_text("1 of 34 secrets shown matching “webhook”.")
+    expect(count(page)).to_have_text("1 of 64 secrets shown matching “webhook”.")
     expect(page.get_by_role("link", name="Next page")).to_have_count(0)
 
 
@@ -58,4 +58,4 @@ def test_pages_without_javascript(new_context, start_datasette):
     page.get_by_role("link", name="Next page").click()
     expect(page).to_have_url(server.path("/-/secrets?page=2"))
     expect(row(page, "GAMMA_WEBHOOK_SECRET")).to_be_visible()
-    expect(page_of(page)).to_have_text("Page 2 of 2: 26–34")
+    expect(page_of(page)).to_have_text("Page 2 of 2: 51–64")

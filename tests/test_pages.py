@@ -103,9 +103,25 @@ async def test_a_short_list_has_no_page_links(ds):
 
 @pytest.mark.asyncio
 async def test_after_a_change_without_javascript_the_page_shows_the_row(many):
-    name = NAMES[PAGE_SIZE + 3]  # on page 2
+    """The redirect reads nothing to find the row's page: the message it leaves names
+    the row, and the list opens at the page that shows it, wherever the change moved it."""
+    name = NAMES[-1]  # on page 3 while not set; a value moves it up to the values in use
     response = await store_value(many, name, "a-value")
-    assert response.headers["location"] == f"/-/secrets?page=2#secret-{name}"
+    assert response.headers["location"] == f"/-/secrets#secret-{name}"
+    page = await follow(many, response)
+    assert shown(page)[0] == name
+    assert flash_messages(page) == [f"Saved {name}: version 1."]
+
+    # Values for every name but one on page 3: a second version of the last of them
+    # keeps it on page 2, which the list opens at.
+    for other in NAMES[: PAGE_SIZE * 2 - 1]:
+        await store_value(many, other, "a-value")
+    name = NAMES[PAGE_SIZE * 2 - 2]
+    response = await store_value(many, name, "another-value")
+    assert response.headers["location"] == f"/-/secrets#secret-{name}"
     page = await follow(many, response)
     assert name in shown(page)
-    assert flash_messages(page) == [f"Saved {name}: version 1."]
+    assert "Page 2 of 3" in parse(page).select_one("nav.secrets-pages").get_text(" ", strip=True)
+    assert flash_messages(page) == [f"Saved {name}: version 2."]
+    # Once said, the list opens at its first page again
+    assert "Page 1 of 3" in parse(await many.client.get("/-/secrets", actor=ROOT)).select_one("nav.secrets-pages").get_text(" ", strip=True)

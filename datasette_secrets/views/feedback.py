@@ -1,8 +1,9 @@
 """How a change's message gets to the page that shows it.
 
 With JavaScript the message comes back in the row fragment; without it, a
-change redirects to the list page that shows the row (``paging.list_url``)
-and the message travels in a signed, one-time cookie (``redirect_with_flash``).
+change redirects to the list at the row (``paging.row_anchor``) and the
+message travels in a signed, one-time cookie (``redirect_with_flash``) that
+names the row, so the list opens at the page that shows it.
 """
 
 import time
@@ -11,7 +12,7 @@ from datasette import Response
 from itsdangerous import BadSignature
 
 from .. import core
-from .paging import list_url
+from .paging import row_anchor
 
 # Without JavaScript a change redirects, and the page it lands on shows its
 # message (the list: at the changed row). The message travels in a signed
@@ -50,9 +51,9 @@ def redirect_with_message(datasette, request, url, message, name=None, undo=Fals
 
 
 async def redirect_with_flash(datasette, request, state, entry, message, undo=False):
-    """A redirect to the list page that shows ``entry``, its message at the row."""
-    url = await list_url(datasette, state, entry)
-    return redirect_with_message(datasette, request, url, message, name=entry.name, undo=undo)
+    """A redirect to the list at ``entry``'s row, its message at the row (the
+    message names the row, and the list opens at the page that shows it)."""
+    return redirect_with_message(datasette, request, row_anchor(datasette, entry), message, name=entry.name, undo=undo)
 
 
 def read_flash(datasette, request):

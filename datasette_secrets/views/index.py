@@ -1,4 +1,5 @@
-"""The list of secrets at /-/secrets: filter words, status links, pages of rows."""
+"""The list of secrets at /-/secrets: filter words, status links, pages of rows,
+what needs someone first (model.RANKS)."""
 
 import math
 
@@ -7,7 +8,8 @@ from datasette.utils.asgi import BadRequest
 from .. import key_fit, model
 from .base import SecretsView, is_htmx, viewer_of
 from .context import list_context
-from .paging import PAGE_SIZE, page_number, page_url
+from .feedback import read_flash
+from .paging import PAGE_SIZE, flash_page, page_url
 from .parts import shown_statuses, tally_context
 from .render import render_either
 
@@ -20,10 +22,12 @@ class IndexView(SecretsView):
         statuses = shown_statuses(state)
         if status is not None and status not in statuses:
             raise BadRequest(f"status must be one of: {', '.join(statuses)}")
-        page = page_number(request)
         listing = await model.listing(datasette, state)
         within = await shown_names(datasette, request, state)
         names, counts = listing.search(q, status, state.settings.max_age_days, within)
+        model.unreadable(state, listing)  # once per cache epoch
+        names = listing.order(names, state.settings.max_age_days)  # what needs someone first
+        page = flash_page(request, read_flash(datasette, request), names)
         pages = max(1, math.ceil(len(names) / PAGE_SIZE))
         page = min(page, pages)
         shown = listing.entries(

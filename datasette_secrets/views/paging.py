@@ -1,15 +1,14 @@
 """The list's pages: how many rows a page shows, which page the request asks
-for, a page's URL, and which page shows a given secret's row (``list_url``,
-where a change without JavaScript redirects to)."""
+for, a page's URL, and which page shows a given secret's row (``list_url``;
+after a change without JavaScript, ``row_anchor`` and ``flash_page``)."""
 
-import bisect
 from urllib.parse import urlencode
 
 from datasette.utils.asgi import BadRequest
 
 from .. import model
 
-PAGE_SIZE = 25  # secrets per page of the list
+PAGE_SIZE = 50  # secrets per page of the list: forty at a glance, on one page
 
 
 def page_number(request):
@@ -28,15 +27,29 @@ def page_url(datasette, q, number, status=None):
 
 
 async def list_url(datasette, state, entry):
-    """The list page that shows ``entry``, scrolled to its row.
+    """The list page that shows ``entry`` (as it is: unchanged), scrolled to its row.
 
-    The last listing built serves, even if a change made it stale: a change
-    moves a row at most by the few names added or removed meanwhile, and a
-    redirect after each save must not read every summary again (under a burst
-    of saves those reads queued past Datasette's time limit).
+    The last listing built serves, in the list's order (model.RANKS); a redirect
+    after a change goes to ``row_anchor`` instead, since the change may have
+    moved the row to another page.
     """
     built = state.listing or await model.listing(datasette, state)
-    names = built.names
-    page = bisect.bisect_left(names, entry.name) // PAGE_SIZE + 1
+    model.unreadable(state, built)
+    page = built.position(entry.name, state.settings.max_age_days) // PAGE_SIZE + 1
     query = f"?page={page}" if page > 1 else ""
     return datasette.urls.path("/-/secrets") + query + f"#secret-{entry.key}"
+
+
+def row_anchor(datasette, entry):
+    """The list at ``entry``'s row, with no page: after a change, the message a
+    redirect leaves names the row, and the list opens at the page that shows it
+    (``flash_page``). A redirect reads nothing to find it."""
+    return datasette.urls.path("/-/secrets") + f"#secret-{entry.key}"
+
+
+def flash_page(request, flash, names):
+    """The page of the list to show: the one asked for (?page=), else the one with
+    the row a change's message names (its position in ``names``), else the first."""
+    if "page" in request.args or flash is None or flash.get("name") not in names:
+        return page_number(request)
+    return names.index(flash["name"]) // PAGE_SIZE + 1
