@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 from . import store
 from .core import ENV_PREFIX, LINE_BREAK, env_value, file_path, file_value
 from .files import FILE_SUFFIX, SecretFileError, shown_path
-from .crypto import SecretDecryptionError
+from .crypto import LEGACY_KEY_NAME, SecretDecryptionError
 from .registry import Registration
 
 MASK = "•" * 8
@@ -114,6 +114,8 @@ class Entry:
     hint: str | None = None  # last four characters, for long values
     cutoff: str | None = None  # a set value stored before this is due for rotation (rotation_cutoff)
     error: str | None = None  # why the stored value could not be read
+    # The same in a few words for its row ("saved with a different key"), set with ``error``.
+    unreadable: str | None = None
     # The name's last use by get_secret, from the environment or stored; None if never.
     last_used_at: str | None = None
     last_used_by: str | None = None
@@ -477,14 +479,13 @@ def check_values(state, entries):
         # A row the cache knows to be rolled back or planted is reported, not read.
         refused = state.cache.refusal(entry.name, row["version"], row["encryption_key_name"], row["encrypted"])
         if refused is not None:
-            entry.error = str(refused)
+            entry.error, entry.unreadable = str(refused), "changed outside Datasette"
             continue
+        keyring = state.settings.keyring
         try:
-            value = state.settings.keyring.decrypt(
-                entry.name, row["version"], row["encryption_key_name"], row["encrypted"]
-            )
+            value = keyring.decrypt(entry.name, row["version"], row["encryption_key_name"], row["encrypted"])
         except SecretDecryptionError as e:
-            entry.error = str(e)
+            entry.error, entry.unreadable = str(e), _why_unreadable(keyring, row)
         else:
             # Not for a value of several lines: its last four are boilerplate
             # ("----", "}") and could show where a line ends.
@@ -492,3 +493,10 @@ def check_values(state, entries):
                 entry.hint = value[-4:]
 
 
+def _why_unreadable(keyring, row):
+    """Why a stored value did not decrypt, in a row's few words: a key id no configured
+    key has (or a 0.2/0.3 token no key opens) means another key; else it was damaged."""
+    key_id = row["encryption_key_name"]
+    if key_id == LEGACY_KEY_NAME or all(key.id != key_id for key in keyring.keys):
+        return "saved with a different key"
+    return "damaged or changed outside Datasette"

@@ -30,6 +30,9 @@ The rules, in words:
 - Deleting needs a live stored value; an orphan (no plugin registers it any
   more) can only be deleted.
 - Values from environment variables, or from files, are never revealed or copied.
+- A stored value the configured keys cannot read (saved with another key, or
+  damaged: ``model.Entry.unreadable``) is not revealed, copied or tested: the
+  refusal says why, instead of an error from deep inside.
 - **Personal secrets**: with ``manage-own-secrets`` (every signed-in actor
   unless datasette.yml says otherwise) an actor may set, replace and delete
   their own value, and (unless write-only mode) reveal, copy and test it.
@@ -182,6 +185,8 @@ def allowed(viewer, entry, settings, key_problem=None):
         why["reveal"] = ("Values read from files are never revealed", 403)
     elif not settings.has_key or not entry.is_set:
         why["reveal"] = (f"{name} has no stored value to reveal", 404)
+    elif entry.unreadable:
+        why["reveal"] = (_unreadable(entry, "revealed or copied"), 409)
     reveal = "reveal" not in why
     compare = "compare" not in why
 
@@ -191,6 +196,8 @@ def allowed(viewer, entry, settings, key_problem=None):
         why["test"] = learn
     elif not (check and has_value):
         why["test"] = (f"{name} has no check, or no value to check", 404)
+    elif entry.source == "store" and entry.unreadable:
+        why["test"] = (_unreadable(entry, "tested"), 409)
     test = "test" not in why
 
     warning = None
@@ -208,6 +215,11 @@ def allowed(viewer, entry, settings, key_problem=None):
     return Allowed(
         status, True, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why
     )
+
+
+def _unreadable(entry, done):
+    """The refusal of what would read a value that cannot be read: in words, then the details."""
+    return f"The stored value of {entry.name} cannot be read ({entry.unreadable}), so it cannot be {done}. {entry.error}"
 
 
 def _cannot_store(settings, key_problem):

@@ -95,8 +95,9 @@ class SecretView(SecretsView):
 
     async def prepare(self, request, datasette):
         name = model.name_from_slug(request.url_vars["name"])
-        # A POST without htmx answers with a redirect: nothing of the entry is shown.
-        shown = request.method != "POST" or is_htmx(request)
+        # A POST without htmx answers with a redirect: nothing of the entry is shown. A view that
+        # learns about the value reads it anyway: checked first, the rules can refuse an unreadable one.
+        shown = request.method != "POST" or is_htmx(request) or self.learns
         entry = await model.entry(datasette, self.state, name, shown) if name is not None else None
         if entry is None:
             raise NotFound(f"No secret called {name if name is not None else request.url_vars['name']}")
