@@ -200,17 +200,20 @@ def allowed(viewer, entry, settings, key_problem=None):
         why["test"] = (_unreadable(entry, "tested"), 409)
     test = "test" not in why
 
+    # What storing a value behind the environment does: the editor says it ("Store a fallback value").
     warning = None
     if entry.env and not entry.is_orphan:
         warning = (
             f"The environment variable DATASETTE_SECRETS_{name} is set and takes precedence: "
-            "plugins get its value, not a stored one, until it is unset."
+            "plugins get its value, not a stored one, until it is unset. "
+            f"What you store here is a fallback: plugins get it once DATASETTE_SECRETS_{name} is unset."
         )
     elif entry.from_file and not entry.is_orphan:
         warning = (
             f"The environment variable DATASETTE_SECRETS_{name}_FILE is set and takes precedence: "
             f"plugins get the contents of {entry.file_shown or 'the file it names'}, not a stored value, "
-            "until it is unset."
+            "until it is unset. "
+            f"What you store here is a fallback: plugins get it once DATASETTE_SECRETS_{name}_FILE is unset."
         )
     return Allowed(
         status, True, edit, delete, restore, reveal, test, compare, hint=not learn, warning=warning, why=why

@@ -297,7 +297,8 @@ async def test_storing_behind_a_file_is_allowed_with_a_warning(fds, secret_file)
     assert warning is not None
     assert warning.get_text(" ", strip=True) == (
         f"The environment variable {VARIABLE} is set and takes precedence: "
-        f"plugins get the contents of {target}, not a stored value, until it is unset."
+        f"plugins get the contents of {target}, not a stored value, until it is unset. "
+        f"What you store here is a fallback: plugins get it once {VARIABLE} is unset."
     )
     await store_value(fds, "FILED_KEY", STORED)
     assert await get_secret(fds, "FILED_KEY") == VALUE
