@@ -83,10 +83,12 @@ def datasette_command():
     return [sys.executable, "-m", "datasette"]
 
 
-def write_config(directory, reveal_seconds, secrets=None):
+def write_config(directory, reveal_seconds, secrets=None, settings=None):
     """root may manage and reveal; manager may manage but not reveal;
-    ``secrets``: the plugin's ``secrets:`` block (per-secret settings)."""
+    ``secrets``: the plugin's ``secrets:`` block (per-secret settings);
+    ``settings``: more of the plugin's options (``max_age_days``, say)."""
     plugin = {"encryption_key": {"$env": "DATASETTE_SECRETS_ENCRYPTION_KEY"}, "reveal_seconds": reveal_seconds}
+    plugin.update(settings or {})
     if secrets:
         plugin["secrets"] = secrets
     config = {
@@ -102,10 +104,12 @@ def write_config(directory, reveal_seconds, secrets=None):
 
 
 def start_server(
-    directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False, secrets=None
+    directory, reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False, secrets=None,
+    settings=None, env=None,
 ):
-    config_path = write_config(directory, reveal_seconds, secrets)
+    config_path = write_config(directory, reveal_seconds, secrets, settings)
     port = free_port()
+    extra_env = env
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATASETTE_SECRETS_")}
     env["DATASETTE_SECRETS_ENCRYPTION_KEY"] = ENCRYPTION_KEY
     env["DATASETTE_SECRETS_ENV_SECRET"] = ENV_SECRET_VALUE
@@ -115,6 +119,7 @@ def start_server(
     # plugins/personal_secrets.py registers its personal secret only when this is 1.
     env["PLAYWRIGHT_PERSONAL"] = "1" if personal else "0"
     env["DATASETTE_SECRETS_AI_PERSONAL_KEY"] = "sk-shared-site-key-0000"
+    env.update(extra_env or {})
     log_path = directory / "datasette.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -170,12 +175,17 @@ def stop_server(process):
 def start_datasette(tmp_path_factory):
     """Starts a Datasette (reveal_seconds, extra_secrets, scale: the 36 secrets
     of plugins/scale_secrets.py too, personal: plugins/personal_secrets.py's
-    personal secret, secrets: the plugin's ``secrets:`` block); stopped after the test."""
+    personal secret, secrets: the plugin's ``secrets:`` block, settings: more
+    plugin options, env: more environment variables); stopped after the test."""
     processes = []
 
-    def start(reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False, secrets=None):
+    def start(
+        reveal_seconds=DEFAULT_REVEAL_SECONDS, extra_secrets=0, scale=False, personal=False, secrets=None,
+        settings=None, env=None,
+    ):
         server = start_server(
-            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale, personal, secrets
+            tmp_path_factory.mktemp("datasette"), reveal_seconds, extra_secrets, scale, personal, secrets,
+            settings, env,
         )
         processes.append(server.process)
         return server
