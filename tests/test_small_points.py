@@ -1,9 +1,12 @@
 """Issue 21's smaller points in the markup: the label "No longer used" (the key
 ``orphan`` stays), History's one heading, its key id column only when keys differ,
-and its filled confirm button. (The browser side: playwright_tests/test_small_points.py.)"""
+its filled confirm button, and secrets.js under 150 lines. (The browser side: playwright_tests/test_small_points.py.)"""
+
+from pathlib import Path
 
 import pytest
 
+import datasette_secrets
 from datasette_secrets.crypto import Key
 from secret_helpers import HX, ROOT, insert_row, parse, row_of, store_value
 
@@ -78,3 +81,9 @@ async def test_restore_confirmation_button_is_the_filled_primary(ds):
         if headers:
             assert form.find_parent("td")["colspan"] == "4"
 
+
+
+def test_secrets_js_stays_under_150_lines():
+    """Issue 21's JavaScript rule: new behaviour goes in htmx attributes and CSS."""
+    path = Path(datasette_secrets.__file__).parent / "static" / "secrets.js"
+    assert len(path.read_text().splitlines()) < 150
