@@ -87,7 +87,8 @@ def note_cell(page: Page, name) -> Locator:
 
 
 def version_cell(page: Page, name) -> Locator:
-    return row(page, name).locator("td.secret-version")
+    """The row's version number (in its Updated cell: "v3 · 2 days ago by alice")."""
+    return row(page, name).locator(".secret-version")
 
 
 def status(page: Page) -> Locator:

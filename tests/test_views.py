@@ -39,7 +39,8 @@ CELL_CLASSES = {
 
 
 def cell(row, label):
-    return row.find("td", class_=CELL_CLASSES[label])
+    """The row's cell (or, for the version, its part of the Updated cell) called ``label``."""
+    return row.find(class_=CELL_CLASSES[label])
 
 
 def is_fragment(response):
