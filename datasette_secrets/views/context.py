@@ -3,6 +3,7 @@ times, actors, history events, names that may wrap."""
 
 from datetime import datetime, timezone
 
+import jinja2
 from datasette.utils import display_actor
 from markupsafe import Markup, escape
 
@@ -47,6 +48,8 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
     actors = await datasette.actors_from_ids(sorted(ids)) if ids else {}
     viewer = await viewer_of(datasette, request, state)
     key_problem = await key_fit.key_problem(state) if entries else None
+    settings = state.settings
+    viewer_allowed = lambda entry: rules.allowed(viewer, entry, settings, key_problem)  # noqa: E731
     actor_name = lambda actor_id: display_name(actors, actor_id)  # noqa: E731
     base = str(datasette.urls.path("/-/secrets/"))  # a plain str concatenates faster
     moments = {}  # rows share times and actors: make each piece of HTML once
@@ -67,7 +70,7 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "settings": state.settings,
         "exposed": state.exposed,  # who may query the secrets database (exposure.py), or None
         # What the rules allow for a secret: templates ask this, never decide.
-        "allowed": lambda entry: rules.allowed(viewer, entry, state.settings, key_problem),
+        "allowed": viewer_allowed,
         # Granted every secret: the key panel, rotation and the configuration's warnings are theirs.
         "manages_all": viewer.manage,
         "columns": COLUMNS,
@@ -87,6 +90,9 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "home_label": "Secrets",
         "has_history": lambda entry: entry.stored is not None,
         "mask": model.MASK,
+        # A template found once per render, for a row's include (Jinja looks a name up, and stats its file, each time).
+        "template": jinja2.pass_context(lambda context, name: context.environment.get_template(name)),
+        "facts": lambda entry: RowFacts(entry, base, "secret-", viewer_allowed(entry), None),
     }
 
 
@@ -115,9 +121,61 @@ async def mine_context(datasette, request, state, entries, versions=None):
         path=lambda entry, action=None: base + entry.slug + (f"/{action}" if action else ""),
         allowed=lambda entry: rules.allowed_own(entry, state.settings, key_problem),
         has_history=lambda entry: entry.name in kept,
+        facts=lambda entry: RowFacts(entry, base, "mine-", rules.allowed_own(entry, state.settings, key_problem), kept),
         actor_name=lambda actor_id: display_name(actors, actor_id),
     )
     return context
+
+
+class RowFacts:
+    """What a row of the list (or of My secrets) shows of ``entry``, worked out
+    once per row in Python: the row template reads these instead of asking the
+    same questions again and again (the path, the rules' answer, the times).
+    ``kept``: for an own value (My secrets), the names with a history; None on
+    the admin list."""
+
+    __slots__ = (
+        "entry", "key", "id", "path", "can", "own", "label", "name_html", "statuses", "source",
+        "note", "editable", "has_history", "deleted", "updated_at", "updated_by", "updated", "shows_use",
+        "used_at", "used_by",
+    )
+
+    def __init__(self, entry, base, prefix, can, kept):
+        self.entry, self.can = entry, can
+        self.key = key = entry.key
+        self.id = prefix + key
+        self.path = base + entry.slug
+        self.own = own = kept is not None
+        self.label = "your " + entry.name if own else entry.name  # after a verb: "Edit your NAME"
+        self.name_html = breakable(entry.name)
+        is_set = entry.is_set
+        self.source = entry.source or ""
+        if own:
+            row = entry.row or {}
+            self.statuses = self.note = ""
+            self.editable = can.set
+            self.has_history = entry.name in kept
+            # An own value: when it was stored, and last used, not by whom (it is the owner's).
+            self.updated, self.deleted = is_set, False
+            self.updated_at, self.updated_by = row.get("created_at"), None
+            self.shows_use = is_set
+            self.used_at, self.used_by = row.get("last_used_at"), None
+            return
+        stored = entry.stored
+        self.statuses = " ".join(entry.statuses)
+        self.note = (stored["note"] or "") if is_set else ""
+        self.editable = can.edit
+        self.has_history = stored is not None
+        self.deleted = deleted = entry.is_deleted
+        self.updated = is_set or deleted  # "Deleted" before the time, for a deleted one
+        if is_set:
+            self.updated_at, self.updated_by = stored["updated_at"], stored["updated_by"]
+        elif deleted:
+            self.updated_at, self.updated_by = stored["deleted_at"], stored["deleted_by"]
+        else:
+            self.updated_at = self.updated_by = None
+        self.shows_use = entry.shows_last_use
+        self.used_at, self.used_by = entry.last_used_at, entry.last_used_by
 
 
 # What "No longer used" (an orphan) means, said wherever the words appear.
@@ -126,7 +184,7 @@ ORPHAN_WORDS = "No plugin registers this name any more; it can only be deleted."
 
 def breakable(name):
     """A name that may wrap after each underscore (long names and environment variables)."""
-    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+    return Markup(str(escape(str(name))).replace("_", "_<wbr>"))  # escaping makes no "_"
 
 
 def restore_label(number):
