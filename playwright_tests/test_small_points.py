@@ -1,7 +1,7 @@
 """Issue 21's smaller points in the browser: History (a light focus on its heading,
 one heading, the key id only when keys differ, a filled confirm button, labelled
 cards on a phone), one primary blue and 24 px targets on every page, the owners
-count underlined, and import with no key. With the mouse and the keyboard, at 1280
+count underlined, import with no key, and Copy's and Test's feedback on their buttons. With the mouse and the keyboard, at 1280
 and 375 px; screenshots: screenshots/small-STATE-WIDTH.png."""
 
 
@@ -58,6 +58,19 @@ def versions(page: Page):
     return row(page, NAME).get_by_role("table", name=f"Versions of {NAME}")
 
 
+def open_card(page: Page, name, keyboard=False):
+    """On a phone a compact card shows the rest of a row on a tap of its "More" (where the
+    list has one); with ``keyboard``, from Tab and Enter."""
+    more = row(page, name).get_by_role("button", name=f"More about {name}")
+    if more.is_visible() and more.get_attribute("aria-expanded") == "false":
+        if keyboard:
+            press_until_focused(page, more)
+            page.keyboard.press("Enter")
+        else:
+            more.click()
+        expect(more).to_have_attribute("aria-expanded", "true")
+
+
 def two_versions(context, server):
     seed(context, server, NAME, "alpha-first-value-1111", "first")
     seed(context, server, NAME, "alpha-second-value-2222", "second")
@@ -85,6 +98,7 @@ def test_history_with_the_mouse(page, context, server, width):
     sign_in(context, server, "root")
     two_versions(context, server)
     open_secrets(page, server)
+    open_card(page, NAME)
     history_button(page, NAME).click()
     title = heading(page)
     expect(title).to_be_focused()
@@ -117,6 +131,7 @@ def test_history_with_the_keyboard(page, context, server, width):
     sign_in(context, server, "root")
     two_versions(context, server)
     open_secrets(page, server)
+    open_card(page, NAME, keyboard=True)
     press_until_focused(page, history_button(page, NAME))
     page.keyboard.press("Enter")
     title = heading(page)
@@ -252,3 +267,55 @@ def test_import_with_no_key_shows_the_setup_panel_first(page, context, no_key_se
     snap(page, f"small-import-no-key-{width}")
     assert_no_horizontal_overflow(page, VIEWPORTS[width]["width"])
     assert_accessible(page, f"import with no key ({width}px)")
+
+
+# Copy's and Test's feedback in place, at both widths (issue 21's Tests), mouse and keyboard.
+
+
+def test_copy_and_test_say_so_on_their_buttons(page, context, server, width):
+    sign_in(context, server, "root")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    seed(context, server, NAME, "alpha-works-0123456789")
+    page.clock.install()
+    open_secrets(page, server)
+    page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
+    alpha = row(page, NAME)
+    open_card(page, NAME)
+    copy = alpha.get_by_role("button", name=f"Copy {NAME}")
+    copy.click()  # the mouse
+    copied = alpha.get_by_role("button", name=f"Copied {NAME}")
+    expect(copied).to_have_text("Copied ✓")
+    assert page.evaluate("navigator.clipboard.readText()") == "alpha-works-0123456789"
+    expect(page.locator("body")).not_to_contain_text("alpha-works-0123456789")
+    snap(page, f"small-copied-{width}")
+    assert_buttons_readable(page, f"copied ({width}px)", hover=alpha)
+    page.clock.run_for(2_100)
+    expect(copy).to_have_text("Copy")
+    page.evaluate("navigator.clipboard.writeText('')")
+    copy.focus()  # the keyboard
+    page.keyboard.press("Enter")
+    expect(copied).to_have_text("Copied ✓")
+    assert page.evaluate("navigator.clipboard.readText()") == "alpha-works-0123456789"
+    page.clock.run_for(2_100)
+    expect(copy).to_have_text("Copy")
+
+    test = alpha.get_by_role("button", name=f"Test {NAME}")
+    held = []  # the check waits here until its busy state has been seen
+    page.route(f"**/-/secrets/{NAME}/test", lambda route: held.append(route))
+    test.click()  # the mouse
+    expect(test).to_have_text("Testing…")
+    expect(test).to_be_disabled()
+    expect(alpha).to_have_attribute("aria-busy", "true")
+    snap(page, f"small-testing-{width}")
+    assert_buttons_readable(page, f"testing ({width}px)")
+    held[0].continue_()
+    expect(feedback(page, NAME)).to_contain_text("Alpha accepted the key")
+    expect(test).to_have_text("Test")
+    expect(alpha).not_to_have_attribute("aria-busy", "true")
+    page.keyboard.press("Enter")  # the keyboard: focus is back on Test
+    expect(test).to_have_text("Testing…")
+    expect(alpha).to_have_attribute("aria-busy", "true")
+    held[1].continue_()
+    expect(test).to_have_text("Test")
+    expect(alpha).not_to_have_attribute("aria-busy", "true")
+    assert_no_page_load(page)
