@@ -21,12 +21,15 @@ Datasette resolves resources from a table of names in its internal database
 stores its grants and emits its own rows.
 """
 
+import hashlib
 import json
 import logging
 import sqlite3
 
 from datasette.permissions import PermissionSQL, Resource
 from datasette.utils import actor_matches_allow
+
+from .generation import DataVersionWatch
 
 log = logging.getLogger("datasette_secrets")
 
@@ -115,11 +118,13 @@ class Scope:
 class Scopes:
     """Each actor's Scope, worked out once per actor while nothing that decides
     it changes: the sets of secrets take Datasette one query over every name
-    (8 to 40 ms for 1,000), so they are kept, and forgotten when the internal
-    database, where names and grants (datasette-acl's too) live, is written
-    by anyone (``watch``, looked at most once a second), or the names change.
-    The grants on every secret are asked of Datasette on every request (it
-    caches them for the request)."""
+    (8 to 40 ms for 1,000), so they are kept, and forgotten when the names
+    change, or when the tables grants come from (``GRANT_TABLES``: the names,
+    datasette-acl's) change (``watch``, a ``GrantsWatch``, looked at most once
+    a second). Any other commit to the internal database, this plugin's "last
+    used" writes under get_secret traffic included, keeps them. The grants on
+    every secret are asked of Datasette on every request (it caches them for
+    the request)."""
 
     def __init__(self, watch=None):
         self._watch = watch
@@ -144,7 +149,14 @@ class Scopes:
         if names != self._names:
             await sync_names(datasette, set(names))
             self._names = names
-            self._sets.clear()
+            self._forget()
+
+    def _forget(self):
+        """Forget every actor's sets; the watch takes the grant tables as they are now
+        (sets worked out from here on see them so, or newer)."""
+        self._sets.clear()
+        if self._watch is not None:
+            self._watch.settle()
 
     async def of(self, datasette, actor, names, reveal_possible=True):
         """The Scope of ``actor`` among the secrets ``names``. ``reveal_possible``:
@@ -160,7 +172,7 @@ class Scopes:
     async def sets(self, datasette, actor):
         """(names the actor may manage, names they may reveal), by grants on single secrets."""
         if self._watch is not None and self._watch.changed():
-            self._sets.clear()
+            self._sets.clear()  # the watch has just read the tables as they are now
         key = json.dumps(actor, sort_keys=True, default=repr)
         found = self._sets.get(key)
         if found is None:
@@ -190,13 +202,69 @@ async def allowed_names(datasette, action, actor):
     return frozenset(row[0] for row in rows.rows if row[0] is not None)
 
 
-def watch_internal(datasette, clock):
-    """A watch of the internal database's file on ``clock`` (the State's), or None (held in memory)."""
-    from .generation import watch_for
+# Where grants on single secrets come from, in the internal database: the
+# names Datasette resolves resources from, and datasette-acl's grants, groups
+# and group members (its audit tables only log). The configuration's grants
+# never change while a State lives.
+GRANT_TABLES = (NAMES_TABLE, "acl", "acl_actions", "acl_resources", "acl_groups", "acl_actor_groups")
 
+
+def grants_digest(conn):
+    """A digest of every row of the ``GRANT_TABLES`` that exist, read on ``conn``."""
+    existing = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    digest = hashlib.blake2b(digest_size=16)
+    for table in GRANT_TABLES:
+        if table in existing:
+            digest.update(f"{table}\0".encode())
+            for row in conn.execute(f"select * from [{table}] order by rowid"):
+                digest.update(repr(row).encode())
+    return digest.digest()
+
+
+class GrantsWatch(DataVersionWatch):
+    """Tells, at most once a second, whether the grants on single secrets may
+    have changed: another connection committed (``DataVersionWatch``) and the
+    rows of ``GRANT_TABLES`` are not what they were. Every commit to the
+    internal database moves its data_version, this plugin's own "last used"
+    writes too (once a second under get_secret traffic); those leave the
+    digest as it was, and the actors' sets are kept."""
+
+    def __init__(self, path, clock):
+        super().__init__(path, clock)
+        self._digest = self._read_digest()
+
+    def _read_digest(self):
+        try:
+            return grants_digest(self._conn)
+        except sqlite3.Error:
+            return None  # locked by a writer for a moment: the next look counts as a change
+
+    def settle(self):
+        """Take the grant tables as they are now (the sets were just forgotten): this
+        plugin's own change of the names is not taken for someone else's at the next look."""
+        self._digest = self._read_digest()
+
+    def changed(self):
+        """Whether the grant tables changed since the last look (None digest: assume so)."""
+        if not super().changed():
+            return False
+        digest = self._read_digest()
+        if digest is not None and digest == self._digest:
+            return False
+        self._digest = digest
+        return True
+
+
+def watch_internal(datasette, clock):
+    """A GrantsWatch of the internal database's file on ``clock`` (the State's),
+    or None (an internal database held in memory)."""
+    db = datasette.get_internal_database()
+    if db.is_memory or not db.path:
+        return None
     try:
-        return watch_for(datasette.get_internal_database(), clock)
-    except sqlite3.Error:
+        return GrantsWatch(db.path, clock)
+    except sqlite3.Error as e:
+        log.warning("datasette-secrets: cannot watch %s for changed grants: %s", db.path, e)
         return None
 
 
