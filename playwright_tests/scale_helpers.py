@@ -23,6 +23,7 @@ from helpers import (
     seed,
     sign_in,
     snap,
+    unfold,
 )
 from plugins.scale_secrets import LONG_DESCRIPTION_NAME, LONG_NAME, scale_secrets
 
@@ -135,6 +136,8 @@ def no_javascript(new_context, server, actor="root"):
 
 
 def actions(page: Page, name) -> Locator:
+    """The row's actions (on a phone, its card unfolded: see helpers.unfold)."""
+    unfold(page, name)
     return row(page, name).locator("td.secret-actions")
 
 
@@ -242,7 +245,7 @@ def header_widths(page: Page):
 
 
 def assert_same_widths(before, after, state):
-    assert len(before) == len(after) == 7
+    assert len(before) == len(after) == 6  # Secret, Value, Note, Updated, Last used, actions
     moved = [
         f"column {i + 1}: {a:.1f}px -> {b:.1f}px"
         for i, (a, b) in enumerate(zip(before, after))

@@ -51,7 +51,7 @@ def test_menu_to_manage_secrets_then_set_one(page, context, server):
     expect(note_cell(page, "ALPHA_API_KEY")).to_have_text("Team account")
     expect(version_cell(page, "ALPHA_API_KEY")).to_have_text("1")
     updated = alpha.locator("td.secret-updated")
-    expect(updated).to_have_text("just now by root")
+    expect(updated).to_have_text("v1 · just now by root")
     expect(updated.locator("time")).to_have_attribute("title", UTC_TITLE)
     expect(alpha.get_by_role("link", name="Edit ALPHA_API_KEY")).to_be_visible()
     expect(alpha.get_by_role("button", name="History of ALPHA_API_KEY")).to_be_visible()

@@ -192,7 +192,7 @@ def test_a_row_at_a_glance(page, context, new_context, start_datasette, width):
     expect(row(page, OBTAIN_NAME).get_by_role("link", name=re.compile("^Get a Maps key"))).to_be_visible()
     # The environment variable's name: at most two lines in the value cell, whole in the row's details
     env = row(page, ENV_NAME).locator("td.secret-value")
-    expect(env).to_contain_text("From environment")
+    expect(env).to_contain_text("Set by environment")
     assert env.bounding_box()["height"] < 3 * 22, "the variable's name wraps over three lines"
     expect(row(page, ENV_NAME).locator("tr.secret-about")).to_contain_text(f"Value from DATASETTE_SECRETS_{ENV_NAME}")
 

@@ -45,7 +45,7 @@ def test_environment_variable_row_is_never_revealed_and_stores_behind_with_a_war
     page = root_page
     secret = row(page, "ENV_SECRET")
     cell = value_cell(page, "ENV_SECRET")
-    expect(cell).to_contain_text("From environment")
+    expect(cell).to_contain_text("Set by environment")
     expect(cell.locator("code")).to_have_text("DATASETTE_SECRETS_ENV_SECRET")
     expect(secret.get_by_role("button", name="Reveal ENV_SECRET")).to_have_count(0)
     expect(secret.get_by_role("button", name="Copy ENV_SECRET")).to_have_count(0)
@@ -56,8 +56,8 @@ def test_environment_variable_row_is_never_revealed_and_stores_behind_with_a_war
     assert response.status == 403, response.status
     assert ENV_SECRET_VALUE not in response.text()
 
-    # A value may be stored behind the variable (rules.py): the editor warns that the variable wins.
-    secret.get_by_role("link", name="Set ENV_SECRET").click()
+    # A fallback value may be stored behind the variable (rules.py): the editor warns that the variable wins.
+    secret.get_by_role("link", name="Store a fallback value for ENV_SECRET").click()
     expect(page.get_by_text("is set and takes precedence")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text(ENV_SECRET_VALUE)
 

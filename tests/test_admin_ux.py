@@ -196,7 +196,9 @@ async def test_every_control_in_a_row_is_a_named_button(ds, key, monkeypatch):
         tbody.th.get_text(): [a["aria-label"] for a in tbody.find_all("a") if a["class"] != ["secret-obtain"]]
         for tbody in page.select("tbody.secret")
     }
-    assert links == {"API_KEY": ["Edit API_KEY"], "ENV_KEY": ["Set ENV_KEY"], "GONE_PLUGIN_KEY": [], "OTHER_KEY": []}
+    assert links == {
+        "API_KEY": ["Edit API_KEY"], "ENV_KEY": ["Store a fallback value for ENV_KEY"], "GONE_PLUGIN_KEY": [], "OTHER_KEY": []
+    }
     for tbody in page.select("tbody.secret"):
         name = tbody.th.get_text()
         assert [child.name for child in tbody.th.find_all(True, recursive=False)] == ["code"], "the row header is the name alone"
@@ -212,18 +214,19 @@ async def test_every_control_in_a_row_is_a_named_button(ds, key, monkeypatch):
     }
     assert actions == {
         "API_KEY": ["Edit", "History of", "Delete"],
-        "ENV_KEY": ["Set"],  # stored behind the variable, with a warning (rules.py)
+        "ENV_KEY": ["Store a fallback value for"],  # stored behind the variable, with a warning (rules.py)
         "GONE_PLUGIN_KEY": ["History of", "Delete"],
         "OTHER_KEY": ["Restore", "History of"],
     }
-    # One primary action per row, the one its state calls for; an orphan can only be deleted.
+    # One primary action per row, the one its state calls for; an orphan can only be deleted, and
+    # a value from the environment has one already (storing is a quiet fallback).
     primary = {
         tbody.th.get_text(): [c["aria-label"] for c in tbody.select("td.secret-actions .secret-primary")]
         for tbody in page.select("tbody.secret")
     }
     assert primary == {
         "API_KEY": ["Edit API_KEY"],
-        "ENV_KEY": ["Set ENV_KEY"],
+        "ENV_KEY": [],
         "GONE_PLUGIN_KEY": [],
         "OTHER_KEY": ["Restore OTHER_KEY"],
     }

@@ -221,7 +221,7 @@ async def test_a_missing_file_is_a_message_on_the_page(fds, tmp_path, monkeypatc
     page = await fds.client.get("/-/secrets", actor=ROOT)
     assert page.status_code == 200
     cell = value_cell(page)
-    assert "From file" in cell and str(missing) in cell
+    assert "Set by file" in cell and str(missing) in cell
     assert f"{VARIABLE} names {missing}, which does not exist" in cell
     # Test has nothing to run on: the stored value is not what plugins get.
     response = await fds.client.post("/-/secrets/FILED_KEY/test", actor=ROOT, headers=HX)
@@ -242,7 +242,7 @@ async def test_the_page_shows_the_path_never_the_contents(fds, secret_file):
     for actor in (ROOT, MANAGER):
         page = await fds.client.get("/-/secrets", actor=actor)
         cell = value_cell(page)
-        assert "From file" in cell and str(target) in cell
+        assert "Set by file" in cell and str(target) in cell
         assert "Shadows stored version 1" in cell
         row = parse(page).select_one("tbody#secret-FILED_KEY")
         assert row.find("button", string="Reveal") is None and row.find("button", string="Copy") is None
@@ -313,7 +313,7 @@ async def test_a_file_holding_the_encryption_key_gives_nothing(fds, secret_file,
     await store_value(fds, "FILED_KEY", STORED)
     assert await get_secret(fds, "FILED_KEY") == STORED
     page = await fds.client.get("/-/secrets", actor=ROOT)
-    assert "From file" not in value_cell(page)
+    assert "Set by file" not in value_cell(page)
     assert key not in page.text
 
 

@@ -518,7 +518,7 @@ async def own(register_plugin, make_datasette):
 async def test_my_secrets_rows_are_the_list_rows(own):
     page = parse(await own.client.get("/-/secrets/-/mine", actor=ALICE))
     headers = [th.get_text(strip=True) for th in page.select("table.secrets-table thead th")]
-    assert headers == ["Secret", "Value", "Version", "Last updated", "Last used", "Actions"]  # no note
+    assert headers == ["Secret", "Value", "Updated", "Last used", "Actions"]  # no note
     row = page.select_one("tbody#mine-AI_KEY")
     assert len(row.select_one("tr").find_all(["th", "td"], recursive=False)) == len(headers)
     assert row["hx-swap:inherited"] == "outerMorph"

@@ -5,12 +5,18 @@ set by the environment has no filled main action, only a quiet "Store a fallback
 value"; a due row's age is words with the exact time in a title; the version and
 the last change share one "Updated" cell."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import pytest_asyncio
 
 from datasette_secrets import Secret
 from datasette_secrets.crypto import Key
 from secret_helpers import HX, ROOT, insert_row, parse, row_of, secrets_plugin, store_value
+
+UNREADABLE_CHIP = "Can't read: saved with a different key"
+DAMAGED_CHIP = "Can't read: damaged or changed outside Datasette"
+
 
 def ok_check(datasette, value):
     return True, "fine"
@@ -38,7 +44,38 @@ async def states(register_plugin, make_datasette, key, other_key, monkeypatch):
     return ds
 
 
+async def list_page(ds):
+    response = await ds.client.get("/-/secrets", actor=ROOT)
+    assert response.status_code == 200
+    return parse(response)
+
+
+def text(element):
+    """An element's text as a reader sees it: its whitespace runs as single spaces."""
+    return " ".join(element.get_text().split())
+
+
+def button_names(row):
+    """The accessible names of a row's buttons and button-like links."""
+    return [b.get("aria-label") or b.get_text(strip=True) for b in row.select("button, a.secret-primary, a.secret-fallback")]
+
+
 # A value that cannot be read
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name,chip", [("FOREIGN", UNREADABLE_CHIP), ("DAMAGED", DAMAGED_CHIP)])
+async def test_an_unreadable_row_carries_a_chip_and_offers_nothing_that_reads_it(states, name, chip):
+    page = await list_page(states)
+    row = row_of(page, name)
+    shown = row.select_one("td.secret-value .secret-unreadable")
+    assert shown.get_text(strip=True) == chip
+    # The technical reason on hover (key ids, not keys), not in the row's text.
+    assert shown["title"].startswith(("Could not decrypt", "Refused"))
+    assert not any(word in label for label in button_names(row) for word in ("Reveal", "Copy", "Test"))
+    # Its neighbour, readable, keeps them all.
+    good = button_names(row_of(page, "GOOD"))
+    assert {"Reveal GOOD", "Copy GOOD", "Test GOOD"} <= set(good)
 
 
 @pytest.mark.asyncio
@@ -89,6 +126,20 @@ async def outside(register_plugin, make_datasette, monkeypatch, tmp_path):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("name,badge", [("ENV_ONLY", "Set by environment"), ("FILED", "Set by file"), ("SHADOWED", "Set by environment")])
+async def test_a_value_from_outside_offers_a_quiet_fallback_not_a_filled_main_action(outside, name, badge):
+    page = await list_page(outside)
+    row = row_of(page, name)
+    assert row.select_one("td.secret-value .secret-badge").get_text(strip=True) == badge
+    assert row.select(".secret-primary") == [], "it has a value already: no filled main action"
+    (fallback,) = row.select("td.secret-actions a.secret-fallback")
+    assert fallback.get_text(strip=True) == "Store a fallback value"
+    assert fallback["aria-label"] == f"Store a fallback value for {name}"
+    # The same editor as Set and Edit: its page without JavaScript, in place with htmx.
+    assert fallback["href"] == fallback["hx-get"] == f"/-/secrets/{name}"
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
 async def test_the_fallback_editor_says_what_a_fallback_is(outside, headers):
     response = await outside.client.get("/-/secrets/ENV_ONLY", actor=ROOT, headers=headers)
@@ -115,5 +166,49 @@ async def test_a_stored_fallback_is_used_once_the_variable_is_unset(outside, mon
     monkeypatch.delenv("DATASETTE_SECRETS_ENV_ONLY")
     assert await get_secret(outside, "ENV_ONLY") == "the-fallback"
     # Back on the list it is an ordinary stored value, with Edit as its main action.
-    row = row_of(parse(await outside.client.get("/-/secrets", actor=ROOT)), "ENV_ONLY")
+    row = row_of(await list_page(outside), "ENV_ONLY")
     assert [a["aria-label"] for a in row.select(".secret-primary")] == ["Edit ENV_ONLY"]
+
+
+# Due for rotation, and the one Updated cell
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("days,words", [(45, "45 days ago"), (100, "3 months ago"), (800, "2 years ago")])
+async def test_a_due_row_says_how_long_ago_in_words_with_the_utc_time_in_its_title(
+    register_plugin, make_datasette, days, words
+):
+    register_plugin(secrets_plugin(Secret("OLD_KEY", "old")), "due-plugin")
+    ds = make_datasette(settings={"max_age_days": 30})
+    await ds.invoke_startup()
+    await store_value(ds, "OLD_KEY", "old-value-0123456789")
+    stamp = (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    await ds.get_internal_database().execute_write(
+        "update datasette_secrets set created_at = ?, updated_at = ?, updated_by = 'a-rather-long-actor-name'", [stamp, stamp]
+    )
+    row = row_of(await list_page(ds), "OLD_KEY")
+    updated = row.select_one("td.secret-updated")
+    assert text(updated) == f"Due for rotation v1 · {words} by a-rather-long-actor-name"
+    assert updated.select_one(".secret-due")["title"] == "Stored more than 30 days ago: due for rotation"
+    assert updated.find("time")["title"] == stamp + " UTC"
+    # The value cell keeps only the mask and its buttons.
+    value = row.select_one("td.secret-value")
+    assert value.select(".secret-due") == []
+    assert [b.get_text() for b in value.select("button")] == ["Reveal", "Copy"]
+
+
+@pytest.mark.asyncio
+async def test_the_version_and_the_last_change_share_one_updated_cell(outside):
+    await store_value(outside, "FILED", "stored-under-the-file")
+    await store_value(outside, "FILED", "stored-again")
+    page = await list_page(outside)
+    headers = [th.get_text(" ", strip=True) for th in page.select("table.secrets-table thead th")]
+    assert headers == ["Secret", "Value", "Note", "Updated", "Last used", "Actions"]
+    assert len(page.select("table.secrets-table colgroup col")) == 6
+    filed = row_of(page, "FILED")
+    assert text(filed.select_one("td.secret-updated")) == "v2 · just now by root"
+    assert filed.select_one("td.secret-updated .secret-version").get_text() == "2"
+    # Nothing stored: nothing to say, and no stray separator.
+    assert row_of(page, "ENV_ONLY").select_one("td.secret-updated").get_text(strip=True) == ""
+    # Every row spans the same columns: whatever opens under a row spans them all.
+    assert {td["colspan"] for td in page.select("tr.secret-about > td")} == {"6"}

@@ -419,7 +419,7 @@ async def test_environment_secret_may_be_stored_behind_its_variable_with_a_warni
     page = parse(await ds.client.get("/-/secrets", actor=ROOT))
     env = row_of(page, "ENV_KEY")
     value_cell = cell(env, "Value")
-    assert "From environment" in value_cell.get_text()
+    assert "Set by environment" in value_cell.get_text()
     assert value_cell.find("code").get_text() == "DATASETTE_SECRETS_ENV_KEY"
     assert opener(env, "/-/secrets/ENV_KEY") is not None
     for headers in ({}, HX):
@@ -470,8 +470,10 @@ async def test_undecryptable_value_is_reported_not_fatal(ds, key, other_key):
     await insert_row(ds, "API_KEY", Key(other_key).encrypt("API_KEY", 1, "x"), Key(other_key).id)
     response = await ds.client.get("/-/secrets", actor=ROOT)
     assert response.status_code == 200
-    error = cell(row_of(parse(response), "API_KEY"), "Value").select_one(".secret-field-error")
-    assert "API_KEY" in error.get_text() and Key(other_key).id in error.get_text()
+    # A chip in words; the details, which name key ids, on hover.
+    chip = cell(row_of(parse(response), "API_KEY"), "Value").select_one(".secret-unreadable")
+    assert chip.get_text() == "Can't read: saved with a different key"
+    assert "API_KEY" in chip["title"] and Key(other_key).id in chip["title"]
     assert (await ds.client.post("/-/secrets/API_KEY/reveal", actor=ROOT)).status_code == 409
     # a new value replaces it
     await store_value(ds, "API_KEY", "fresh-value")

@@ -97,7 +97,7 @@ document.addEventListener("input", ({ target }) => {
 let carried = null, refocus = null;
 document.addEventListener("htmx:before:request", (event) => {
   const source = event.detail.ctx.sourceElement;
-  const open = source.matches?.("a.secret-primary") && source.closest("tbody").querySelector(".secret-editing [name=secret]");
+  const open = source.matches?.("a.secret-primary, a.secret-fallback") && source.closest("tbody").querySelector(".secret-editing [name=secret]");
   if (open) return event.preventDefault() ?? open.focus(); // an open editor is not opened twice
   if (source.matches?.("[data-lines]")) carried ??= { value: source.form.elements.secret.value };
   if (source.matches?.(TEST)) busy(source, true);
