@@ -23,7 +23,6 @@ from helpers import (
     seed,
     sign_in,
     snap,
-    unfold,
 )
 from plugins.scale_secrets import LONG_DESCRIPTION_NAME, LONG_NAME, scale_secrets
 
@@ -136,8 +135,6 @@ def no_javascript(new_context, server, actor="root"):
 
 
 def actions(page: Page, name) -> Locator:
-    """The row's actions (on a phone, its card unfolded: see helpers.unfold)."""
-    unfold(page, name)
     return row(page, name).locator("td.secret-actions")
 
 
