@@ -161,8 +161,9 @@ class Scopes:
     async def of(self, datasette, actor, names, reveal_possible=True):
         """The Scope of ``actor`` among the secrets ``names``. ``reveal_possible``:
         False in write-only mode."""
-        manage = await datasette.allowed(action=MANAGE, actor=actor)
-        reveal = reveal_possible and manage and await datasette.allowed(action=REVEAL, actor=actor)
+        granted = await datasette.allowed_many(actions=ACTIONS, actor=actor)  # one query, or the request's cache
+        manage = granted[MANAGE]
+        reveal = reveal_possible and manage and granted[REVEAL]
         if manage and (reveal or not reveal_possible):
             return Scope(True, reveal)
         await self.sync(datasette, names)
@@ -183,7 +184,8 @@ class Scopes:
     async def any(self, datasette, actor):
         """Whether ``actor`` may manage at least one secret: the grant on every
         secret, else the kept sets, else one query that stops at the first."""
-        if await datasette.allowed(action=MANAGE, actor=actor):
+        # Both actions in the one query: a list page asks reveal-secrets next (Scopes.of), from the request's cache.
+        if (await datasette.allowed_many(actions=ACTIONS, actor=actor))[MANAGE]:
             return True
         if self._watch is not None and self._watch.changed():
             self._sets.clear()

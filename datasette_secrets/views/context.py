@@ -1,6 +1,8 @@
 """The template context the pages and fragments share, and how they word things:
 times, actors, history events, names that may wrap."""
 
+import functools
+import os
 from datetime import datetime, timezone
 
 import jinja2
@@ -11,7 +13,7 @@ from .. import core, key_fit, model, rules, store_personal
 from ..crypto import GENERATE_COMMAND
 from .base import viewer_of
 
-COLUMNS = 6  # of the list table, for colspan (My secrets' has no note: one fewer)
+COLUMNS = 7  # of the list table, for colspan (My secrets' has no note: one fewer)
 MINE = "/-/secrets/-/mine"
 
 
@@ -92,6 +94,7 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "mask": model.MASK,
         # A template found once per render, for a row's include (Jinja looks a name up, and stats its file, each time).
         "template": jinja2.pass_context(lambda context, name: context.environment.get_template(name)),
+        "ours": is_ours,
         "facts": lambda entry: RowFacts(entry, base, "secret-", viewer_allowed(entry), None),
     }
 
@@ -137,7 +140,7 @@ class RowFacts:
     __slots__ = (
         "entry", "key", "id", "path", "can", "own", "label", "name_html", "statuses", "source",
         "note", "editable", "has_history", "deleted", "updated_at", "updated_by", "updated", "shows_use",
-        "used_at", "used_by", "version", "due", "fallback",
+        "used_at", "used_by",
     )
 
     def __init__(self, entry, base, prefix, can, kept):
@@ -150,7 +153,6 @@ class RowFacts:
         self.name_html = breakable(entry.name)
         is_set = entry.is_set
         self.source = entry.source or ""
-        self.version = entry.version  # the Updated cell's "v3"
         if own:
             row = entry.row or {}
             self.statuses = self.note = ""
@@ -161,7 +163,6 @@ class RowFacts:
             self.updated_at, self.updated_by = row.get("created_at"), None
             self.shows_use = is_set
             self.used_at, self.used_by = row.get("last_used_at"), None
-            self.due = self.fallback = False
             return
         stored = entry.stored
         self.statuses = " ".join(entry.statuses)
@@ -178,13 +179,23 @@ class RowFacts:
             self.updated_at = self.updated_by = None
         self.shows_use = entry.shows_last_use
         self.used_at, self.used_by = entry.last_used_at, entry.last_used_by
-        self.due = entry.due
-        # Its variable (or a file) gives the value already: what may be stored is a fallback, no main action.
-        self.fallback = bool(entry.env or entry.from_file)
 
 
 # What "No longer used" (an orphan) means, said wherever the words appear.
 ORPHAN_WORDS = "No plugin registers this name any more; it can only be deleted."
+
+
+TEMPLATES = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "templates"))
+
+
+def is_ours(template):
+    """Whether ``template`` is this plugin's own file (not a site's override of it)."""
+    return template.filename is not None and _is_templates(os.path.dirname(template.filename))
+
+
+@functools.lru_cache(maxsize=64)
+def _is_templates(directory):
+    return os.path.realpath(directory) == TEMPLATES  # a path resolved once, not on every render
 
 
 def breakable(name):
