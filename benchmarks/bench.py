@@ -16,7 +16,11 @@ database (Datasette 1.0, in-process, no network):
                          and how long until their "last used" shows in the table
   page_200, page_1000    ``GET /-/secrets`` with 200 or 1,000 stored secrets:
                          p50 time (of the quietest round, as for get_secret),
-                         bytes, calls to ``datasette.actors_from_ids``
+                         bytes, calls to ``datasette.actors_from_ids``; every
+                         request to one ASGI app, as in a server (``one_app``;
+                         ``BENCH_APP_PER_REQUEST=1``: a new app per request, as
+                         ``ds.client`` does, which adds the parsing of every
+                         plugin's package metadata to each request)
   edit_round_trip        bytes sent to edit one secret in the browser: the edit
                          form, then the save (and the page a redirect leads to)
   form_saves             in a Datasette with 1,003 secrets registered, 1,000 of
@@ -37,8 +41,9 @@ database (Datasette 1.0, in-process, no network):
   page_scoped            ``GET /-/secrets`` with 1,000 stored, for an actor granted
                          manage-secrets and reveal-secrets on 500 of them one by
                          one (the plugin's ``secrets:`` block) and for a global
-                         admin, in the same Datasette, rounds taken in turn; only
-                         for a plugin that grants single secrets
+                         admin, in the same Datasette, rounds taken in turn, one
+                         ASGI app as for page_1000; only for a plugin that grants
+                         single secrets
 
 then checks nine targets against them, numbered so that later work can name
 them (``TARGETS`` below; the table's first column says which figure serves
@@ -74,6 +79,7 @@ Run it:
     scripts/bench                  # makes both venvs, then a full run (1-2 min)
     scripts/bench --quick          # fewer iterations: a smoke test
     scripts/bench --check          # exit 1 if any target fails
+    scripts/bench --only page_200,page_1000,edit_round_trip,page_scoped   # targets 5, 6, 9 only
     .venv/bin/python benchmarks/bench.py        # this project only
 
 The published venv by hand:
@@ -425,7 +431,7 @@ async def get_page(ds):
 async def page(count, counts):
     """GET /-/secrets with ``count`` secrets registered and stored."""
     names = [f"PAGE_{i:04d}" for i in range(count)]
-    async with bench_datasette(names) as ds:
+    async with bench_datasette(names) as ds, timed_app(ds):
         await store_values(ds, names)
         for _ in range(counts["page_warmup"]):
             await get_page(ds)
@@ -461,7 +467,7 @@ async def page_scoped(counts, count=1000):
     names = [f"PAGE_{i:04d}" for i in range(count)]
     grant = {"manage-secrets": SCOPED, "reveal-secrets": SCOPED}
     secrets = {name: {"permissions": grant} for name in names[::2]}
-    async with bench_datasette(names, plugin_settings={"secrets": secrets}) as ds:
+    async with bench_datasette(names, plugin_settings={"secrets": secrets}) as ds, timed_app(ds):
         await store_values(ds, names)
         cookies = {"root": root_cookies(ds), "scoped": {"ds_actor": ds.client.actor_cookie(SCOPED)}}
 
@@ -551,6 +557,17 @@ FORM_SAVES_WARMUP = 3  # saves of another secret first: one-time costs (template
 FORM_SAVES_ROUND = 50  # saves per round: 20 rounds, timed apart like get_secret's
 
 
+@contextlib.asynccontextmanager
+async def timed_app(ds):
+    """``one_app`` for a page's figures (page_200, page_1000, page_scoped), unless
+    ``BENCH_APP_PER_REQUEST`` is set (the way they were measured before: see the README, Speed)."""
+    if os.environ.get("BENCH_APP_PER_REQUEST"):
+        yield
+        return
+    with one_app(ds):
+        yield
+
+
 @contextlib.contextmanager
 def one_app(ds):
     """Every ``ds.client`` request goes to one ASGI app, built once, as a server's do.
@@ -638,9 +655,11 @@ def environment():
     }
 
 
-async def measure(counts, label):
+async def measure(counts, label, only=None):
     results = {}
     for name, run in figures(counts):
+        if only and name not in only:
+            continue
         started = time.perf_counter()
         try:
             results[name] = await run()
@@ -663,7 +682,7 @@ def run_worker(args):
     os.environ["DATASETTE_SECRETS_BENCH_ENV"] = ENV_VALUE
     env = environment()
     label = f"datasette-secrets {env['datasette_secrets']}"
-    results = asyncio.run(measure(QUICK if args.quick else FULL, label))
+    results = asyncio.run(measure(QUICK if args.quick else FULL, label, only_figures(args)))
     output = {"environment": env, "figures": results}
     if args.json:
         print(json.dumps(output))
@@ -676,11 +695,13 @@ def run_worker(args):
 # ---------------------------------------------------------------------------
 
 
-def run_in(python, quick):
+def run_in(python, quick, only=None):
     """Run a worker with this interpreter; its parsed JSON, or {"error": ...}."""
     command = [str(python), str(Path(__file__).resolve()), "--worker", "--json"]
     if quick:
         command.append("--quick")
+    if only:
+        command += ["--only", only]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # A temporary working directory keeps the checkout off the worker's sys.path.
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as cwd:
@@ -944,8 +965,9 @@ TARGETS = [
 assert [target[0] for target in TARGETS] == list(range(1, len(TARGETS) + 1))
 
 
-def evaluate_targets(published, project):
-    """[(number, description, status, detail)]; status PASS, FAIL or SKIP."""
+def evaluate_targets(published, project, skip_missing=False):
+    """[(number, description, status, detail)]; status PASS, FAIL or SKIP.
+    ``skip_missing``: a target whose figures were not measured (--only) is SKIP, not FAIL."""
     outcomes = []
     for number, description, check, needs_published in TARGETS:
         if needs_published and published is None:
@@ -954,7 +976,7 @@ def evaluate_targets(published, project):
         try:
             passed, detail = check(published, project)
         except Missing as e:
-            outcomes.append((number, description, "FAIL", f"no figure: {e}"))
+            outcomes.append((number, description, "SKIP" if skip_missing else "FAIL", f"no figure: {e}"))
             continue
         outcomes.append((number, description, "PASS" if passed else "FAIL", detail))
     return outcomes
@@ -992,12 +1014,12 @@ def run_parent(args):
         sys.exit(f"No Python at {python}: make the venv first (see the docstring of {__file__})")
     mode = "quick" if args.quick else "full"
     print(f"Running this project ({mode})...", file=sys.stderr, flush=True)
-    project = run_in(sys.executable, args.quick)
+    project = run_in(sys.executable, args.quick, args.only)
     published = None
     if python is not None:
         print(f"Running published ({mode})...", file=sys.stderr, flush=True)
-        published = run_in(python, args.quick)
-    outcomes = evaluate_targets(published, project)
+        published = run_in(python, args.quick, args.only)
+    outcomes = evaluate_targets(published, project, skip_missing=bool(args.only))
     if args.json:
         report = {"published": published, "project": project, "targets": outcomes}
         print(json.dumps(report, indent=2))
@@ -1017,8 +1039,16 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="fewer iterations: a smoke test")
     parser.add_argument("--check", action="store_true", help="exit 1 if any target fails")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--only", help="measure only these figures, comma-separated (e.g. page_200,page_1000 for target 5)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+def only_figures(args):
+    """The figures --only names, or None for all."""
+    return set(args.only.split(",")) if args.only else None
 
 
 def main():
