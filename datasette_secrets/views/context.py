@@ -13,7 +13,7 @@ from .. import core, key_fit, model, rules, store_personal
 from ..crypto import GENERATE_COMMAND
 from .base import viewer_of
 
-COLUMNS = 7  # of the list table, for colspan (My secrets' has no note: one fewer)
+COLUMNS = 6  # of the list table, for colspan (My secrets' has no note: one fewer)
 MINE = "/-/secrets/-/mine"
 
 
@@ -140,7 +140,7 @@ class RowFacts:
     __slots__ = (
         "entry", "key", "id", "path", "can", "own", "label", "name_html", "statuses", "source",
         "note", "editable", "has_history", "deleted", "updated_at", "updated_by", "updated", "shows_use",
-        "used_at", "used_by",
+        "used_at", "used_by", "version", "due", "fallback",
     )
 
     def __init__(self, entry, base, prefix, can, kept):
@@ -153,6 +153,7 @@ class RowFacts:
         self.name_html = breakable(entry.name)
         is_set = entry.is_set
         self.source = entry.source or ""
+        self.version = entry.version  # the Updated cell's "v3"
         if own:
             row = entry.row or {}
             self.statuses = self.note = ""
@@ -163,6 +164,7 @@ class RowFacts:
             self.updated_at, self.updated_by = row.get("created_at"), None
             self.shows_use = is_set
             self.used_at, self.used_by = row.get("last_used_at"), None
+            self.due = self.fallback = False
             return
         stored = entry.stored
         self.statuses = " ".join(entry.statuses)
@@ -179,6 +181,9 @@ class RowFacts:
             self.updated_at = self.updated_by = None
         self.shows_use = entry.shows_last_use
         self.used_at, self.used_by = entry.last_used_at, entry.last_used_by
+        self.due = entry.due
+        # Its variable (or a file) gives the value already: what may be stored is a fallback, no main action.
+        self.fallback = bool(entry.env or entry.from_file)
 
 
 # What "No longer used" (an orphan) means, said wherever the words appear.
