@@ -89,7 +89,7 @@ async def test_pass_and_fail_shown_in_place_never_the_value(checked):
     assert response.status_code == 200
     # The result spans the row (the row comes back with it), focus back on Test.
     feedback = parse(response).select_one("tbody.secret > tr.secret-feedback > td")
-    assert feedback["colspan"] == "7"
+    assert feedback["colspan"] == "6"
     assert feedback.get_text(strip=True) == "Test of SHAPED_KEY:✓ Looks like a key: 3 models available"
     assert parse(response).find(autofocus=True)["aria-label"] == "Test SHAPED_KEY"
     assert GOOD not in response.text

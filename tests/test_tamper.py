@@ -90,8 +90,10 @@ async def test_a_rolled_back_secret_shows_why_on_the_list_page(served, clock):
         await get_secret(served, "API_KEY")
     response = await served.client.get("/-/secrets", actor=ROOT)
     assert response.status_code == 200
-    row = row_of(parse(response), "API_KEY").get_text(" ", strip=True)
-    assert "version 1 is older than version 3" in row
+    # A chip in words on the row, the reason on hover.
+    chip = row_of(parse(response), "API_KEY").select_one(".secret-unreadable")
+    assert chip.get_text() == "Can't read: changed outside Datasette"
+    assert "version 1 is older than version 3" in chip["title"]
     assert_no_value(response.text)
 
 
