@@ -151,7 +151,7 @@ def test_delete_undo_and_restore(root_page, context, server):
     yes = confirm.get_by_role("button", name="Delete BETA_TOKEN")
     expect(yes).to_be_focused()
     # A row spanning the table, under the secret's description.
-    expect(secret.locator("tr.secret-open td[colspan='7']")).to_contain_text("Delete BETA_TOKEN?")
+    expect(secret.locator("tr.secret-open td[colspan='6']")).to_contain_text("Delete BETA_TOKEN?")
     snap(page, "delete-confirm")
     assert_no_page_load(page)
     confirm.get_by_role("button", name="Cancel").click()
