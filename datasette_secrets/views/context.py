@@ -96,6 +96,15 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
         "template": jinja2.pass_context(lambda context, name: context.environment.get_template(name)),
         "ours": is_ours,
         "facts": lambda entry: RowFacts(entry, base, "secret-", viewer_allowed(entry), None),
+        # What a row fragment sets (parts.row_fragment, row.edit_form): a list's rows read them as they
+        # are here, found (an undefined name costs Jinja an object each time a row asks).
+        "focus": None,
+        "editor_only": False,
+        "keep_about": False,
+        "result": None,
+        "failed": False,
+        "notice": False,
+        "tally": False,
     }
 
 
