@@ -212,3 +212,27 @@ async def test_the_version_and_the_last_change_share_one_updated_cell(outside):
     assert row_of(page, "ENV_ONLY").select_one("td.secret-updated").get_text(strip=True) == ""
     # Every row spans the same columns: whatever opens under a row spans them all.
     assert {td["colspan"] for td in page.select("tr.secret-about > td")} == {"6"}
+
+
+@pytest.mark.asyncio
+async def test_with_a_wrong_key_every_stored_row_carries_the_chip_under_the_plain_banner(
+    register_plugin, make_datasette, key, other_key, tmp_path
+):
+    register_plugin(secrets_plugin(*(Secret(name, name, check=ok_check) for name in ("ONE", "TWO"))), "wrong-key-plugin")
+    internal = str(tmp_path / "internal.db")
+    before = make_datasette(key=other_key, internal=internal)
+    await before.invoke_startup()
+    await store_value(before, "ONE", "one-value-0123456789")
+    await store_value(before, "TWO", "two-value-0123456789")
+    ds = make_datasette(key=key, internal=internal)
+    await ds.invoke_startup()
+    page = await list_page(ds)
+    assert page.select_one("main .secrets-wrong-key h2").get_text() == "The encryption key looks wrong"
+    for name in ("ONE", "TWO"):
+        row = row_of(page, name)
+        assert text(row.select_one("td.secret-value .secret-unreadable")) == UNREADABLE_CHIP
+        # Nothing reads the value, and nothing is stored until the key is fixed: History and Delete stay.
+        verbs = {label.split()[0] for label in button_names(row)}
+        assert not verbs & {"Reveal", "Copy", "Test", "Edit", "Set", "Store"}, verbs
+        assert {f"History of {name}", f"Delete {name}"} <= set(button_names(row))
+    assert "one-value" not in str(page) and "two-value" not in str(page)
