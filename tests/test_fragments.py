@@ -443,6 +443,9 @@ async def test_every_response_refuses_framing(ds):
 
 @pytest.mark.asyncio
 async def test_edit_adds_the_editor_and_the_switch_and_an_error_send_the_whole_row(seeded):
+    table = parse(await seeded.client.get("/-/secrets", actor=ROOT)).select_one("table.secrets-table")
+    # A request from inside a row swaps that row (its tbody) by a morph: what was typed stays.
+    assert (table["hx-target:inherited"], table["hx-swap:inherited"]) == ("closest tbody.secret", "outerMorph")
     editor = parse(await seeded.client.get("/-/secrets/API_KEY", actor=ROOT, headers=HX))
     assert editor.find("tbody") is None, "Edit adds only the editor under the row"
     assert [tr["class"] for tr in editor.find_all("tr", recursive=False)] == [["secret-open", "secret-editing"]]
@@ -455,7 +458,7 @@ async def test_edit_adds_the_editor_and_the_switch_and_an_error_send_the_whole_r
         await seeded.client.post("/-/secrets/API_KEY", data={"secret": "", "note": "n" * 201}, actor=ROOT, headers=HX),
     ):
         row = parse(response).select_one("tbody#secret-API_KEY")
-        assert row["hx-swap:inherited"] == "outerMorph", "morphed in: what was typed stays"
+        assert not row.has_attr("hx-swap:inherited"), "the list's table says how every row is swapped"
         assert row.select_one("tr.secret-editing form.secret-form") is not None
         assert DISTINCTIVE not in response.text
 
@@ -521,7 +524,8 @@ async def test_my_secrets_rows_are_the_list_rows(own):
     assert headers == ["Secret", "Value", "Updated", "Last used", "Actions"]  # no note
     row = page.select_one("tbody#mine-AI_KEY")
     assert len(row.select_one("tr").find_all(["th", "td"], recursive=False)) == len(headers)
-    assert row["hx-swap:inherited"] == "outerMorph"
+    table = page.select_one("table.secrets-table")  # says how each of its rows is swapped, as the list's does
+    assert (table["hx-target:inherited"], table["hx-swap:inherited"]) == ("closest tbody.secret", "outerMorph")
     assert [e["aria-label"] for e in row.select("[aria-label]")] == [
         "Reveal your AI_KEY", "Copy your AI_KEY", "Edit your AI_KEY", "History of your AI_KEY",
         "Delete your AI_KEY", "Test your AI_KEY",
