@@ -1,9 +1,12 @@
 """Issue 21's smaller points in the browser: History (a light focus on its heading,
 one heading, the key id only when keys differ, a filled confirm button, labelled
 cards on a phone), one primary blue and 24 px targets on every page, the owners
-count underlined, import with no key, and Copy's and Test's feedback on their buttons. With the mouse and the keyboard, at 1280
-and 375 px; screenshots: screenshots/small-STATE-WIDTH.png."""
+count underlined, import with no key, Copy's and Test's feedback on their buttons,
+the list's Skip to secrets link and its status links (none for a status no secret
+has). With the mouse and the keyboard, at 1280 and 375 px; screenshots:
+screenshots/small-STATE-WIDTH.png."""
 
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -318,4 +321,48 @@ def test_copy_and_test_say_so_on_their_buttons(page, context, server, width):
     held[1].continue_()
     expect(test).to_have_text("Test")
     expect(alpha).not_to_have_attribute("aria-busy", "true")
+    assert_no_page_load(page)
+
+
+# The list's header: a Skip to secrets link, and no link to a status no secret has.
+
+
+def status_link(page: Page, label):
+    return page.get_by_role("navigation", name="Show secrets by status").get_by_role(
+        "link", name=re.compile(rf"^{label} \(\d+\)$")
+    )
+
+
+def test_skip_to_secrets_and_no_zero_count_status_links(page, context, server, width):
+    sign_in(context, server, "root")
+    seed(context, server, NAME, "alpha-skip-value")
+    open_secrets(page, server)
+    # The keyboard: the skip link shows once it has focus, and takes focus past the header.
+    skip = page.get_by_role("link", name="Skip to secrets")
+    press_until_focused(page, skip)
+    box = skip.bounding_box()
+    assert box["width"] > 20 and box["height"] >= 24, box
+    expect(skip).to_be_in_viewport()
+    snap(page, f"small-skip-{width}", full_page=False)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#secrets-results$"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("!!document.activeElement.closest('#secrets-results')"), page.evaluate(
+        "document.activeElement.outerHTML.slice(0, 120)"
+    )
+    page.mouse.move(0, 0)
+    skip.evaluate("e => e.blur()")
+    assert skip.bounding_box()["width"] <= 1, "out of sight without focus"
+
+    # No link to a status no secret has; one appears as its count rises from 0, in place.
+    expect(status_link(page, "Set")).to_have_text("Set (1)")
+    expect(status_link(page, "Deleted")).to_be_hidden()
+    expect(status_link(page, "No longer used")).to_be_hidden()
+    open_card(page, NAME)
+    row(page, NAME).get_by_role("button", name=f"Delete {NAME}").click()  # the mouse
+    row(page, NAME).locator("form.secret-confirm").get_by_role("button", name=re.compile("^Delete")).click()
+    expect(status_link(page, "Deleted")).to_have_text("Deleted (1)")
+    expect(status_link(page, "Deleted")).to_be_visible()
+    expect(status_link(page, "Set")).to_be_hidden()
+    snap(page, f"small-statuses-after-delete-{width}")
     assert_no_page_load(page)
