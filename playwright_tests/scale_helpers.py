@@ -23,6 +23,7 @@ from helpers import (
     seed,
     sign_in,
     snap,
+    unfold,
 )
 from plugins.scale_secrets import LONG_DESCRIPTION_NAME, LONG_NAME, scale_secrets
 
@@ -135,6 +136,8 @@ def no_javascript(new_context, server, actor="root"):
 
 
 def actions(page: Page, name) -> Locator:
+    """The row's actions (on a phone, its card unfolded: see helpers.unfold)."""
+    unfold(page, name)
     return row(page, name).locator("td.secret-actions")
 
 

@@ -24,6 +24,7 @@ from helpers import (
     row,
     sign_in,
     status,
+    unfold,
     value_cell,
     version_cell,
 )
@@ -270,7 +271,11 @@ def test_keyboard_only(page, context, start_datasette, width):
     page.clock.install()  # the re-mask timer runs when the test says so
     scale_page(page, context, start_datasette, reveal_seconds=2)
     name = "ALPHA_API_KEY"
-    edit, history, delete = edit_button(page, name), history_button(page, name), delete_button(page, name)
+    # Found without unfolding the card (helpers.unfold): on a phone the keyboard does that.
+    controls = row(page, name).locator("td.secret-actions")
+    edit = edit_button(page, name)
+    history = controls.get_by_role("button", name=f"History of {name}", exact=True)
+    delete = controls.get_by_role("button", name=f"Delete {name}", exact=True)
     value = editor(page, name).get_by_label("New value")
 
     press_until_focused(page, edit)
@@ -297,6 +302,13 @@ def test_keyboard_only(page, context, start_datasette, width):
     page.keyboard.press("Escape")
     expect(editor(page, name)).to_have_count(0)
     expect(edit).to_be_focused()
+
+    # On a phone, More (after Edit) unfolds the card's other actions.
+    if width < 576:
+        page.keyboard.press("Tab")
+        expect(row(page, name).get_by_role("button", name=f"More about {name}")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(delete).to_be_visible()
 
     # Escape cancels a delete; focus back on Delete.
     press_until_focused(page, delete)
@@ -339,6 +351,7 @@ def test_copy_without_showing_the_value(page, context, new_context, start_datase
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     name = "BETA_TOKEN"
     secret_value = VALUES[name][0]
+    unfold(page, name)
     row(page, name).get_by_role("button", name=f"Copy {name}", exact=True).click()
     expect(status(page)).to_have_text(f"Copied {name} to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == secret_value

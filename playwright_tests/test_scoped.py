@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpers import (
-    assert_accessible, assert_no_horizontal_overflow, row, seed, sign_in, snap, value_cell,
+    assert_accessible, assert_no_horizontal_overflow, row, seed, sign_in, snap, unfold, value_cell,
 )
 
 MINE = "BETA_TOKEN"
@@ -71,6 +71,7 @@ def test_bob_sees_reveals_only_his_secret_with_javascript(new_context, scoped_se
     assert_no_horizontal_overflow(page, width)
     assert_accessible(page, f"bob's list at {width}px")
     snap(page, f"scoped-bob-{width}")
+    unfold(page, MINE)  # on a phone, Reveal is in the rest of the card
     row(page, MINE).get_by_role("button", name=f"Reveal {MINE}").click()
     expect(page.locator(f"code#revealed-{MINE}")).to_have_text(BOB_VALUE)
     assert_only_his_secret(page)

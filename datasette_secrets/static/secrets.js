@@ -58,7 +58,7 @@ document.addEventListener("keydown", (event) => {
   const body = event.target.closest?.("tbody.secret");
   if (event.key === "Escape" && body) {
     const parts = [event.target.closest("tr"), ...body.querySelectorAll(".secret-editing, .secret-deleting, .secret-history")];
-    const close = parts.map((part) => part.querySelector("[data-close]") || (part.matches(".secret-history") && body.querySelector("[aria-expanded=true]"))).find(Boolean);
+    const close = parts.map((part) => part.querySelector("[data-close]") || (part.matches(".secret-history") && body.querySelector("[aria-expanded=true]:not(.secret-more)"))).find(Boolean);
     if (close) close.click();
     else if (body.querySelector(".secret-feedback:not([hidden])")) {
       clearResults();
