@@ -31,6 +31,7 @@ from helpers import (
     row,
     sign_in,
     snap,
+    unfold,
     value_cell,
     value_input,
 )
@@ -60,6 +61,8 @@ def actions(page: Page, name) -> Locator:
 
 
 def fallback(page: Page, name) -> Locator:
+    """A value from outside's quiet action (on a phone, its card unfolded first: helpers.unfold)."""
+    unfold(page, name)
     return actions(page, name).get_by_role("link", name=f"Store a fallback value for {name}", exact=True)
 
 
