@@ -25,6 +25,7 @@ from helpers import (
     seed,
     sign_in,
     snap,
+    unfold,
     version_cell,
 )
 import scale_helpers
@@ -233,6 +234,7 @@ def test_one_primary_blue_and_24px_targets_on_every_page(page, context, start_da
         snap(page, f"small-{state}-{width}")
     # The owners count on a personal secret's row reads as a link: underlined.
     page.goto(server.path("/-/secrets"))
+    unfold(page, PERSONAL)  # on a phone, the plugin line is in the rest of the card
     owners = row(page, PERSONAL).get_by_role("link", name=f"1 own value of {PERSONAL}: who, and delete")
     expect(owners).to_have_text("1 own value")
     expect(owners).to_have_css("text-decoration-line", "underline")
