@@ -226,7 +226,8 @@ def test_the_whole_list_on_one_page_and_its_first_screen(page, context, start_da
     """The 40-secret fixture (LISTED) on one page. From the top of the page: at 1280x900
     at least 18 secrets under a header of one line (and the status links' line); at
     375x800 at least 3 cards, the filter and its button on one row, the status links one
-    row that scrolls sideways. No status link with a count of 0, also after a change in place."""
+    row that scrolls sideways. Secrets that are not set read quieter. No status link with a
+    count of 0, also after a change in place."""
     scale_page(page, context, start_datasette)
     expect(page.locator("tbody.secret")).to_have_count(len(LISTED))
     expect(page.get_by_role("link", name="Next page")).to_have_count(0)
@@ -256,6 +257,20 @@ def test_the_whole_list_on_one_page_and_its_first_screen(page, context, start_da
         expect(page.locator("tbody.secret")).to_have_count(1)
         statuses.get_by_role("link", name=f"All ({len(LISTED)})").click()
         expect(page.locator("tbody.secret")).to_have_count(len(LISTED))
+
+    # A secret that is not set reads quieter than one plugins use: its name not bold, its Set an
+    # outline (filled under the mouse, as any primary action), the set one's Edit filled.
+    def looks(name):
+        return row(page, name).evaluate(
+            """body => [getComputedStyle(body.querySelector('th code')).fontWeight,
+                        getComputedStyle(body.querySelector('.secret-primary')).backgroundColor]"""
+        )
+
+    quiet, loud = looks(OBTAIN_NAME), looks("ALPHA_API_KEY")
+    assert quiet == ["400", "rgb(255, 255, 255)"], quiet
+    assert loud == ["700", "rgb(0, 88, 184)"], loud
+    edit_button(page, OBTAIN_NAME).hover()
+    expect(edit_button(page, OBTAIN_NAME)).to_have_css("background-color", "rgb(0, 68, 143)")
 
     # Every status link has secrets; a count that falls to 0 in place takes its link away.
     assert not [link for link in status_links(page) if "(0)" in link], status_links(page)
