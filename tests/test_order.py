@@ -87,3 +87,21 @@ async def test_whether_a_value_can_be_read_is_worked_out_once_per_cache_epoch(re
     assert after.count(names[-1]) == 1 and len(after) == PAGE_SIZE + 1, (
         "after one change, only the changed row is read again (and the rows shown)"
     )
+
+
+@pytest.mark.asyncio
+async def test_a_key_installed_later_reads_what_it_can(register_plugin, make_datasette, key, other_key):
+    """Whether a value can be read is known per cache epoch and per set of keys: a key that
+    arrives later (a provider's data key unwrapped after startup) moves a value it reads
+    from "cannot be read" to the values in use, with no change to the stored rows."""
+    register_plugin(secrets_plugin(*(Secret(name) for name in ("ALPHA", "BRAVO", "CHARLIE"))), "keys-plugin")
+    ds = make_datasette()
+    await ds.invoke_startup()
+    await store_value(ds, "ALPHA", "alpha-value")
+    await insert_row(ds, "CHARLIE", Key(other_key).encrypt("CHARLIE", 1, "charlie-value"), Key(other_key).id)
+    state = await ready(ds)
+    state.cache.forget()
+    assert shown(await ds.client.get("/-/secrets", actor=ROOT)) == ["CHARLIE", "ALPHA", "BRAVO"]
+
+    state.settings.keyring.install([Key(key), Key(other_key)])
+    assert shown(await ds.client.get("/-/secrets", actor=ROOT)) == ["ALPHA", "CHARLIE", "BRAVO"]
