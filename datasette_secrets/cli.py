@@ -126,7 +126,7 @@ def rotate_key(ds, dry_run, force, batch_size, new_data_key):
 def list_secrets(ds, as_json):
     """List every secret a plugin registers, and stored secrets no plugin
     registers any more (orphans): where the value comes from (environment,
-    stored, not set, deleted, orphan), the stored version, when and by
+    stored, not set, deleted, or no longer used: --json says orphan), the stored version, when and by
     whom it was last updated, and when it was last used. Never a value.
 
     \b
