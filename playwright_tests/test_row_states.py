@@ -142,13 +142,19 @@ def test_my_secrets_own_value_reads_like_a_row_of_the_list(page, context, start_
     check(page, "mine", width, hover=own)
 
 
-def test_a_due_row_keeps_its_buttons_and_who_in_view_and_clickable_with_the_mouse(page, context, start_datasette, tmp_path):
-    states_page(page, context, start_datasette, tmp_path, 1280)
+@WIDTHS
+def test_a_due_row_keeps_its_buttons_and_who_in_view_and_clickable_with_the_mouse(
+    page, context, start_datasette, tmp_path, width
+):
+    states_page(page, context, start_datasette, tmp_path, width)
     name = STATES["due"]
+    unfold(page, name)  # on a phone, the card's value and times come with More
     cell = value_cell(page, name)
     for verb in ("Reveal", "Copy"):
         button = cell.get_by_role("button", name=f"{verb} {name}", exact=True)
+        button.scroll_into_view_if_needed()
         assert_in_view(page, button, f"{verb} of the due row")
+        assert button.evaluate("b => b.getBoundingClientRect().right <= window.innerWidth"), f"{verb} is off the screen"
         assert_not_covered(button, f"{verb} of the due row")
         # Inside its cell, not cut off by it.
         inside = button.evaluate(
@@ -165,7 +171,7 @@ def test_a_due_row_keeps_its_buttons_and_who_in_view_and_clickable_with_the_mous
     # The mouse: Reveal shows the value, Hide masks it again.
     cell.get_by_role("button", name=f"Reveal {name}", exact=True).click()
     expect(page.locator(f"code#revealed-{name}")).to_have_text("alpha-rotate-me-0123456789")
-    check(page, "due-revealed", 1280, hover=row(page, name))
+    check(page, "due-revealed", width, hover=row(page, name))
     row(page, name).get_by_role("button", name=f"Hide {name}", exact=True).click()
     expect(page.locator(f"code#revealed-{name}")).to_have_count(0)
     assert_no_page_load(page)
