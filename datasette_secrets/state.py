@@ -76,6 +76,7 @@ class State:
         self.own_changes = RateLimit(OWN_CHANGES_PER_MINUTE, 60.0, self.now)  # own saves and deletes
         self.imports = PendingImports(settings.keyring, self.now)
         self.key_problem = None  # (cache epoch, key_fit.key_problem's answer then)
+        self.row_cache = None  # the list's rendered plain rows (views/context.RowCache), made at first use
         self.files = Files(clock=self.now)  # secrets mounted as files (DATASETTE_SECRETS_<NAME>_FILE)
         self.scopes = Scopes()  # per-secret grants (grants.py); core.ready gives it a watch
         self.exposed = None  # exposure's warning, from startup: who may query the secrets database

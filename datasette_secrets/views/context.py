@@ -1,8 +1,10 @@
 """The template context the pages and fragments share, and how they word things:
 times, actors, history events, names that may wrap."""
 
+import dataclasses
 import functools
 import os
+from collections import OrderedDict
 from datetime import datetime, timezone
 
 import jinja2
@@ -62,10 +64,35 @@ async def list_context(datasette, request, state, entries, versions=None, q="", 
             html = moments[timestamp, actor_id] = moment(when(timestamp), actor_name(actor_id))
         return html
 
+    rows = state.row_cache
+    if rows is None:
+        rows = state.row_cache = RowCache()
+    epoch = state.cache.epoch()
+    page = []  # the page-wide part of the rows' keys, worked out at the first row (None: render every row)
+
+    @jinja2.pass_context
+    def plain_row(context, entry, macro):
+        """``entry``'s row in mode "view" with nothing open, as ``macro`` (the row macro) renders it:
+        kept from an earlier render when everything it reads is the same (``row_key``)."""
+        if not page:
+            page.append(page_key(context))
+        if page[0] is None:
+            return macro(entry, "view")
+        key = (page[0], row_key(context["facts"](entry), context["moment"], context["owners_of"]))
+        try:
+            html = rows.get(epoch, key)
+        except TypeError:  # something unhashable in it (a plugin's own type of description): render
+            return macro(entry, "view")
+        if html is None:
+            html = macro(entry, "view")
+            rows.put(key, html)
+        return html
+
     return {
         "entries": entries,
         "versions": versions,
         "q": q,
+        "plain_row": plain_row,
         "max_note": core.MAX_NOTE_LENGTH,
         "restore_label": restore_label,
         "event_text": event_text,
@@ -193,6 +220,109 @@ class RowFacts:
         self.due = entry.due
         # Its variable (or a file) gives the value already: what may be stored is a fallback, no main action.
         self.fallback = bool(entry.env or entry.from_file)
+
+
+ROW_CACHE_SIZE = 1000  # rendered rows kept (README, Speed: a limit): ~2 KB each
+
+
+class RowCache:
+    """The list's (and My secrets') plain rows as rendered, by ``row_key``: a
+    second render of a page costs a dictionary look-up per row, not the row
+    macro. At most ``size`` rows, the least recently shown going first;
+    emptied when the cache epoch changes (everything forgotten). A save or a
+    delete needs no emptying: it changes what the row's key holds."""
+
+    def __init__(self, size=ROW_CACHE_SIZE):
+        self.size = size
+        self._rows = OrderedDict()
+        self._epoch = None
+
+    def get(self, epoch, key):
+        """The HTML kept for ``key``, or None (nothing kept from before ``epoch`` is returned)."""
+        if epoch != self._epoch:
+            self._rows.clear()
+            self._epoch = epoch
+            return None
+        html = self._rows.get(key)
+        if html is not None:
+            self._rows.move_to_end(key)
+        return html
+
+    def put(self, key, html):
+        """Keep ``html`` for ``key`` (size 0: keep nothing)."""
+        if self.size <= 0:
+            return
+        self._rows[key] = html
+        if len(self._rows) > self.size:
+            self._rows.popitem(last=False)
+
+    def __len__(self):
+        return len(self._rows)
+
+
+# A plain row: what the row macro reads from the page's context when nothing is open in it.
+PLAIN = (("focus", None), ("versions", None), ("editor_only", False), ("keep_about", False),
+         ("result", None), ("failed", False), ("notice", False), ("tally", False))
+ROW_TEMPLATES = ("_secrets_row.html", "_secrets_value.html", "_secrets_about.html")
+
+
+def page_key(context):
+    """What every row of a page reads from its context, as a tuple of plain values;
+    None when its rows may not be kept: something is open in them, or a site
+    overrides one of the row's templates (it may read anything)."""
+    if any(context.get(name) != plain for name, plain in PLAIN):
+        return None
+    environment = context.environment
+    if not all(is_ours(environment.get_template(name)) for name in ROW_TEMPLATES):
+        return None
+    settings = context["settings"]
+    return (
+        settings.max_age_days, settings.has_key, bool(settings.key_provider), context["mask"],
+        context["columns"], context["owner"], context["row_prefix"], environment.autoescape,
+    )
+
+
+def row_key(r, moment, owners_of):
+    """Everything a plain row of ``r`` (RowFacts) shows, as a tuple of plain values:
+    two rows with the same key render the same HTML. ``moment`` and ``owners_of``:
+    the context's (times in words, with whom; who keeps own values)."""
+    entry, can = r.entry, r.can
+    secret = entry.secret
+    facts = (
+        entry.name, r.id, r.path, r.label, r.own, allowed_key(can), r.statuses, r.source, r.note,
+        r.editable, r.has_history, r.deleted, r.version, r.due, r.fallback, entry.is_set,
+        r.updated and moment(r.updated_at, r.updated_by), r.shows_use and moment(r.used_at, r.used_by),
+    )
+    if r.own:
+        value = None  # an own value shows only whether it is set, and its version and times
+    else:
+        stored = entry.stored
+        value = (
+            entry.is_deleted, entry.is_orphan, stored["version"] if stored else None, entry.hint_for(can),
+            entry.env, entry.file is not None, entry.file_shown, entry.file_error, entry.error, entry.unreadable,
+        )
+    if secret is None:
+        about = None
+    else:
+        # Markup and a str of the same text render differently: the type is part of the key.
+        description, label = secret.description, secret.obtain_label
+        about = (
+            description, type(description), entry.obtain_url, label, type(label), entry.registration.plugin,
+            secret.personal, tuple(owners_of(entry)) if secret.personal and not r.own else None,
+        )
+    return facts, value, about
+
+
+_ALLOWED_FIELDS = {}
+
+
+def allowed_key(can):
+    """Every field of a rules.Allowed or AllowedOwn but its refusals' words, which no row shows."""
+    kind = type(can)
+    names = _ALLOWED_FIELDS.get(kind)
+    if names is None:
+        names = _ALLOWED_FIELDS[kind] = tuple(f.name for f in dataclasses.fields(can) if f.name != "why")
+    return (kind, *(getattr(can, name) for name in names))
 
 
 # What "No longer used" (an orphan) means, said wherever the words appear.
